@@ -1,0 +1,202 @@
+// ftc encode | decode | info
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/file_io.hpp"
+#include "codec/io/npy.hpp"
+
+namespace ftc::cli {
+namespace {
+
+std::string stem_of(const std::string& path) {
+  if (path == "-") return "";
+  return std::filesystem::path(path).stem().string();
+}
+
+// Names of the decoded tensors' files when a frame holds several: DIR/<name>.npy, or
+// DIR/tensor<i>.npy for unnamed tensors and names that are not plain file names.
+std::string file_name_for(const NamedTensor& t, std::size_t i) {
+  bool plain = !t.name.empty() && t.name != "." && t.name != "..";
+  for (char c : t.name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) plain = false;
+  return plain ? t.name + ".npy" : "tensor" + std::to_string(i) + ".npy";
+}
+
+std::string shape_string(const Shape& s) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+}  // namespace
+
+Command add_encode(CLI::App& root) {
+  struct Args {
+    std::vector<std::string> inputs;
+    std::vector<std::string> names;
+    std::string output;
+    int bits = 8;
+    std::optional<int> axis;
+    bool lossless = false;
+    std::string cast;
+    std::string coder = "zstd";
+    int level = 3;
+    std::vector<double> clip;
+    std::uint64_t chunk = 0;
+    bool no_checksums = false;
+    int threads = 1;
+    bool force = false;
+  };
+  auto a = std::make_shared<Args>();
+  auto* sub = root.add_subcommand("encode", "Encode .npy tensors into one ftc frame");
+  sub->add_option("input", a->inputs, "Input .npy files ('-' for stdin); several go into one frame")->required();
+  sub->add_option("-o,--output", a->output, "Output .ftc file ('-' for stdout)")->required();
+  sub->add_option("--name", a->names, "Tensor names, one per input (default: the file stems)");
+  sub->add_option("--bits", a->bits, "Uniform quantizer: bits per element (1..16)")->check(CLI::Range(1, 16));
+  sub->add_option("--per-channel", a->axis, "Uniform quantizer: one range per index of this axis (e.g. 1 for NCHW)");
+  sub->add_flag("--lossless", a->lossless, "Keep every bit (byte planes + coder)");
+  sub->add_option("--cast", a->cast, "Cast to 16-bit floats instead of quantizing")->check(CLI::IsMember({"f16", "bf16"}));
+  sub->add_option("--coder", a->coder, "Symbol coder")->check(CLI::IsMember({"raw", "zstd", "rans"}));
+  sub->add_option("--level", a->level, "zstd level (-7..22)")->check(CLI::Range(-7, 22));
+  sub->add_option("--clip", a->clip, "Uniform quantizer clip range LO,HI (default: the data's min,max)")->delimiter(',')->expected(2);
+  sub->add_option("--chunk-elements", a->chunk, "Elements per chunk (0: automatic)");
+  sub->add_flag("--no-checksums", a->no_checksums, "Omit chunk checksums");
+  sub->add_option("--threads", a->threads, "Threads coding chunks")->check(CLI::Range(1, 256));
+  sub->add_flag("-f,--force", a->force, "Overwrite the output file");
+  return {sub, [a]() -> int {
+    if (a->lossless && !a->cast.empty()) return fail("encode", "--lossless and --cast exclude each other");
+    if (!a->names.empty() && a->names.size() != a->inputs.size()) return fail("encode", "give one --name per input");
+    EncoderOptions o;
+    o.quantizer = a->lossless ? QuantizerKind::lossless
+                : a->cast == "f16" ? QuantizerKind::cast_f16
+                : a->cast == "bf16" ? QuantizerKind::cast_bf16 : QuantizerKind::uniform;
+    o.bits = a->bits;
+    o.channel_axis = a->axis;
+    o.coder = *coder_from_name(a->coder);
+    o.zstd_level = a->level;
+    if (a->clip.size() == 2) { o.clip_lo = a->clip[0]; o.clip_hi = a->clip[1]; }
+    o.chunk_elements = a->chunk;
+    o.chunk_checksums = !a->no_checksums;
+    o.threads = a->threads;
+    std::vector<Tensor> tensors;
+    std::vector<NamedTensorView> views;
+    for (std::size_t i = 0; i < a->inputs.size(); ++i) {
+      const auto& in = a->inputs[i];
+      auto bytes = read_input(in);
+      if (!bytes.ok()) return fail(in, bytes.status().message());
+      auto t = io::read_npy(*bytes);
+      if (!t.ok()) return fail(in, t.status().message());
+      tensors.push_back(std::move(t).value());
+    }
+    for (std::size_t i = 0; i < tensors.size(); ++i)
+      views.push_back({a->names.empty() ? stem_of(a->inputs[i]) : a->names[i], tensors[i].view()});
+    auto frame = Encoder(o).encode(views);
+    if (!frame.ok()) return fail(a->inputs.size() == 1 ? a->inputs[0] : "encode", frame.status().to_string());
+    Status s = write_output(a->output, *frame, a->force);
+    if (!s.ok()) return fail(a->output, s.message());
+    return 0;
+  }};
+}
+
+Command add_decode(CLI::App& root) {
+  struct Args {
+    std::string input, output;
+    bool force = false;
+    int threads = 1;
+    std::uint64_t max_bytes = 0;
+  };
+  auto a = std::make_shared<Args>();
+  auto* sub = root.add_subcommand("decode", "Decode an ftc frame into .npy files");
+  sub->add_option("input", a->input, "Input .ftc file ('-' for stdin)")->required();
+  sub->add_option("-o,--output", a->output,
+                  "Output .npy file ('-' for stdout); a directory when the frame holds several tensors")->required();
+  sub->add_flag("-f,--force", a->force, "Overwrite existing files");
+  sub->add_option("--threads", a->threads, "Threads decoding chunks")->check(CLI::Range(1, 256));
+  sub->add_option("--max-output-bytes", a->max_bytes, "Refuse frames that decode to more bytes (default 1 GiB)");
+  return {sub, [a]() -> int {
+    auto bytes = read_input(a->input);
+    if (!bytes.ok()) return fail(a->input, bytes.status().message());
+    DecoderLimits limits;
+    if (a->max_bytes) limits.max_output_bytes = a->max_bytes;
+    Decoder d(limits);
+    d.threads = a->threads;
+    auto tensors = d.decode(*bytes);
+    if (!tensors.ok()) return fail(a->input, tensors.status().to_string());
+    if (tensors->size() == 1) {
+      Status s = write_output(a->output, io::write_npy((*tensors)[0].tensor.view()), a->force);
+      return s.ok() ? 0 : fail(a->output, s.message());
+    }
+    if (a->output == "-") return fail(a->input, "frame holds " + std::to_string(tensors->size()) + " tensors; give a directory with -o");
+    std::error_code ec;
+    std::filesystem::create_directories(a->output, ec);
+    if (ec) return fail(a->output, ec.message());
+    for (std::size_t i = 0; i < tensors->size(); ++i) {
+      const auto path = (std::filesystem::path(a->output) / file_name_for((*tensors)[i], i)).string();
+      Status s = write_output(path, io::write_npy((*tensors)[i].tensor.view()), a->force);
+      if (!s.ok()) return fail(path, s.message());
+    }
+    return 0;
+  }};
+}
+
+Command add_info(CLI::App& root) {
+  struct Args {
+    std::string input;
+    bool json = false;
+  };
+  auto a = std::make_shared<Args>();
+  auto* sub = root.add_subcommand("info", "Describe an ftc frame without decoding it");
+  sub->add_option("input", a->input, "Input .ftc file ('-' for stdin)")->required();
+  sub->add_flag("--json", a->json, "Print JSON");
+  return {sub, [a]() -> int {
+    auto bytes = read_input(a->input);
+    if (!bytes.ok()) return fail(a->input, bytes.status().message());
+    auto info = Decoder().inspect(*bytes);
+    if (!info.ok()) return fail(a->input, info.status().to_string());
+    const auto& f = *info;
+    if (a->json) {
+      nlohmann::json j;
+      j["format_version"] = std::to_string(f.format_major) + "." + std::to_string(f.format_minor);
+      j["bytes"] = f.frame_bytes;
+      j["header_bytes"] = f.header_bytes;
+      j["chunk_checksums"] = f.chunk_checksums;
+      if (f.model_id) { j["model_id"] = *f.model_id; j["model_hash"] = *f.model_hash; }
+      j["tensors"] = nlohmann::json::array();
+      for (const auto& t : f.tensors) {
+        nlohmann::json jt{{"name", t.name}, {"dtype", dtype_name(t.dtype)}, {"shape", t.shape},
+                          {"quantizer", quantizer_name(t.quantizer)}, {"bits", t.bits}, {"coder", coder_name(t.coder)},
+                          {"chunks", t.chunk_count}, {"payload_bytes", t.payload_bytes}};
+        if (t.channel_axis) jt["channel_axis"] = *t.channel_axis;
+        j["tensors"].push_back(jt);
+      }
+      // Single-tensor frames also carry the tensor's fields at the top level.
+      if (f.tensors.size() == 1) {
+        j["shape"] = f.tensors[0].shape;
+        j["dtype"] = dtype_name(f.tensors[0].dtype);
+      }
+      std::printf("%s\n", j.dump(2).c_str());
+      return 0;
+    }
+    std::printf("ftc frame, format %d.%d, %llu bytes (header %llu)%s\n", f.format_major, f.format_minor,
+                static_cast<unsigned long long>(f.frame_bytes), static_cast<unsigned long long>(f.header_bytes),
+                f.chunk_checksums ? "" : ", no chunk checksums");
+    for (std::size_t i = 0; i < f.tensors.size(); ++i) {
+      const auto& t = f.tensors[i];
+      std::string q = quantizer_name(t.quantizer);
+      if (t.quantizer == QuantizerKind::uniform) {
+        q += " " + std::to_string(t.bits) + "-bit";
+        q += t.channel_axis ? ", per channel along axis " + std::to_string(*t.channel_axis) : ", per tensor";
+      }
+      std::printf("  tensor %zu '%s': %s %s, %s, coder %s, %llu chunk(s), %llu payload bytes\n", i, t.name.c_str(),
+                  dtype_name(t.dtype), shape_string(t.shape).c_str(), q.c_str(), coder_name(t.coder),
+                  static_cast<unsigned long long>(t.chunk_count), static_cast<unsigned long long>(t.payload_bytes));
+    }
+    return 0;
+  }};
+}
+
+}  // namespace ftc::cli

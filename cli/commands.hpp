@@ -1,0 +1,31 @@
+// The ftc command's subcommands. Each add_* registers one subcommand on the app and returns the
+// function to run when it is the one selected. A command prints a one-line error naming the file
+// and the reason on failure and returns the process exit code (0 ok, 1 error).
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace ftc::cli {
+
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+Command add_encode(CLI::App& root);
+Command add_decode(CLI::App& root);
+Command add_info(CLI::App& root);
+Command add_bench(CLI::App& root);      // ftc bench coders …            (cli/cmd_bench.cpp)
+#ifdef FTC_WITH_PIPELINE
+Command add_layers(CLI::App& root);     // ftc layers MODEL.onnx         (cli/cmd_layers.cpp)
+Command add_split(CLI::App& root);      // ftc split MODEL.onnx --at …   (cli/cmd_split.cpp)
+Command add_eval(CLI::App& root);       // ftc eval --model …            (cli/cmd_eval.cpp)
+#endif
+
+// Prints "ftc: <what>: <reason>" to stderr and returns 1.
+int fail(const std::string& what, const std::string& reason);
+
+}  // namespace ftc::cli

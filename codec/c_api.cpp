@@ -1,0 +1,247 @@
+// The C ABI (include/ftc/ftc.h): the only place C meets C++. Nothing throws across it.
+#include <cstring>
+#include <new>
+
+#include "ftc/ftc.h"
+#include "ftc/ftc.hpp"
+
+struct ftc_encoder {
+  ftc::EncoderOptions options;
+  std::string last_error;
+};
+
+struct ftc_decoder {
+  ftc::DecoderLimits limits;
+  int threads = 1;
+  std::vector<ftc::NamedTensor> tensors;
+  std::vector<std::vector<std::int64_t>> shapes;
+  std::string last_error;
+};
+
+namespace {
+
+static_assert(static_cast<int>(ftc::StatusCode::corrupt) == FTC_ERROR_CORRUPT);
+static_assert(static_cast<int>(ftc::StatusCode::limit_exceeded) == FTC_ERROR_LIMIT_EXCEEDED);
+static_assert(static_cast<int>(ftc::StatusCode::internal) == FTC_ERROR_INTERNAL);
+static_assert(static_cast<int>(ftc::DType::i32) == FTC_I32);
+
+ftc_status to_c(const ftc::Status& s) { return static_cast<ftc_status>(static_cast<int>(s.code())); }
+
+template <class H>
+ftc_status fail(H* h, const ftc::Status& s) {
+  if (h) h->last_error = s.message();
+  return to_c(s);
+}
+
+ftc::Result<std::vector<ftc::NamedTensorView>> views_of(const ftc_tensor* tensors, size_t count) {
+  if (!tensors && count) return ftc::Status{ftc::StatusCode::invalid_argument, "tensors is NULL"};
+  std::vector<ftc::NamedTensorView> views(count);
+  for (size_t i = 0; i < count; ++i) {
+    const ftc_tensor& t = tensors[i];
+    if (t.rank > FTC_MAX_RANK) return ftc::Status{ftc::StatusCode::invalid_argument, "rank over 8"};
+    if (t.rank && !t.shape) return ftc::Status{ftc::StatusCode::invalid_argument, "shape is NULL"};
+    if (!ftc::dtype_is_valid(static_cast<std::uint8_t>(t.dtype)) || static_cast<int>(t.dtype) > 255)
+      return ftc::Status{ftc::StatusCode::invalid_argument, "unknown dtype"};
+    auto& v = views[i].view;
+    v = ftc::TensorView::contiguous(static_cast<ftc::DType>(t.dtype),
+                                    std::span<const std::int64_t>(t.shape, t.rank), t.data);
+    if (t.strides)
+      for (uint32_t d = 0; d < t.rank; ++d) v.strides[d] = t.strides[d];
+    if (t.name) views[i].name = t.name;
+  }
+  return views;
+}
+
+}  // namespace
+
+extern "C" {
+
+int ftc_status_is_input_error(ftc_status s) { return s >= 20 && s < 40; }
+const char* ftc_status_string(ftc_status s) { return ftc::status_code_name(static_cast<ftc::StatusCode>(s)); }
+const char* ftc_version_string(void) { return ftc::version_string(); }
+unsigned ftc_format_version(void) { return ftc::kFormatMajor * 256u + ftc::kFormatMinor; }
+
+#ifndef FTC_DECODER_ONLY
+ftc_encoder* ftc_encoder_create(void) { return new (std::nothrow) ftc_encoder(); }
+void ftc_encoder_free(ftc_encoder* e) { delete e; }
+void ftc_encoder_reset(ftc_encoder* e) {
+  if (e) e->options = {};
+}
+
+ftc_status ftc_encoder_set(ftc_encoder* e, ftc_param param, int64_t value) {
+  if (!e) return FTC_ERROR_INVALID_ARGUMENT;
+  auto bad = [&](const char* what) { return fail(e, {ftc::StatusCode::invalid_argument, what}); };
+  auto& o = e->options;
+  switch (param) {
+    case FTC_PARAM_QUANTIZER:
+      if (value < 0 || value > 3) return bad("quantizer out of range");
+      o.quantizer = static_cast<ftc::QuantizerKind>(value);
+      return FTC_OK;
+    case FTC_PARAM_BITS:
+      if (value < 1 || value > 16) return bad("bits must be 1..16");
+      o.bits = static_cast<int>(value);
+      return FTC_OK;
+    case FTC_PARAM_CHANNEL_AXIS:
+      if (value == FTC_CHANNEL_AXIS_NONE) { o.channel_axis.reset(); return FTC_OK; }
+      if (value < -8 || value > 7) return bad("channel axis must be -8..7 or FTC_CHANNEL_AXIS_NONE");
+      o.channel_axis = static_cast<int>(value);
+      return FTC_OK;
+    case FTC_PARAM_CODER:
+      if (value < 0 || value > 2) return bad("coder out of range");
+      o.coder = static_cast<ftc::CoderKind>(value);
+      return FTC_OK;
+    case FTC_PARAM_ZSTD_LEVEL:
+      if (value < -7 || value > 22) return bad("zstd level must be -7..22");
+      o.zstd_level = static_cast<int>(value);
+      return FTC_OK;
+    case FTC_PARAM_CHUNK_ELEMENTS:
+      if (value < 0) return bad("chunk elements must be >= 0");
+      o.chunk_elements = static_cast<std::uint64_t>(value);
+      return FTC_OK;
+    case FTC_PARAM_CHUNK_CHECKSUMS:
+      if (value != 0 && value != 1) return bad("chunk checksums is 0 or 1");
+      o.chunk_checksums = value == 1;
+      return FTC_OK;
+    case FTC_PARAM_THREADS:
+      if (value < 1 || value > 256) return bad("threads must be 1..256");
+      o.threads = static_cast<int>(value);
+      return FTC_OK;
+    case FTC_PARAM_LAYOUT:
+      if (value < 0 || value > 2) return bad("layout must be 0..2");
+      o.layout = static_cast<ftc::Layout>(value);
+      return FTC_OK;
+  }
+  return bad("unknown parameter");
+}
+
+ftc_status ftc_encoder_set_clip(ftc_encoder* e, double lo, double hi) {
+  if (!e) return FTC_ERROR_INVALID_ARGUMENT;
+  if (!(lo <= hi)) return fail(e, {ftc::StatusCode::invalid_argument, "clip range needs lo <= hi"});
+  e->options.clip_lo = lo;
+  e->options.clip_hi = hi;
+  return FTC_OK;
+}
+
+size_t ftc_encode_bound(const ftc_encoder* e, const ftc_tensor* tensors, size_t count) {
+  if (!e) return 0;
+  try {
+    auto views = views_of(tensors, count);
+    if (!views.ok()) return 0;
+    return ftc::Encoder(e->options).bound(*views);
+  } catch (...) {
+    return 0;
+  }
+}
+
+ftc_status ftc_encode(ftc_encoder* e, const ftc_tensor* tensors, size_t count, void* dst, size_t cap, size_t* size) {
+  if (!e || !size || (!dst && cap)) return fail(e, {ftc::StatusCode::invalid_argument, "NULL argument"});
+  try {
+    auto views = views_of(tensors, count);
+    if (!views.ok()) return fail(e, views.status());
+    auto bytes = ftc::Encoder(e->options).encode(*views);
+    if (!bytes.ok()) return fail(e, bytes.status());
+    *size = bytes->size();
+    if (bytes->size() > cap)
+      return fail(e, {ftc::StatusCode::buffer_too_small, "frame needs " + std::to_string(bytes->size()) + " bytes"});
+    std::memcpy(dst, bytes->data(), bytes->size());
+    e->last_error.clear();
+    return FTC_OK;
+  } catch (const std::bad_alloc&) {
+    return fail(e, {ftc::StatusCode::out_of_memory, "out of memory"});
+  } catch (...) {
+    return fail(e, {ftc::StatusCode::internal, "unexpected exception"});
+  }
+}
+
+const char* ftc_encoder_last_error(const ftc_encoder* e) { return e ? e->last_error.c_str() : ""; }
+#endif  // FTC_DECODER_ONLY
+
+ftc_decoder* ftc_decoder_create(void) { return new (std::nothrow) ftc_decoder(); }
+void ftc_decoder_free(ftc_decoder* d) { delete d; }
+
+ftc_status ftc_decoder_set_limit(ftc_decoder* d, ftc_limit limit, uint64_t value) {
+  if (!d) return FTC_ERROR_INVALID_ARGUMENT;
+  if (value == 0) return fail(d, {ftc::StatusCode::invalid_argument, "limits must be > 0"});
+  switch (limit) {
+    case FTC_LIMIT_MAX_ELEMENTS: d->limits.max_elements = value; return FTC_OK;
+    case FTC_LIMIT_MAX_OUTPUT_BYTES: d->limits.max_output_bytes = value; return FTC_OK;
+    case FTC_LIMIT_MAX_RANK:
+      if (value > FTC_MAX_RANK) return fail(d, {ftc::StatusCode::invalid_argument, "max rank is at most 8"});
+      d->limits.max_rank = static_cast<int>(value);
+      return FTC_OK;
+    case FTC_LIMIT_MAX_TENSORS:
+      if (value > UINT32_MAX) return fail(d, {ftc::StatusCode::invalid_argument, "max tensors too large"});
+      d->limits.max_tensors = static_cast<std::uint32_t>(value);
+      return FTC_OK;
+    case FTC_LIMIT_MAX_CHUNKS: d->limits.max_chunks = value; return FTC_OK;
+    case FTC_DECODER_THREADS:
+      if (value > 256) return fail(d, {ftc::StatusCode::invalid_argument, "threads must be 1..256"});
+      d->threads = static_cast<int>(value);
+      return FTC_OK;
+  }
+  return fail(d, {ftc::StatusCode::invalid_argument, "unknown limit"});
+}
+
+static ftc_status decode_to_handle(ftc_decoder* d, const void* src, size_t n) {
+  d->tensors.clear();
+  d->shapes.clear();
+  if (!src && n) return fail(d, {ftc::StatusCode::invalid_argument, "src is NULL"});
+  ftc::Decoder dec(d->limits);
+  dec.threads = d->threads;
+  auto r = dec.decode(std::span<const std::uint8_t>(static_cast<const std::uint8_t*>(src), n));
+  if (!r.ok()) return fail(d, r.status());
+  d->tensors = std::move(r).value();
+  for (const auto& t : d->tensors) d->shapes.push_back(t.tensor.shape());
+  d->last_error.clear();
+  return FTC_OK;
+}
+
+ftc_status ftc_decode(ftc_decoder* d, const void* src, size_t n) {
+  if (!d) return FTC_ERROR_INVALID_ARGUMENT;
+  try {
+    return decode_to_handle(d, src, n);
+  } catch (const std::bad_alloc&) {
+    d->tensors.clear();
+    return fail(d, {ftc::StatusCode::out_of_memory, "out of memory"});
+  } catch (...) {
+    d->tensors.clear();
+    return fail(d, {ftc::StatusCode::internal, "unexpected exception"});
+  }
+}
+
+size_t ftc_decoder_tensor_count(const ftc_decoder* d) { return d ? d->tensors.size() : 0; }
+
+ftc_status ftc_decoder_get_tensor(const ftc_decoder* d, size_t i, ftc_tensor* out) {
+  if (!d || !out || i >= d->tensors.size()) return FTC_ERROR_INVALID_ARGUMENT;
+  const auto& t = d->tensors[i];
+  out->dtype = static_cast<ftc_dtype>(t.tensor.dtype());
+  out->rank = static_cast<uint32_t>(t.tensor.rank());
+  out->shape = d->shapes[i].data();
+  out->strides = nullptr;
+  out->data = t.tensor.data();
+  out->name = t.name.c_str();
+  return FTC_OK;
+}
+
+ftc_status ftc_decode_into(ftc_decoder* d, const void* src, size_t n, void* dst, size_t cap, size_t* size) {
+  if (!d || !size || (!dst && cap)) return FTC_ERROR_INVALID_ARGUMENT;
+  ftc_status s = ftc_decode(d, src, n);
+  if (s != FTC_OK) return s;
+  size_t need = 0;
+  for (const auto& t : d->tensors) need += t.tensor.byte_size();
+  *size = need;
+  if (need > cap) {
+    d->tensors.clear();
+    return fail(d, {ftc::StatusCode::buffer_too_small, "decoded tensors need " + std::to_string(need) + " bytes"});
+  }
+  auto* o = static_cast<std::uint8_t*>(dst);
+  for (const auto& t : d->tensors) {
+    if (t.tensor.byte_size()) std::memcpy(o, t.tensor.data(), t.tensor.byte_size());
+    o += t.tensor.byte_size();
+  }
+  return FTC_OK;
+}
+
+const char* ftc_decoder_last_error(const ftc_decoder* d) { return d ? d->last_error.c_str() : ""; }
+
+}  // extern "C"

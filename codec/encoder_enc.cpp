@@ -1,0 +1,125 @@
+// Encoder: tensor → quantizer → symbols → coder → chunks → frame (docs/format.md).
+#include <zstd.h>
+
+#include "bitstream/frame.hpp"
+#include "codec/entropy/rans.hpp"
+#include "codec/parallel.hpp"
+#include "codec/quant/quantize.hpp"
+
+namespace ftc {
+namespace {
+
+constexpr std::uint64_t kDefaultChunkElements = std::uint64_t{1} << 20;
+
+std::uint64_t resolve_chunk_elements(const EncoderOptions& o, std::uint64_t n) {
+  if (o.chunk_elements != 0) return o.chunk_elements >= n ? 0 : o.chunk_elements;
+  return n <= kDefaultChunkElements ? 0 : kDefaultChunkElements;
+}
+
+// rANS worst case: each symbol costs at most `precision` ≤ 16 bits for its slot plus `bits` raw
+// bits when escaped; 32 flushed 32-bit states; a few bytes of lane header.
+std::uint64_t rans_worst_payload(std::uint64_t count, int bits) {
+  return (count * static_cast<std::uint64_t>(16 + bits) + 7) / 8 + entropy::kRansLanes * 4 + 64;
+}
+
+}  // namespace
+
+Status EncoderOptions::validate() const {
+  if (quantizer == QuantizerKind::uniform && (bits < 1 || bits > 16))
+    return {StatusCode::invalid_argument, "bits must be 1..16, got " + std::to_string(bits)};
+  if (clip_lo.has_value() != clip_hi.has_value())
+    return {StatusCode::invalid_argument, "give both ends of the clip range or neither"};
+  if (coder == CoderKind::zstd && (zstd_level < -7 || zstd_level > ZSTD_maxCLevel()))
+    return {StatusCode::invalid_argument, "zstd level must be -7..22, got " + std::to_string(zstd_level)};
+  if (static_cast<int>(coder) > 2) return {StatusCode::invalid_argument, "unknown coder"};
+  if (threads < 1 || threads > 256) return {StatusCode::invalid_argument, "threads must be 1..256"};
+  return {};
+}
+
+std::size_t Encoder::bound(std::span<const NamedTensorView> tensors) const noexcept {
+  // Header: magic, version, flags, count, checksum; per tensor its largest descriptor (name,
+  // dims, uniform parameters, coder parameters); per chunk a length varint, a checksum and the
+  // largest payload its coder writes. rANS: every symbol escaped costs at most 16 + bits bits,
+  // plus the flushed states.
+  std::size_t total = 3 + 1 + 1 + 10 + 4;
+  for (const auto& nt : tensors) {
+    const auto& v = nt.view;
+    if (!v.validate().ok()) return 0;
+    const std::uint64_t n = v.element_count();
+    std::uint64_t max_dim = 1;
+    for (int d = 0; d < v.rank; ++d) max_dim = std::max<std::uint64_t>(max_dim, static_cast<std::uint64_t>(v.shape[d]));
+    const int bits = options_.quantizer == QuantizerKind::uniform ? options_.bits
+                   : options_.quantizer == QuantizerKind::lossless ? 8 : 16;
+    const std::uint64_t spe = options_.quantizer == QuantizerKind::lossless ? dtype_size(v.dtype) : 1;
+    total += 10 + 1 + 255 + 3 + 10 * kMaxRank + 2 + 10 + 8 * max_dim + 1 + 10 + 10;
+    if (options_.coder == CoderKind::rans)
+      total += entropy::rans_max_params_size(bits, static_cast<std::uint32_t>(std::min<std::uint64_t>(max_dim, UINT32_MAX)));
+    const std::uint64_t ce = resolve_chunk_elements(options_, n) == 0 ? std::max<std::uint64_t>(n, 1) : resolve_chunk_elements(options_, n);
+    for (std::uint64_t first = 0; first < n; first += ce) {
+      const std::uint64_t count = std::min(ce, n - first) * spe;
+      std::uint64_t payload = 0;
+      switch (options_.coder) {
+        case CoderKind::raw: payload = (count * static_cast<std::uint64_t>(bits) + 7) / 8; break;
+        case CoderKind::zstd: payload = ZSTD_compressBound(static_cast<std::size_t>(count * (bits <= 8 ? 1 : 2))); break;
+        case CoderKind::rans: payload = rans_worst_payload(count, bits); break;
+      }
+      total += static_cast<std::size_t>(payload) + 10 + 4;
+    }
+  }
+  return total;
+}
+
+Result<std::vector<std::uint8_t>> Encoder::encode(const TensorView& tensor) const {
+  NamedTensorView nt{"", tensor};
+  return encode(std::span<const NamedTensorView>(&nt, 1));
+}
+
+Result<std::vector<std::uint8_t>> Encoder::encode(std::span<const NamedTensorView> tensors) const {
+  FTC_RETURN_IF_ERROR(options_.validate());
+  if (tensors.empty()) return Status{StatusCode::invalid_argument, "no tensors to encode"};
+  format::FrameHeader header;
+  if (!options_.chunk_checksums) header.flags |= format::kFlagNoChunkChecksums;
+  std::vector<std::vector<std::vector<std::uint8_t>>> payloads(tensors.size());
+  entropy::CoderConfig config;
+  config.zstd_level = options_.zstd_level;
+
+  for (std::size_t ti = 0; ti < tensors.size(); ++ti) {
+    const auto& nt = tensors[ti];
+    if (nt.name.size() > 255) return Status{StatusCode::invalid_argument, "tensor name longer than 255 bytes"};
+    FTC_RETURN_IF_ERROR(nt.view.validate());
+    const std::uint64_t n = nt.view.element_count();
+    const std::uint64_t chunk_elements = resolve_chunk_elements(options_, n);
+    FTC_ASSIGN_OR_RETURN(quant::QuantizedTensor q, quant::quantize(nt.view, options_, chunk_elements));
+
+    format::TensorDesc d;
+    d.name = nt.name;
+    d.dtype = nt.view.dtype;
+    d.layout = options_.layout;
+    d.shape = nt.view.shape_vector();
+    d.quantizer = q.kind;
+    d.uniform = q.uniform;
+    d.coder = options_.coder;
+    d.chunk_elements = chunk_elements;
+    FTC_RETURN_IF_ERROR(d.validate(DecoderLimits{UINT64_MAX, UINT64_MAX, kMaxRank, UINT32_MAX, UINT64_MAX}));
+
+    FTC_ASSIGN_OR_RETURN(entropy::EncoderSetup setup, entropy::make_encoder(d.coder, q.symbols.all(), config));
+    d.coder_params = std::move(setup.params);
+    auto& chunks = payloads[ti];
+    chunks.resize(static_cast<std::size_t>(d.chunk_count));
+    const entropy::ChunkEncoder& enc = *setup.encoder;
+    FTC_RETURN_IF_ERROR(parallel_for(chunks.size(), options_.threads, [&](std::size_t c) {
+      const std::uint64_t first = d.chunk_first_element(c) * d.symbols_per_element;
+      const std::uint64_t count = d.chunk_element_count(c) * d.symbols_per_element;
+      return enc.encode(q.symbols.span(first, count), chunks[c]);
+    }));
+    header.tensors.push_back(std::move(d));
+  }
+
+  std::vector<std::uint8_t> out;
+  FTC_RETURN_IF_ERROR(format::write_header(header, out));
+  for (const auto& chunks : payloads)
+    for (const auto& p : chunks) format::write_chunk(p, options_.chunk_checksums, out);
+  return out;
+}
+
+}  // namespace ftc

@@ -1,0 +1,84 @@
+// Symbol coders: the stage between quantized symbols and chunk payload bytes
+// (docs/format.md §Coders). A coder is set up once per tensor — the encoder side may derive
+// parameters from all of the tensor's symbols (e.g. rANS CDF tables) and writes them into the
+// tensor descriptor as an opaque blob — and then codes each chunk independently, so chunks can
+// be coded on several threads and a damaged chunk stays local.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "ftc/ftc.hpp"
+
+namespace ftc::entropy {
+
+// Which context (CDF table / model group) codes a symbol: for the symbol at flat element index i
+// of its tensor (C order), ctx(i) = (i / inner) % groups. Per-channel along axis a of shape s:
+// inner = s[a+1]·…·s[r-1], groups = s[a]. groups = 1: one context.
+struct ContextMap {
+  std::uint64_t inner = 1;
+  std::uint32_t groups = 1;
+  std::uint32_t at(std::uint64_t i) const { return static_cast<std::uint32_t>((i / inner) % groups); }
+};
+
+// A read-only run of symbols. bits ≤ 8: `data` is uint8_t[count]; else uint16_t[count].
+// Every symbol is < 2^bits. first_index is the flat index of the first symbol in its tensor.
+struct SymbolSpan {
+  const void* data = nullptr;
+  std::size_t count = 0;
+  int bits = 8;
+  std::uint64_t first_index = 0;
+  ContextMap ctx;
+  std::size_t symbol_bytes() const { return bits <= 8 ? 1 : 2; }
+};
+
+// Output run for decoding; same representation rules as SymbolSpan.
+struct MutableSymbolSpan {
+  void* data = nullptr;
+  std::size_t count = 0;
+  int bits = 8;
+  std::uint64_t first_index = 0;
+  ContextMap ctx;
+};
+
+class ChunkEncoder {
+ public:
+  virtual ~ChunkEncoder() = default;
+  // Appends the chunk payload to `out`. Must be deterministic: equal inputs give equal bytes on
+  // every machine and thread count.
+  virtual Status encode(const SymbolSpan& chunk, std::vector<std::uint8_t>& out) const = 0;
+  // Upper bound of the payload size of a chunk of `count` symbols.
+  virtual std::size_t max_payload(std::size_t count) const = 0;
+};
+
+class ChunkDecoder {
+ public:
+  virtual ~ChunkDecoder() = default;
+  // Fills exactly out.count symbols, each < 2^out.bits, or fails. Must not read outside
+  // `payload`, write outside `out`, or do work beyond linear in payload.size() + out.count.
+  // A payload with bytes left over after the last symbol is corrupt.
+  virtual Status decode(std::span<const std::uint8_t> payload, const MutableSymbolSpan& out) const = 0;
+};
+
+struct EncoderSetup {
+  std::vector<std::uint8_t> params;  // written to the tensor descriptor; empty for raw and zstd
+  std::unique_ptr<ChunkEncoder> encoder;
+};
+
+struct CoderConfig {
+  int zstd_level = 3;
+};
+
+// `all` spans every symbol of the tensor (first_index 0).
+Result<EncoderSetup> make_encoder(CoderKind kind, const SymbolSpan& all, const CoderConfig& config);
+// `params` comes from the stream: hostile. `max_params` bounds what it may make us allocate.
+Result<std::unique_ptr<ChunkDecoder>> make_decoder(CoderKind kind, std::span<const std::uint8_t> params,
+                                                   int bits, ContextMap ctx);
+
+// Largest params blob any coder writes for a tensor with this many contexts and symbol width.
+std::size_t max_params_size(CoderKind kind, int bits, std::uint32_t groups);
+
+}  // namespace ftc::entropy

@@ -1,0 +1,17 @@
+#include "codec/entropy/coder.hpp"
+#include "codec/entropy/rans.hpp"
+#include "codec/entropy/raw.hpp"
+#include "codec/entropy/zstd_coder.hpp"
+
+namespace ftc::entropy {
+
+Result<EncoderSetup> make_encoder(CoderKind kind, const SymbolSpan& all, const CoderConfig& config) {
+  switch (kind) {
+    case CoderKind::raw: return EncoderSetup{{}, make_raw_encoder(all.bits)};
+    case CoderKind::zstd: return EncoderSetup{{}, make_zstd_encoder(all.bits, config.zstd_level)};
+    case CoderKind::rans: return make_rans_encoder(all, config);
+  }
+  return Status{StatusCode::invalid_argument, "unknown coder"};
+}
+
+}  // namespace ftc::entropy

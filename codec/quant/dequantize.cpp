@@ -1,0 +1,66 @@
+// Decoder side of the quantizers (docs/format.md §4). Reconstruction uses binary64 arithmetic
+// with one rounding to the output dtype; the core is built with -ffp-contract=off, so
+// lo + q·step is two correctly rounded IEEE operations on every machine.
+#include <algorithm>
+#include <cstring>
+
+#include "codec/quant/elements.hpp"
+#include "codec/quant/quantize.hpp"
+
+namespace ftc::quant {
+namespace {
+
+template <class Sym>
+void dequantize_typed(const Sym* sym, std::uint64_t n, const UniformParams& p, const entropy::ContextMap& ctx,
+                      DType dtype, std::uint8_t* out) {
+  if (dtype == DType::f32) {
+    // Hot path: runs of one context at a time.
+    std::uint64_t i = 0;
+    while (i < n) {
+      const std::uint32_t g = ctx.at(i);
+      const std::uint64_t run_end = std::min<std::uint64_t>(n, (i / ctx.inner + 1) * ctx.inner);
+      const double lo = p.lo[g], step = p.step[g];
+      float* o = reinterpret_cast<float*>(out);
+      for (; i < run_end; ++i) o[i] = static_cast<float>(lo + static_cast<double>(sym[i]) * step);
+    }
+    return;
+  }
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const std::uint32_t g = ctx.at(i);
+    store_element(dtype, out, i, static_cast<double>(p.lo[g]) + static_cast<double>(sym[i]) * static_cast<double>(p.step[g]));
+  }
+}
+
+}  // namespace
+
+Status dequantize_uniform(const Symbols& s, const UniformParams& p, Tensor& out) {
+  if (s.count != out.element_count()) return {StatusCode::internal, "symbol count does not match the tensor"};
+  if (s.bits <= 8)
+    dequantize_typed(s.storage.data(), s.count, p, s.ctx, out.dtype(), out.data());
+  else
+    dequantize_typed(reinterpret_cast<const std::uint16_t*>(s.storage.data()), s.count, p, s.ctx, out.dtype(), out.data());
+  return {};
+}
+
+Status decast(const Symbols& s, QuantizerKind kind, Tensor& out) {
+  if (s.count != out.element_count() || s.bits != 16) return {StatusCode::internal, "cast symbols do not match the tensor"};
+  const auto* sym = reinterpret_cast<const std::uint16_t*>(s.storage.data());
+  const bool half = kind == QuantizerKind::cast_f16;
+  for (std::uint64_t i = 0; i < s.count; ++i)
+    store_element(out.dtype(), out.data(), i, half ? f16_to_double(sym[i]) : bf16_to_double(sym[i]));
+  return {};
+}
+
+Status unshuffle(const Symbols& s, std::uint64_t chunk_elements, Tensor& out) {
+  const std::size_t es = dtype_size(out.dtype());
+  const std::uint64_t n = out.element_count();
+  if (s.count != n * es) return {StatusCode::internal, "lossless symbols do not match the tensor"};
+  if (chunk_elements == 0) chunk_elements = n;
+  for (std::uint64_t first = 0; first < n; first += chunk_elements) {
+    const std::uint64_t m = std::min(chunk_elements, n - first);
+    unshuffle_planes(s.storage.data() + first * es, m, es, out.data() + first * es);
+  }
+  return {};
+}
+
+}  // namespace ftc::quant

@@ -1,0 +1,171 @@
+// Encoder side of the quantizers (docs/algorithms.md §Quantizers).
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <new>
+
+#include "codec/quant/elements.hpp"
+#include "codec/quant/quantize.hpp"
+
+namespace ftc::quant {
+namespace {
+
+Result<int> normalize_axis(std::optional<int> axis, int rank) {
+  if (!axis) return -1;
+  int a = *axis < 0 ? *axis + rank : *axis;
+  if (a < 0 || a >= rank)
+    return Status{StatusCode::invalid_argument, "channel axis " + std::to_string(*axis) + " is outside the tensor's rank " + std::to_string(rank)};
+  return a;
+}
+
+entropy::ContextMap context_for(const TensorView& t, int axis) {
+  entropy::ContextMap m;
+  if (axis < 0) return m;
+  std::uint64_t inner = 1;
+  for (int d = axis + 1; d < t.rank; ++d) inner *= static_cast<std::uint64_t>(t.shape[d]);
+  m.inner = inner == 0 ? 1 : inner;
+  m.groups = static_cast<std::uint32_t>(t.shape[axis] == 0 ? 1 : t.shape[axis]);
+  return m;
+}
+
+// lo and step as binary32 such that lo_f ≤ lo and lo_f + L·step_f ≥ hi (exactly, in binary64),
+// so every value in [lo, hi] lies within step_f/2 of a reconstruction level.
+void choose_levels(double lo, double hi, int bits, float& lo_f, float& step_f) {
+  const double levels = std::ldexp(1.0, bits) - 1.0;
+  lo_f = static_cast<float>(lo);
+  if (static_cast<double>(lo_f) > lo) lo_f = std::nextafter(lo_f, -INFINITY);
+  if (!(hi > lo)) { step_f = 0.0f; return; }
+  step_f = static_cast<float>((hi - static_cast<double>(lo_f)) / levels);
+  while (static_cast<double>(lo_f) + levels * static_cast<double>(step_f) < hi)
+    step_f = std::nextafter(step_f, INFINITY);
+}
+
+Status check_finite(const Tensor& t) {
+  const std::uint64_t n = t.element_count();
+  if (!dtype_is_float(t.dtype())) return {};
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const double v = load_element(t.dtype(), t.data(), i);
+    if (!std::isfinite(v))
+      return {StatusCode::invalid_argument, "element " + std::to_string(i) + " is " + (std::isnan(v) ? "NaN" : "infinite") +
+                                               "; lossy quantizers need finite values (use lossless or a cast mode)"};
+  }
+  return {};
+}
+
+Result<Symbols> make_symbols(std::uint64_t count, int bits, entropy::ContextMap ctx) {
+  Symbols s;
+  s.count = count;
+  s.bits = bits;
+  s.ctx = ctx;
+  try {
+    s.storage.resize(static_cast<std::size_t>(count) * s.symbol_bytes());
+  } catch (const std::bad_alloc&) {
+    return Status{StatusCode::out_of_memory, "symbol buffer"};
+  }
+  return s;
+}
+
+template <class Sym>
+void quantize_typed(const Tensor& t, const UniformParams& p, const entropy::ContextMap& ctx, Sym* out) {
+  const std::uint64_t n = t.element_count();
+  const double qmax = std::ldexp(1.0, p.bits) - 1.0;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const std::uint32_t g = ctx.at(i);
+    const double step = p.step[g];
+    double q = 0.0;
+    if (step > 0.0) {
+      q = std::nearbyint((load_element(t.dtype(), t.data(), i) - static_cast<double>(p.lo[g])) / step);
+      q = std::clamp(q, 0.0, qmax);
+    }
+    out[i] = static_cast<Sym>(q);
+  }
+}
+
+}  // namespace
+
+Result<UniformParams> fit_uniform(const TensorView& view, int bits, std::optional<int> axis_opt,
+                                  std::optional<double> clip_lo, std::optional<double> clip_hi) {
+  if (bits < 1 || bits > 16) return Status{StatusCode::invalid_argument, "bits must be 1..16, got " + std::to_string(bits)};
+  if (clip_lo.has_value() != clip_hi.has_value()) return Status{StatusCode::invalid_argument, "give both ends of the clip range or neither"};
+  if (clip_lo && !(std::isfinite(*clip_lo) && std::isfinite(*clip_hi) && *clip_lo <= *clip_hi))
+    return Status{StatusCode::invalid_argument, "clip range must be finite with lo <= hi"};
+  FTC_ASSIGN_OR_RETURN(int axis, normalize_axis(axis_opt, view.rank));
+  FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::copy_of(view));
+  const auto ctx = context_for(view, axis);
+  const std::uint32_t groups = axis < 0 ? 1 : static_cast<std::uint32_t>(view.shape[axis]);
+  std::vector<double> lo(groups, INFINITY), hi(groups, -INFINITY);
+  if (clip_lo) {
+    std::fill(lo.begin(), lo.end(), *clip_lo);
+    std::fill(hi.begin(), hi.end(), *clip_hi);
+  } else {
+    FTC_RETURN_IF_ERROR(check_finite(t));
+    const std::uint64_t n = t.element_count();
+    for (std::uint64_t i = 0; i < n; ++i) {
+      const double v = load_element(t.dtype(), t.data(), i);
+      const std::uint32_t g = ctx.at(i);
+      lo[g] = std::min(lo[g], v);
+      hi[g] = std::max(hi[g], v);
+    }
+  }
+  UniformParams p;
+  p.bits = bits;
+  if (axis >= 0) p.axis = axis;
+  p.lo.resize(groups);
+  p.step.resize(groups);
+  for (std::uint32_t g = 0; g < groups; ++g) {
+    if (lo[g] > hi[g]) { lo[g] = 0.0; hi[g] = 0.0; }  // empty group
+    if (std::fabs(lo[g]) > std::numeric_limits<float>::max() / 2 || std::fabs(hi[g]) > std::numeric_limits<float>::max() / 2)
+      return Status{StatusCode::invalid_argument, "values beyond ±1.7e38 cannot be quantized (use lossless)"};
+    choose_levels(lo[g], hi[g], bits, p.lo[g], p.step[g]);
+  }
+  return p;
+}
+
+Result<QuantizedTensor> quantize(const TensorView& view, const EncoderOptions& o, std::uint64_t chunk_elements) {
+  FTC_RETURN_IF_ERROR(view.validate());
+  QuantizedTensor q;
+  q.kind = o.quantizer;
+  q.element_dtype = view.dtype;
+  switch (o.quantizer) {
+    case QuantizerKind::uniform: {
+      FTC_ASSIGN_OR_RETURN(UniformParams p, fit_uniform(view, o.bits, o.channel_axis, o.clip_lo, o.clip_hi));
+      FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::copy_of(view));
+      if (o.clip_lo) FTC_RETURN_IF_ERROR(check_finite(t));
+      const auto ctx = context_for(view, p.axis.value_or(-1));
+      FTC_ASSIGN_OR_RETURN(q.symbols, make_symbols(t.element_count(), p.bits, ctx));
+      if (p.bits <= 8) quantize_typed(t, p, ctx, q.symbols.storage.data());
+      else quantize_typed(t, p, ctx, reinterpret_cast<std::uint16_t*>(q.symbols.storage.data()));
+      q.uniform = std::move(p);
+      return q;
+    }
+    case QuantizerKind::cast_f16:
+    case QuantizerKind::cast_bf16: {
+      if (view.dtype != DType::f32 && view.dtype != DType::f64)
+        return Status{StatusCode::invalid_argument, std::string(quantizer_name(o.quantizer)) + " needs an f32 or f64 tensor, got " + dtype_name(view.dtype)};
+      FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::copy_of(view));
+      FTC_ASSIGN_OR_RETURN(q.symbols, make_symbols(t.element_count(), 16, {}));
+      auto* out = reinterpret_cast<std::uint16_t*>(q.symbols.storage.data());
+      const bool half = o.quantizer == QuantizerKind::cast_f16;
+      for (std::uint64_t i = 0; i < t.element_count(); ++i) {
+        const double v = load_element(t.dtype(), t.data(), i);
+        out[i] = half ? f16_from_double(v) : bf16_from_double(v);
+      }
+      return q;
+    }
+    case QuantizerKind::lossless: {
+      FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::copy_of(view));
+      const std::size_t es = dtype_size(view.dtype);
+      const std::uint64_t n = t.element_count();
+      FTC_ASSIGN_OR_RETURN(q.symbols, make_symbols(n * es, 8, {}));
+      const std::uint64_t ce = chunk_elements == 0 ? n : chunk_elements;
+      for (std::uint64_t first = 0; first < n; first += ce) {
+        const std::uint64_t m = std::min(ce, n - first);
+        shuffle_planes(t.data() + first * es, m, es, q.symbols.storage.data() + first * es);
+      }
+      return q;
+    }
+  }
+  return Status{StatusCode::invalid_argument, "unknown quantizer"};
+}
+
+}  // namespace ftc::quant

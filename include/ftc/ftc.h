@@ -1,0 +1,133 @@
+/* ftc — feature tensor codec. Stable C ABI.
+ *
+ * Opaque handles, numbered status codes, no exceptions cross this boundary. Status values never
+ * change once released: 1..19 are the caller's mistakes, 20..39 mean the input is bad.
+ * The bitstream is specified in docs/format.md. */
+#ifndef FTC_FTC_H
+#define FTC_FTC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ftc_status {
+  FTC_OK = 0,
+  FTC_ERROR_INVALID_ARGUMENT = 1,
+  FTC_ERROR_BUFFER_TOO_SMALL = 2,
+  FTC_ERROR_UNSUPPORTED_OPTION = 3,
+  FTC_ERROR_CORRUPT = 20,
+  FTC_ERROR_TRUNCATED = 21,
+  FTC_ERROR_CHECKSUM = 22,
+  FTC_ERROR_UNSUPPORTED_VERSION = 23,
+  FTC_ERROR_LIMIT_EXCEEDED = 24,
+  FTC_ERROR_MODEL_MISMATCH = 25,
+  FTC_ERROR_UNSUPPORTED_FEATURE = 26,
+  FTC_ERROR_BAD_FILE = 27,
+  FTC_ERROR_IO = 90,
+  FTC_ERROR_OUT_OF_MEMORY = 91,
+  FTC_ERROR_INTERNAL = 99
+} ftc_status;
+
+/* 1 when the status says the input (stream, file) is bad, 0 otherwise. */
+int ftc_status_is_input_error(ftc_status status);
+/* A static, human-readable name of the status. Never NULL. */
+const char* ftc_status_string(ftc_status status);
+const char* ftc_version_string(void);
+/* Format version this library writes: major * 256 + minor. */
+unsigned ftc_format_version(void);
+
+typedef enum ftc_dtype {
+  FTC_F32 = 1, FTC_F64 = 2, FTC_F16 = 3, FTC_BF16 = 4,
+  FTC_I8 = 5, FTC_U8 = 6, FTC_I16 = 7, FTC_U16 = 8, FTC_I32 = 9
+} ftc_dtype;
+
+#define FTC_MAX_RANK 8
+
+/* A tensor view. strides (in elements) may be NULL for C order. name may be NULL. */
+typedef struct ftc_tensor {
+  ftc_dtype dtype;
+  uint32_t rank;
+  const int64_t* shape;
+  const int64_t* strides;
+  const void* data;
+  const char* name;
+} ftc_tensor;
+
+/* ---- Encoding ---------------------------------------------------------------------------- */
+
+typedef struct ftc_encoder ftc_encoder;
+
+typedef enum ftc_param {
+  FTC_PARAM_QUANTIZER = 1,       /* FTC_QUANT_*; default FTC_QUANT_UNIFORM */
+  FTC_PARAM_BITS = 2,            /* uniform: 1..16; default 8 */
+  FTC_PARAM_CHANNEL_AXIS = 3,    /* uniform: axis for per-channel parameters; -100 = per tensor (default); negative counts from the end */
+  FTC_PARAM_CODER = 4,           /* FTC_CODER_*; default FTC_CODER_ZSTD */
+  FTC_PARAM_ZSTD_LEVEL = 5,      /* -7..22; default 3 */
+  FTC_PARAM_CHUNK_ELEMENTS = 6,  /* 0 = automatic */
+  FTC_PARAM_CHUNK_CHECKSUMS = 7, /* 0 or 1; default 1 */
+  FTC_PARAM_THREADS = 8,         /* 1..256; default 1 */
+  FTC_PARAM_LAYOUT = 9           /* 0 unspecified, 1 NCHW, 2 NHWC */
+} ftc_param;
+
+#define FTC_CHANNEL_AXIS_NONE (-100)
+
+enum { FTC_QUANT_LOSSLESS = 0, FTC_QUANT_UNIFORM = 1, FTC_QUANT_CAST_F16 = 2, FTC_QUANT_CAST_BF16 = 3 };
+enum { FTC_CODER_RAW = 0, FTC_CODER_ZSTD = 1, FTC_CODER_RANS = 2 };
+
+ftc_encoder* ftc_encoder_create(void);
+void ftc_encoder_free(ftc_encoder* encoder); /* NULL is fine */
+/* Parameters are sticky until ftc_encoder_reset. Out-of-range values: FTC_ERROR_INVALID_ARGUMENT. */
+ftc_status ftc_encoder_set(ftc_encoder* encoder, ftc_param param, int64_t value);
+/* Clip range of the uniform quantizer (both ends), instead of the data's min/max. */
+ftc_status ftc_encoder_set_clip(ftc_encoder* encoder, double lo, double hi);
+void ftc_encoder_reset(ftc_encoder* encoder);
+/* Upper bound of the frame size for these tensors under the encoder's current parameters;
+ * 0 when a tensor is invalid. */
+size_t ftc_encode_bound(const ftc_encoder* encoder, const ftc_tensor* tensors, size_t count);
+/* Encodes `count` tensors into one frame. On FTC_ERROR_BUFFER_TOO_SMALL nothing useful is in dst
+ * and *dst_size is the size needed. */
+ftc_status ftc_encode(ftc_encoder* encoder, const ftc_tensor* tensors, size_t count,
+                      void* dst, size_t dst_capacity, size_t* dst_size);
+
+/* ---- Decoding ---------------------------------------------------------------------------- */
+
+typedef struct ftc_decoder ftc_decoder;
+
+typedef enum ftc_limit {
+  FTC_LIMIT_MAX_ELEMENTS = 1,      /* default 2^28 per frame */
+  FTC_LIMIT_MAX_OUTPUT_BYTES = 2,  /* default 2^30 per frame */
+  FTC_LIMIT_MAX_RANK = 3,          /* default 8 */
+  FTC_LIMIT_MAX_TENSORS = 4,       /* default 256 */
+  FTC_LIMIT_MAX_CHUNKS = 5,        /* default 2^20 */
+  FTC_DECODER_THREADS = 6          /* default 1 */
+} ftc_limit;
+
+ftc_decoder* ftc_decoder_create(void);
+void ftc_decoder_free(ftc_decoder* decoder); /* NULL is fine */
+/* Limits must be > 0; FTC_LIMIT_MAX_RANK at most 8. */
+ftc_status ftc_decoder_set_limit(ftc_decoder* decoder, ftc_limit limit, uint64_t value);
+
+/* Decodes a whole frame into the decoder. The decoded tensors stay valid until the next decode
+ * on this decoder or ftc_decoder_free. Any error leaves no tensors. */
+ftc_status ftc_decode(ftc_decoder* decoder, const void* src, size_t src_size);
+size_t ftc_decoder_tensor_count(const ftc_decoder* decoder);
+/* Fills *out with a C-order view of decoded tensor `index` (strides NULL). */
+ftc_status ftc_decoder_get_tensor(const ftc_decoder* decoder, size_t index, ftc_tensor* out);
+
+/* Decodes a frame and writes every tensor's elements, C order, one after another, into dst.
+ * *dst_size receives the bytes needed. Nothing is written past dst_capacity. */
+ftc_status ftc_decode_into(ftc_decoder* decoder, const void* src, size_t src_size,
+                           void* dst, size_t dst_capacity, size_t* dst_size);
+
+/* Last error's message on this handle ("" if none). Valid until the next call on the handle. */
+const char* ftc_encoder_last_error(const ftc_encoder* encoder);
+const char* ftc_decoder_last_error(const ftc_decoder* decoder);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FTC_FTC_H */

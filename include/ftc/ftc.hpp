@@ -1,0 +1,292 @@
+// ftc — feature tensor codec. C++ API.
+//
+// The library never throws: every fallible call returns ftc::Status or ftc::Result<T>.
+// Stable C ABI: ftc/ftc.h. Bitstream: docs/format.md.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace ftc {
+
+// ---------------------------------------------------------------------------------------------
+// Status
+// ---------------------------------------------------------------------------------------------
+
+// Numeric values are those of the C ABI's ftc_status and never change once released.
+// 1..19: the caller's mistake. 20..39: the input (bitstream, file) is bad. 90..: the environment.
+enum class StatusCode : int {
+  ok = 0,
+  invalid_argument = 1,    // caller passed a bad value (null pointer, bad shape, NaN in lossy mode…)
+  buffer_too_small = 2,    // caller's output buffer is smaller than needed
+  unsupported_option = 3,  // the caller asked for a combination this build does not support
+  corrupt = 20,            // bitstream violates the format
+  truncated = 21,          // bitstream ends before a structure it declares
+  checksum_mismatch = 22,  // a checksum does not match its bytes
+  unsupported_version = 23,// format major version (or a critical section) unknown to this decoder
+  limit_exceeded = 24,     // a declared size is over a decoder limit
+  model_mismatch = 25,     // the frame names a codec model other than the one supplied
+  unsupported_feature = 26,// a stage or coder id this decoder does not implement
+  bad_file = 27,           // an input file (npy, model file) is malformed or unsupported
+  io_error = 90,           // reading or writing a file failed
+  out_of_memory = 91,
+  internal = 99,
+};
+
+const char* status_code_name(StatusCode code) noexcept;
+
+class [[nodiscard]] Status {
+ public:
+  Status() = default;
+  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
+  static Status Ok() { return {}; }
+
+  bool ok() const noexcept { return code_ == StatusCode::ok; }
+  StatusCode code() const noexcept { return code_; }
+  const std::string& message() const noexcept { return message_; }
+  // "<code name>: <message>"
+  std::string to_string() const;
+
+ private:
+  StatusCode code_ = StatusCode::ok;
+  std::string message_;
+};
+
+template <class T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}                      // NOLINT: implicit by design
+  Result(Status status) : v_(std::move(status)) {}               // NOLINT: must not be ok
+  bool ok() const noexcept { return v_.index() == 0; }
+  const Status& status() const {
+    static const Status ok_status;
+    return ok() ? ok_status : std::get<1>(v_);
+  }
+  T& value() & { return std::get<0>(v_); }
+  const T& value() const& { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  T* operator->() { return &std::get<0>(v_); }
+  const T* operator->() const { return &std::get<0>(v_); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+
+ private:
+  std::variant<T, Status> v_;
+};
+
+#define FTC_RETURN_IF_ERROR(expr)              \
+  do {                                         \
+    ::ftc::Status ftc_status_ = (expr);        \
+    if (!ftc_status_.ok()) return ftc_status_; \
+  } while (0)
+
+#define FTC_CONCAT_INNER_(a, b) a##b
+#define FTC_CONCAT_(a, b) FTC_CONCAT_INNER_(a, b)
+#define FTC_ASSIGN_OR_RETURN(lhs, expr) FTC_ASSIGN_OR_RETURN_IMPL_(FTC_CONCAT_(ftc_result_, __LINE__), lhs, expr)
+#define FTC_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
+  auto tmp = (expr);                               \
+  if (!tmp.ok()) return tmp.status();              \
+  lhs = std::move(tmp).value()
+
+// ---------------------------------------------------------------------------------------------
+// Tensors
+// ---------------------------------------------------------------------------------------------
+
+// Numeric values are the bitstream's dtype codes (docs/format.md §Tensor descriptor).
+enum class DType : std::uint8_t {
+  f32 = 1, f64 = 2, f16 = 3, bf16 = 4, i8 = 5, u8 = 6, i16 = 7, u16 = 8, i32 = 9,
+};
+inline constexpr int kMaxRank = 8;
+
+std::size_t dtype_size(DType t) noexcept;
+const char* dtype_name(DType t) noexcept;                 // "f32", "bf16", …
+std::optional<DType> dtype_from_name(std::string_view s) noexcept;
+bool dtype_is_float(DType t) noexcept;                    // f32 f64 f16 bf16
+bool dtype_is_valid(std::uint8_t code) noexcept;
+
+using Shape = std::vector<std::int64_t>;
+
+// Product of dims, or nullopt when a dim is negative or the product overflows `limit`.
+std::optional<std::uint64_t> checked_element_count(std::span<const std::int64_t> shape,
+                                                   std::uint64_t limit = UINT64_MAX) noexcept;
+
+// Non-owning view of a strided tensor (zfp's field is the model). Strides are in elements and
+// may be any values that keep every element inside the caller's buffer; NCHW and NHWC are both
+// just strides. rank 0 is a scalar with one element.
+struct TensorView {
+  DType dtype = DType::f32;
+  int rank = 0;
+  std::array<std::int64_t, kMaxRank> shape{};
+  std::array<std::int64_t, kMaxRank> strides{};  // elements
+  const void* data = nullptr;
+
+  // C-contiguous view over `data`.
+  static TensorView contiguous(DType dtype, std::span<const std::int64_t> shape, const void* data);
+  std::uint64_t element_count() const noexcept;
+  bool is_contiguous() const noexcept;
+  Shape shape_vector() const { return Shape(shape.begin(), shape.begin() + rank); }
+  // Checks rank, dims ≥ 0, data != null when elements > 0.
+  Status validate() const;
+};
+
+// An owning, C-contiguous tensor.
+class Tensor {
+ public:
+  Tensor() = default;
+  // Zero-filled; fails on bad shape or when the byte size overflows.
+  static Result<Tensor> zeros(DType dtype, Shape shape);
+  // Deep copy of a (possibly strided) view into C order.
+  static Result<Tensor> copy_of(const TensorView& view);
+
+  DType dtype() const noexcept { return dtype_; }
+  const Shape& shape() const noexcept { return shape_; }
+  int rank() const noexcept { return static_cast<int>(shape_.size()); }
+  std::uint64_t element_count() const noexcept;
+  std::size_t byte_size() const noexcept { return bytes_.size(); }
+  std::uint8_t* data() noexcept { return bytes_.data(); }
+  const std::uint8_t* data() const noexcept { return bytes_.data(); }
+  template <class T> T* data_as() noexcept { return reinterpret_cast<T*>(bytes_.data()); }
+  template <class T> const T* data_as() const noexcept { return reinterpret_cast<const T*>(bytes_.data()); }
+  TensorView view() const noexcept;
+
+ private:
+  DType dtype_ = DType::f32;
+  Shape shape_;
+  std::vector<std::uint8_t> bytes_;
+};
+
+struct NamedTensorView {
+  std::string name;  // may be empty; at most 255 bytes (UTF-8)
+  TensorView view;
+};
+
+struct NamedTensor {
+  std::string name;
+  Tensor tensor;
+};
+
+// Informative hint of how the dims are laid out; carried in the frame, never used to decode.
+enum class Layout : std::uint8_t { unspecified = 0, nchw = 1, nhwc = 2 };
+
+// ---------------------------------------------------------------------------------------------
+// Codec stages
+// ---------------------------------------------------------------------------------------------
+
+// Numeric values are the bitstream's quantizer ids (docs/format.md §Quantizer).
+enum class QuantizerKind : std::uint8_t {
+  lossless = 0,   // every bit of every element kept (byte-plane shuffle, then the coder)
+  uniform = 1,    // affine n-bit: x̂ = lo + q·step, per tensor or per channel
+  cast_f16 = 2,   // IEEE binary16, round to nearest even
+  cast_bf16 = 3,  // bfloat16, round to nearest even
+};
+
+// Numeric values are the bitstream's coder ids (docs/format.md §Coders).
+enum class CoderKind : std::uint8_t {
+  raw = 0,   // symbols bit-packed at their width
+  zstd = 1,  // byte planes of the symbols, zstd
+  rans = 2,  // CDF-driven rANS (codec/entropy/rans)
+};
+
+const char* quantizer_name(QuantizerKind k) noexcept;
+const char* coder_name(CoderKind k) noexcept;
+std::optional<CoderKind> coder_from_name(std::string_view s) noexcept;
+
+struct EncoderOptions {
+  QuantizerKind quantizer = QuantizerKind::uniform;
+  int bits = 8;                       // uniform: 1..16
+  std::optional<int> channel_axis;    // uniform: per-channel along this axis (negative counts from the end)
+  std::optional<double> clip_lo;      // uniform: clip range; both or neither; default min/max of the data
+  std::optional<double> clip_hi;
+  CoderKind coder = CoderKind::zstd;
+  int zstd_level = 3;                 // 1..22 (negative: zstd's fast levels, down to -7)
+  std::uint64_t chunk_elements = 0;   // 0: one chunk per tensor up to 1 Mi elements, then 1 Mi-element chunks
+  bool chunk_checksums = true;
+  Layout layout = Layout::unspecified;
+  int threads = 1;                    // chunks coded in parallel; 1 = calling thread only
+
+  Status validate() const;
+};
+
+// Bounds a decoder enforces before allocating. Defaults are safe for a server; a caller may
+// tighten them (or loosen them up to the hard caps in docs/format.md §Limits).
+struct DecoderLimits {
+  std::uint64_t max_elements = std::uint64_t{1} << 28;       // per frame, all tensors
+  std::uint64_t max_output_bytes = std::uint64_t{1} << 30;   // per frame, decoded bytes
+  int max_rank = kMaxRank;
+  std::uint32_t max_tensors = 256;
+  std::uint64_t max_chunks = std::uint64_t{1} << 20;
+};
+
+// What a frame declares, read from its header without decoding payloads.
+struct TensorInfo {
+  std::string name;
+  DType dtype = DType::f32;
+  Shape shape;
+  Layout layout = Layout::unspecified;
+  QuantizerKind quantizer = QuantizerKind::lossless;
+  int bits = 0;                       // symbol width
+  std::optional<int> channel_axis;
+  CoderKind coder = CoderKind::raw;
+  std::uint64_t chunk_elements = 0;
+  std::uint64_t chunk_count = 0;
+  std::uint64_t payload_bytes = 0;    // sum of this tensor's chunk payloads
+};
+
+struct FrameInfo {
+  int format_major = 0;
+  int format_minor = 0;
+  std::uint64_t frame_bytes = 0;      // bytes the frame occupies
+  std::uint64_t header_bytes = 0;     // magic … header checksum
+  bool chunk_checksums = false;
+  std::optional<std::uint64_t> model_id;
+  std::optional<std::uint64_t> model_hash;
+  std::vector<TensorInfo> tensors;
+};
+
+class Encoder {
+ public:
+  explicit Encoder(EncoderOptions options = {}) : options_(std::move(options)) {}
+  const EncoderOptions& options() const noexcept { return options_; }
+  EncoderOptions& options() noexcept { return options_; }
+
+  // An upper bound on the frame size of these tensors under this encoder's options; 0 when a
+  // view is invalid.
+  std::size_t bound(std::span<const NamedTensorView> tensors) const noexcept;
+
+  Result<std::vector<std::uint8_t>> encode(std::span<const NamedTensorView> tensors) const;
+  Result<std::vector<std::uint8_t>> encode(const TensorView& tensor) const;
+
+ private:
+  EncoderOptions options_;
+};
+
+class Decoder {
+ public:
+  explicit Decoder(DecoderLimits limits = {}) : limits_(limits) {}
+  const DecoderLimits& limits() const noexcept { return limits_; }
+  DecoderLimits& limits() noexcept { return limits_; }
+
+  // Parses and checks the header (and chunk table) without decoding payloads.
+  Result<FrameInfo> inspect(std::span<const std::uint8_t> frame) const;
+  Result<std::vector<NamedTensor>> decode(std::span<const std::uint8_t> frame) const;
+
+  int threads = 1;
+
+ private:
+  DecoderLimits limits_;
+};
+
+// Library semantic version (not the format version: see ftc_format_version()).
+const char* version_string() noexcept;
+inline constexpr int kFormatMajor = 1;
+inline constexpr int kFormatMinor = 0;
+
+}  // namespace ftc

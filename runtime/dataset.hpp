@@ -1,0 +1,31 @@
+// Labelled image data sets for evaluation, named like "fashion-mnist:test",
+// "fashion-mnist:train:5000", "images:DIR" (DIR/labels.csv: file,label), "npy:X.npy,Y.npy".
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ftc/ftc.hpp"
+
+namespace ftc::runtime {
+
+struct Sample {
+  Tensor image;          // u8, shape (C, H, W); C = 1 or 3
+  std::int32_t label = -1;
+};
+
+class Dataset {
+ public:
+  virtual ~Dataset() = default;
+  virtual std::size_t size() const = 0;
+  virtual Result<Sample> get(std::size_t index) const = 0;
+  virtual std::string name() const = 0;
+};
+
+// `spec` as above; FTC_FASHION_MNIST_DIR or `fashion_mnist_dir` overrides the default
+// /usr/share/datasets/fashion-mnist.
+Result<std::unique_ptr<Dataset>> open_dataset(const std::string& spec, const std::string& fashion_mnist_dir = "");
+
+}  // namespace ftc::runtime

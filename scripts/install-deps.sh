@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that ftc's build, tests, tools, benchmarks,
+# fuzzers and the split-inference demo need. Idempotent; run as root or with sudo.
+#   scripts/install-deps.sh            everything (build, tests, demo, benchmarks, fuzzers)
+#   scripts/install-deps.sh --train    also python3-torch, for re-training the reference models
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git
+  # codec core
+  libzstd-dev libxxhash-dev libeigen3-dev libhwy-dev libpng-dev libjpeg-dev
+  # CLI, tests, benchmarks
+  libcli11-dev nlohmann-json3-dev libfmt-dev doctest-dev libbenchmark-dev
+  # ONNX pipeline: graph surgery and execution
+  libonnx-dev libprotobuf-dev protobuf-compiler
+  libopencv-dnn-dev libopencv-imgcodecs-dev libopencv-imgproc-dev libopencv-core-dev
+  # baselines measured beside ftc
+  libzfp-dev libfpzip-dev libhtscodecs-dev
+  # data and plots for the demo
+  dataset-fashion-mnist gnuplot-nox
+  # fuzzers and sanitizers
+  clang libclang-rt-14-dev llvm
+)
+if [[ "${1:-}" == "--train" ]]; then
+  packages+=(python3-torch python3-numpy python3-onnx)
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
