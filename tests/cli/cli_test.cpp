@@ -1,0 +1,171 @@
+// The ftc command as a user runs it (issue acceptance): encode/decode/info, overwrite rule,
+// stdin/stdout, one-line errors with exit status 1 on damaged frames.
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "codec/io/npy.hpp"
+#include "ftc/ftc.hpp"
+
+namespace fs = std::filesystem;
+using namespace ftc;
+
+namespace {
+
+struct Run {
+  int status;
+  std::string out, err;
+};
+
+Run run(const std::string& args) {
+  static int n = 0;
+  const fs::path dir = fs::temp_directory_path();
+  const auto o = dir / ("ftc_cli_out_" + std::to_string(getpid()) + "_" + std::to_string(n));
+  const auto e = dir / ("ftc_cli_err_" + std::to_string(getpid()) + "_" + std::to_string(n++));
+  const std::string cmd = std::string(FTC_CLI) + " " + args + " >" + o.string() + " 2>" + e.string();
+  const int raw = std::system(cmd.c_str());
+  auto slurp = [](const fs::path& p) {
+    std::ifstream f(p);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  };
+  Run r{WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(o), slurp(e)};
+  fs::remove(o);
+  fs::remove(e);
+  return r;
+}
+
+struct TempDir {
+  fs::path path = fs::temp_directory_path() / ("ftc_cli_" + std::to_string(getpid()));
+  TempDir() { fs::create_directories(path); }
+  ~TempDir() { fs::remove_all(path); }
+  std::string operator/(const std::string& f) const { return (path / f).string(); }
+};
+
+Tensor features() {
+  Tensor t = Tensor::zeros(DType::f32, {1, 64, 28, 28}).value();
+  std::mt19937 rng(3);
+  std::exponential_distribution<float> ex(1.0f);
+  float* p = t.data_as<float>();
+  for (int c = 0; c < 64; ++c)
+    for (int i = 0; i < 784; ++i) p[c * 784 + i] = (rng() % 2 ? 0.0f : ex(rng)) * static_cast<float>(c + 1) * 0.1f;
+  return t;
+}
+
+std::vector<std::uint8_t> read_bytes(const std::string& p) {
+  std::ifstream f(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), {}};
+}
+
+}  // namespace
+
+TEST_CASE("8-bit per-channel round trip stays within half a step of each channel; lossless is exact") {
+  TempDir tmp;
+  Tensor x = features();
+  REQUIRE(io::write_npy_file(tmp / "x.npy", x.view()).ok());
+  Run e = run("encode " + tmp / "x.npy" + " -o " + tmp / "x.ftc" + " --bits 8 --per-channel 1");
+  REQUIRE_MESSAGE(e.status == 0, e.err);
+  Run d = run("decode " + tmp / "x.ftc" + " -o " + tmp / "y.npy");
+  REQUIRE_MESSAGE(d.status == 0, d.err);
+  Tensor y = io::read_npy_file(tmp / "y.npy").value();
+  REQUIRE(y.shape() == x.shape());
+  for (int c = 0; c < 64; ++c) {
+    const float* a = x.data_as<float>() + c * 784;
+    const float* b = y.data_as<float>() + c * 784;
+    float lo = a[0], hi = a[0];
+    for (int i = 0; i < 784; ++i) { lo = std::min(lo, a[i]); hi = std::max(hi, a[i]); }
+    const double half_step = (hi - lo) / 255.0 / 2.0;
+    for (int i = 0; i < 784; ++i) REQUIRE(std::fabs(a[i] - b[i]) <= half_step * (1 + 1e-5) + 1e-7);
+  }
+  Run info = run("info --json " + tmp / "x.ftc");
+  REQUIRE(info.status == 0);
+  auto j = nlohmann::json::parse(info.out);
+  CHECK(j["shape"] == nlohmann::json::array({1, 64, 28, 28}));
+  CHECK(j["dtype"] == "f32");
+  CHECK(j["format_version"] == "1.0");
+  CHECK(j["bytes"] == fs::file_size(tmp / "x.ftc"));
+
+  REQUIRE(run("encode " + tmp / "x.npy" + " -o " + tmp / "l.ftc --lossless --coder rans").status == 0);
+  REQUIRE(run("decode " + tmp / "l.ftc" + " -o " + tmp / "l.npy").status == 0);
+  Tensor l = io::read_npy_file(tmp / "l.npy").value();
+  CHECK(std::equal(l.data(), l.data() + l.byte_size(), x.data()));
+  Run text = run("info " + tmp / "l.ftc");
+  CHECK(text.status == 0);
+  CHECK(text.out.find("lossless") != std::string::npos);
+}
+
+TEST_CASE("damaged frames exit 1 with one line naming the file and the reason") {
+  TempDir tmp;
+  Tensor x = features();
+  REQUIRE(io::write_npy_file(tmp / "x.npy", x.view()).ok());
+  REQUIRE(run("encode " + tmp / "x.npy" + " -o " + tmp / "x.ftc --bits 6 --per-channel 1 --coder rans").status == 0);
+  auto frame = read_bytes(tmp / "x.ftc");
+  for (std::size_t cut : {std::size_t{0}, std::size_t{5}, frame.size() / 2, frame.size() - 1}) {
+    std::ofstream(tmp / "bad.ftc", std::ios::binary).write(reinterpret_cast<const char*>(frame.data()), static_cast<std::streamsize>(cut));
+    Run r = run("decode " + tmp / "bad.ftc" + " -o " + tmp / "bad.npy -f");
+    CHECK(r.status == 1);
+    CHECK(r.err.find(tmp / "bad.ftc") != std::string::npos);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
+  for (std::size_t pos : {std::size_t{4}, std::size_t{20}, frame.size() / 2, frame.size() - 2}) {
+    auto bad = frame;
+    bad[pos] ^= 0x04;
+    std::ofstream(tmp / "flip.ftc", std::ios::binary).write(reinterpret_cast<const char*>(bad.data()), static_cast<std::streamsize>(bad.size()));
+    Run r = run("decode " + tmp / "flip.ftc" + " -o " + tmp / "flip.npy -f");
+    CHECK(r.status == 1);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK_FALSE(fs::exists(tmp / "flip.npy"));
+  }
+  Run missing = run("decode " + tmp / "nope.ftc" + " -o " + tmp / "n.npy");
+  CHECK(missing.status == 1);
+  Run not_npy = run("encode " + tmp / "x.ftc" + " -o " + tmp / "z.ftc");
+  CHECK(not_npy.status == 1);
+  CHECK(not_npy.err.find("x.ftc") != std::string::npos);
+}
+
+TEST_CASE("outputs are not overwritten without -f; '-' reads stdin and writes stdout; --help works") {
+  TempDir tmp;
+  Tensor x = features();
+  REQUIRE(io::write_npy_file(tmp / "x.npy", x.view()).ok());
+  REQUIRE(run("encode " + tmp / "x.npy" + " -o " + tmp / "x.ftc").status == 0);
+  const auto before = read_bytes(tmp / "x.ftc");
+  Run again = run("encode " + tmp / "x.npy" + " -o " + tmp / "x.ftc --bits 2");
+  CHECK(again.status == 1);
+  CHECK(again.err.find("already exists") != std::string::npos);
+  CHECK(read_bytes(tmp / "x.ftc") == before);
+  CHECK(run("encode " + tmp / "x.npy" + " -o " + tmp / "x.ftc --bits 2 -f").status == 0);
+  CHECK(read_bytes(tmp / "x.ftc") != before);
+
+  REQUIRE(run("encode - -o - --lossless < " + tmp / "x.npy" + " > " + tmp / "pipe.ftc").status == 0);
+  REQUIRE(run("decode - -o - < " + tmp / "pipe.ftc" + " > " + tmp / "pipe.npy").status == 0);
+  CHECK(read_bytes(tmp / "pipe.npy") == read_bytes(tmp / "x.npy"));
+
+  for (const char* sub : {"encode", "decode", "info", "bench"}) {
+    Run h = run(std::string(sub) + " --help");
+    CHECK(h.status == 0);
+    CHECK(h.out.find("Usage") != std::string::npos);
+  }
+  CHECK(run("encode " + tmp / "x.npy" + " -o " + tmp / "q.ftc --bits 17").status == 1);
+}
+
+TEST_CASE("several inputs go into one frame and decode into a directory") {
+  TempDir tmp;
+  Tensor x = features();
+  REQUIRE(io::write_npy_file(tmp / "skip.npy", x.view()).ok());
+  REQUIRE(io::write_npy_file(tmp / "main.npy", x.view()).ok());
+  REQUIRE(run("encode " + tmp / "skip.npy " + tmp / "main.npy -o " + tmp / "cut.ftc --bits 4").status == 0);
+  Run info = run("info --json " + tmp / "cut.ftc");
+  auto j = nlohmann::json::parse(info.out);
+  REQUIRE(j["tensors"].size() == 2);
+  CHECK(j["tensors"][0]["name"] == "skip");
+  REQUIRE(run("decode " + tmp / "cut.ftc -o " + tmp / "out").status == 0);
+  CHECK(fs::exists(tmp / "out/skip.npy"));
+  CHECK(fs::exists(tmp / "out/main.npy"));
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the build into a temporary prefix and builds a C consumer of it twice: through
+# find_package(ftc) (shared and static) and through pkg-config. Each consumer must round-trip.
+set -euo pipefail
+build=$1 src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
+mkdir "$tmp/consumer"
+cp "$src/tests/install/consumer.c" "$tmp/consumer/"
+cp "$src/tests/install/CMakeLists.txt.in" "$tmp/consumer/CMakeLists.txt"
+cmake -S "$tmp/consumer" -B "$tmp/consumer/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
+cmake --build "$tmp/consumer/build" >/dev/null
+LD_LIBRARY_PATH="$tmp/prefix/lib:$tmp/prefix/lib/x86_64-linux-gnu" "$tmp/consumer/build/consumer_shared"
+"$tmp/consumer/build/consumer_static"
+pcdir=$(dirname "$(find "$tmp/prefix" -name ftc.pc | head -1)")
+export PKG_CONFIG_PATH="$pcdir"
+cc "$tmp/consumer/consumer.c" -o "$tmp/consumer_pc" $(pkg-config --cflags --libs ftc)
+LD_LIBRARY_PATH="$(pkg-config --variable=libdir ftc)" "$tmp/consumer_pc"
+cc "$tmp/consumer/consumer.c" -o "$tmp/consumer_pc_static" $(pkg-config --cflags ftc) \
+  "$(pkg-config --variable=libdir ftc)/libftc.a" $(pkg-config --libs-only-l --static ftc | sed 's/-lftc//')
+"$tmp/consumer_pc_static"
+echo "install consumers: find_package (shared, static) and pkg-config (shared, static) passed"
