@@ -1,0 +1,55 @@
+// Side-by-side measurement of symbol coders on one tensor's quantized symbols: ftc's rANS,
+// zstd at three levels, htscodecs' rANS (order 0 and 1, 32-way SIMD), and the ideal per-context
+// static entropy. Used by `ftc bench coders` and by tools under bench/.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "codec/entropy/coder.hpp"
+#include "ftc/ftc.hpp"
+
+namespace ftc::bench {
+
+struct CodersOptions {
+  int threads = 1;                  // ftc-rans: chunks coded on this many threads
+  int repetitions = 7;              // timings: median of this many runs …
+  double min_seconds = 0.05;        // … each repeating the operation at least this long
+  std::uint64_t chunk_elements = 0; // ftc-rans chunking; 0: ftc encode's default (1 Mi symbols)
+  bool scalar_kernels = false;      // ftc-rans: force the portable scalar kernels
+};
+
+struct CoderRow {
+  std::string name;
+  double encode_MBps = 0;           // symbol bytes per second / 1e6
+  double decode_MBps = 0;
+  double bits_per_symbol = 0;       // all bytes the coder outputs, tables included
+  std::uint64_t bytes = 0;
+  std::uint64_t table_bytes = 0;    // of `bytes`, the part that is tables (ftc-rans params)
+  bool roundtrip_ok = true;
+  std::string note;
+};
+
+struct CodersReport {
+  std::uint64_t symbols = 0;
+  int bits = 8;
+  std::uint32_t contexts = 1;
+  std::uint64_t symbol_bytes = 0;
+  int threads = 1;
+  // Ideal per-context static entropy: payload lower bound of any static per-context model, in
+  // bits/symbol, and the ftc-rans table cost beside it (bytes), reported apart.
+  double entropy_bits_per_symbol = 0;
+  std::uint64_t entropy_table_bytes = 0;
+  std::vector<CoderRow> rows;       // ftc-rans, zstd-1, zstd-3, zstd-19, htscodecs-rans-o0, -o1, entropy
+};
+
+// `all` spans every symbol of a tensor (first_index 0), as ftc::quant::quantize produces them.
+Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOptions& options = {});
+
+// One JSON object: {"symbols":…, "bits":…, …, "coders":[{"name":…, "encode_MBps":…, …}, …]}.
+std::string to_json(const CodersReport& report);
+// A fixed-width text table.
+std::string to_text(const CodersReport& report);
+
+}  // namespace ftc::bench

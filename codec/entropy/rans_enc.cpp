@@ -1,0 +1,246 @@
+// rANS chunk encoder (docs/format-rans.md §Payload). Encoder-only.
+#include <algorithm>
+#include <cstring>
+
+#include "codec/entropy/rans.hpp"
+#include "codec/entropy/rans_internal.hpp"
+
+namespace ftc::entropy {
+namespace rans_detail {
+
+EncModel build_enc_model(const RansTables& t) {
+  EncModel m;
+  m.bits = t.bits;
+  m.precision = t.precision;
+  const std::uint32_t total = 1u << t.precision;
+  std::size_t size = 0;
+  for (const RansTable& tab : t.tables) size += tab.freq.size() + 1;
+  m.storage.resize(size);
+  m.tables.resize(t.tables.size());
+  std::size_t off = 0;
+  for (std::size_t i = 0; i < t.tables.size(); ++i) {
+    const RansTable& tab = t.tables[i];
+    const std::size_t n = tab.freq.size();
+    EncSym* out = m.storage.data() + off;
+    auto make = [&](std::uint32_t start, std::uint32_t f) {
+      EncSym e;
+      e.xmax_m1 = static_cast<std::uint32_t>(((std::uint64_t{1} << (32 - t.precision)) * f) - 1);
+      e.cmpl = total - f;
+      if (f == 1) {
+        e.rcp = 0xFFFFFFFFu;
+        e.shift = 0;
+        e.bias = start + total - 1;
+      } else {
+        int l = 0;
+        while ((1u << l) < f) ++l;
+        e.rcp = static_cast<std::uint32_t>(((std::uint64_t{1} << 32) * ((std::uint64_t{1} << l) - f)) / f + 1);
+        e.shift = static_cast<std::uint32_t>(l - 1);
+        e.bias = start;
+      }
+      return e;
+    };
+    std::uint32_t start = 0;
+    std::vector<std::uint32_t> starts(n + 1, 0);
+    for (std::size_t v = 0; v <= n; ++v) {
+      starts[v] = start;
+      start += v < n ? tab.freq[v] : tab.escape;
+    }
+    EncSym esc;
+    if (tab.escape) {
+      esc = make(starts[n], tab.escape);
+      esc.flags = kEscapeFlag;
+    } else {
+      esc.flags = kInvalidFlag;
+    }
+    for (std::size_t v = 0; v < n; ++v) out[v] = tab.freq[v] ? make(starts[v], tab.freq[v]) : esc;
+    out[n] = esc;
+    m.tables[i].n = static_cast<std::uint32_t>(n);
+    m.tables[i].sym = out;
+    off += n + 1;
+  }
+  m.context_table = t.context_table;
+  return m;
+}
+
+namespace {
+
+inline void put_word(std::uint8_t*& p, std::uint32_t x) {
+  p -= 2;
+  p[0] = static_cast<std::uint8_t>(x);
+  p[1] = static_cast<std::uint8_t>(x >> 8);
+}
+
+inline std::uint32_t enc_step(std::uint32_t x, const EncSym& e, std::uint8_t*& p) {
+  if (x > e.xmax_m1) {
+    put_word(p, x);
+    x >>= 16;
+  }
+  const std::uint32_t t = static_cast<std::uint32_t>((static_cast<std::uint64_t>(x) * e.rcp) >> 32);
+  const std::uint32_t q = (t + ((x - t) >> 1)) >> e.shift;
+  return x + e.bias + q * e.cmpl;
+}
+
+inline std::uint32_t enc_bypass(std::uint32_t x, std::uint32_t v, int w, std::uint8_t*& p) {
+  if (x >= (std::uint64_t{1} << (32 - w))) {
+    put_word(p, x);
+    x >>= 16;
+  }
+  return (x << w) | v;
+}
+
+inline std::uint32_t sym_at(const void* s, bool wide, std::size_t i) {
+  return wide ? static_cast<const std::uint16_t*>(s)[i] : static_cast<const std::uint8_t*>(s)[i];
+}
+
+}  // namespace
+
+std::size_t encode_rounds_scalar(const EncKernelArgs& a) {
+  constexpr std::size_t N = kRansLanes;
+  std::uint8_t* p = *a.out;
+  const EncSym* tab = a.table.sym;
+  const std::uint32_t n = a.table.n;
+  std::uint32_t xs[N];  // local copy: the byte stores of put_word may alias a.x
+  std::memcpy(xs, a.x, sizeof xs);
+  std::size_t done = 0;
+  for (std::size_t r = a.rounds; r-- > 0;) {
+    const std::size_t base = r * N;
+    const EncSym* es[N];
+    std::uint32_t flags = 0;
+    for (std::size_t j = 0; j < N; ++j) {
+      const std::uint32_t v = sym_at(a.syms, a.wide, base + j);
+      es[j] = &tab[v < n ? v : n];
+      flags |= es[j]->flags;
+    }
+    if (flags) break;
+    for (std::size_t j = N; j-- > 0;) {
+      // Branchless: the word is always stored below p (the buffer keeps ≥ 16 bytes of slack
+      // there) and p moves only when it is emitted.
+      const EncSym& e = *es[j];
+      std::uint32_t x = xs[j];
+      p[-2] = static_cast<std::uint8_t>(x);
+      p[-1] = static_cast<std::uint8_t>(x >> 8);
+      const bool emit = x > e.xmax_m1;
+      p -= emit ? 2 : 0;
+      x = emit ? x >> 16 : x;
+      const std::uint32_t t = static_cast<std::uint32_t>((static_cast<std::uint64_t>(x) * e.rcp) >> 32);
+      const std::uint32_t q = (t + ((x - t) >> 1)) >> e.shift;
+      xs[j] = x + e.bias + q * e.cmpl;
+    }
+    ++done;
+  }
+  std::memcpy(a.x, xs, sizeof xs);
+  *a.out = p;
+  return done;
+}
+
+namespace {
+
+class RansChunkEncoder final : public ChunkEncoder {
+ public:
+  explicit RansChunkEncoder(std::shared_ptr<const RansTables> tables)
+      : tables_(std::move(tables)), model_(build_enc_model(*tables_)) {}
+
+  std::size_t max_payload(std::size_t count) const override {
+    // 4 bytes of final state a lane, at most one 16-bit word for the symbol and one for its
+    // escape value.
+    return 4 * static_cast<std::size_t>(kRansLanes) + 4 * count;
+  }
+
+  Status encode(const SymbolSpan& chunk, std::vector<std::uint8_t>& out) const override {
+    if (chunk.bits != model_.bits) return {StatusCode::invalid_argument, "rans: symbol width differs from the tables'"};
+    const std::size_t count = chunk.count;
+    if (count == 0) return {};
+    if (!model_.context_table.empty() && model_.context_table.size() != chunk.ctx.groups)
+      return {StatusCode::invalid_argument, "rans: context count differs from the tables'"};
+    const bool wide = chunk.bits > 8;
+    const std::uint32_t lanes = lanes_for(count);
+    const std::size_t N = lanes;
+    std::vector<std::uint8_t> buf(4 * count + 16);
+    std::uint8_t* const buf_end = buf.data() + buf.size();
+    std::uint8_t* p = buf_end;
+    std::uint32_t x[kRansLanes];
+    for (auto& s : x) s = kL;
+    const std::size_t rounds = (count + N - 1) / N;
+    const ContextMap cm{chunk.ctx.inner == 0 ? 1 : chunk.ctx.inner, chunk.ctx.groups == 0 ? 1 : chunk.ctx.groups};
+    const bool simd = use_simd();
+    const int w = chunk.bits;
+    std::size_t r = rounds;
+    while (r-- > 0) {
+      // Fast path: full rounds in one context run.
+      if (N == kRansLanes && count - r * N >= N) {
+        const std::uint64_t first = chunk.first_index + r * N;
+        const std::uint64_t last = first + N - 1;
+        const std::uint64_t run_start = last - last % cm.inner;
+        if (first >= run_start) {
+          const std::size_t k = static_cast<std::size_t>(std::min<std::uint64_t>((first - run_start) / N + 1, r + 1));
+          const std::uint32_t ctx = cm.at(first);
+          EncKernelArgs a{x, &p, static_cast<const std::uint8_t*>(chunk.data) + (r + 1 - k) * N * (wide ? 2 : 1), k,
+                          model_.tables[model_.table_of(ctx)], wide};
+          const std::size_t done = simd ? encode_rounds_simd(a) : encode_rounds_scalar(a);
+          if (done == k) { r -= k - 1; continue; }
+          r -= done;  // round r has an escape: the general path below codes it
+        }
+      }
+      // General path: any contexts, escapes, partial round.
+      const std::size_t base = r * N;
+      const std::size_t L = std::min<std::size_t>(N, count - base);
+      const std::uint64_t first = chunk.first_index + base;
+      const EncSym* es[kRansLanes];
+      std::uint32_t vals[kRansLanes];
+      CtxCursor cur(cm, first);
+      for (std::size_t j = 0; j < L; ++j) {
+        const EncTable& t = model_.tables[model_.table_of(cur.ctx)];
+        const std::uint32_t v = sym_at(chunk.data, wide, base + j);
+        if (v >> w) return {StatusCode::invalid_argument, "rans: symbol wider than its bit width"};
+        vals[j] = v;
+        es[j] = &t.sym[v < t.n ? v : t.n];
+        if (es[j]->flags & kInvalidFlag)
+          return {StatusCode::invalid_argument, "rans: symbol " + std::to_string(v) + " has no frequency and its table no escape"};
+        cur.step();
+      }
+      for (std::size_t j = L; j-- > 0;)
+        if (es[j]->flags & kEscapeFlag) x[j] = enc_bypass(x[j], vals[j], w, p);
+      for (std::size_t j = L; j-- > 0;) x[j] = enc_step(x[j], *es[j], p);
+    }
+    const std::size_t words = static_cast<std::size_t>(buf_end - p);
+    const std::size_t at = out.size();
+    out.resize(at + 4 * N + words);
+    std::uint8_t* o = out.data() + at;
+    for (std::size_t j = 0; j < N; ++j) {
+      o[4 * j] = static_cast<std::uint8_t>(x[j]);
+      o[4 * j + 1] = static_cast<std::uint8_t>(x[j] >> 8);
+      o[4 * j + 2] = static_cast<std::uint8_t>(x[j] >> 16);
+      o[4 * j + 3] = static_cast<std::uint8_t>(x[j] >> 24);
+    }
+    if (words) std::memcpy(o + 4 * N, p, words);
+    return {};
+  }
+
+ private:
+  std::shared_ptr<const RansTables> tables_;
+  EncModel model_;
+};
+
+}  // namespace
+}  // namespace rans_detail
+
+Result<EncoderSetup> make_rans_encoder_with_tables(std::shared_ptr<const RansTables> tables) {
+  if (!tables) return Status{StatusCode::invalid_argument, "rans: no tables"};
+  FTC_RETURN_IF_ERROR(tables->validate());
+  EncoderSetup s;
+  s.encoder = std::make_unique<rans_detail::RansChunkEncoder>(std::move(tables));
+  return s;
+}
+
+Result<EncoderSetup> make_rans_encoder(const SymbolSpan& all, const CoderConfig& /*config*/) {
+  if (all.bits < 1 || all.bits > 16) return Status{StatusCode::invalid_argument, "rans: bits out of range"};
+  RansHistograms h = RansHistograms::of(all);
+  FTC_ASSIGN_OR_RETURN(RansTables t, build_rans_tables(h));
+  auto tables = std::make_shared<const RansTables>(std::move(t));
+  EncoderSetup s;
+  tables->serialize(s.params);
+  s.encoder = std::make_unique<rans_detail::RansChunkEncoder>(std::move(tables));
+  return s;
+}
+
+}  // namespace ftc::entropy

@@ -1,0 +1,290 @@
+// Histograms → quantized rANS tables (docs/format-rans.md §Building tables, informative).
+//
+// Costs are fixed point (1/2^24 bit) from an integer log2 table, so table construction is the
+// same on every machine and compiler: no floating point, no libm.
+#include <algorithm>
+#include <array>
+#include <queue>
+
+#include "codec/entropy/rans.hpp"
+#include "codec/entropy/rans_internal.hpp"
+
+namespace ftc::entropy {
+namespace {
+
+constexpr int kFrac = 24;
+constexpr std::uint32_t kMaxF = 1u << kRansMaxPrecision;
+
+// lg[f] = floor(log2(f) · 2^24) for f in [1, 2^16], by repeated squaring (exact integer steps).
+const std::vector<std::uint32_t>& lg_table() {
+  static const std::vector<std::uint32_t> table = [] {
+    std::vector<std::uint32_t> t(kMaxF + 1, 0);
+    for (std::uint32_t f = 1; f <= kMaxF; ++f) {
+      const int ip = 31 - __builtin_clz(f);
+      std::uint64_t m = static_cast<std::uint64_t>(f) << (31 - ip);  // Q1.31 in [1, 2)
+      std::uint32_t frac = 0;
+      for (int i = 0; i < kFrac; ++i) {
+        m = (m * m) >> 31;
+        frac <<= 1;
+        if (m >= (std::uint64_t{1} << 32)) { frac |= 1; m >>= 1; }
+      }
+      t[f] = (static_cast<std::uint32_t>(ip) << kFrac) | frac;
+    }
+    return t;
+  }();
+  return table;
+}
+
+std::uint64_t sat_add(std::uint64_t a, std::uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+std::uint64_t sat_mul(std::uint64_t a, std::uint64_t b) {
+  unsigned __int128 p = static_cast<unsigned __int128>(a) * b;
+  return p > UINT64_MAX ? UINT64_MAX : static_cast<std::uint64_t>(p);
+}
+
+struct Item {
+  std::uint64_t count;
+  std::uint32_t f;
+  std::uint32_t index;  // value, or n for the escape
+};
+
+}  // namespace
+
+Result<RansTable> quantize_histogram(std::span<const std::uint64_t> counts, int precision,
+                                     std::uint64_t escape_count) {
+  if (precision < 1 || precision > kRansMaxPrecision)
+    return Status{StatusCode::invalid_argument, "rans: precision out of range"};
+  const std::uint32_t total = 1u << precision;
+  const auto& lg = lg_table();
+  std::size_t n = counts.size();
+  while (n > 0 && counts[n - 1] == 0) --n;
+  std::vector<Item> items;
+  unsigned __int128 sum = 0;
+  for (std::size_t v = 0; v < n; ++v)
+    if (counts[v]) { items.push_back({counts[v], 0, static_cast<std::uint32_t>(v)}); sum += counts[v]; }
+  if (escape_count) { items.push_back({escape_count, 0, static_cast<std::uint32_t>(n)}); sum += escape_count; }
+  RansTable t;
+  if (items.empty()) {  // a context that never occurs: any valid table
+    t.freq.assign(1, total);
+    return t;
+  }
+  if (items.size() > total)
+    return Status{StatusCode::invalid_argument, "rans: more distinct symbols than 2^precision"};
+  // Proportional start, every item ≥ 1.
+  std::int64_t used = 0;
+  for (Item& it : items) {
+    unsigned __int128 f = static_cast<unsigned __int128>(it.count) * total / sum;
+    it.f = f < 1 ? 1u : static_cast<std::uint32_t>(f);
+    used += it.f;
+  }
+  auto gain = [&](const Item& it) -> std::uint64_t {  // bits saved by f + 1
+    return it.f >= total ? 0 : sat_mul(it.count, lg[it.f + 1] - lg[it.f]);
+  };
+  auto loss = [&](const Item& it) -> std::uint64_t {  // bits lost by f − 1
+    return it.f <= 1 ? UINT64_MAX : sat_mul(it.count, lg[it.f] - lg[it.f - 1]);
+  };
+  using Key = std::pair<std::uint64_t, std::uint32_t>;  // (key, position)
+  if (used < static_cast<std::int64_t>(total)) {
+    // Max gain first; ties: lowest position.
+    auto cmp = [](const Key& a, const Key& b) { return a.first < b.first || (a.first == b.first && a.second > b.second); };
+    std::priority_queue<Key, std::vector<Key>, decltype(cmp)> q(cmp);
+    for (std::uint32_t i = 0; i < items.size(); ++i) q.push({gain(items[i]), i});
+    while (used < static_cast<std::int64_t>(total)) {
+      auto [g, i] = q.top();
+      q.pop();
+      ++items[i].f;
+      ++used;
+      q.push({gain(items[i]), i});
+    }
+  } else if (used > static_cast<std::int64_t>(total)) {
+    auto cmp = [](const Key& a, const Key& b) { return a.first > b.first || (a.first == b.first && a.second > b.second); };
+    std::priority_queue<Key, std::vector<Key>, decltype(cmp)> q(cmp);
+    for (std::uint32_t i = 0; i < items.size(); ++i) q.push({loss(items[i]), i});
+    while (used > static_cast<std::int64_t>(total)) {
+      auto [l, i] = q.top();
+      q.pop();
+      --items[i].f;
+      --used;
+      q.push({loss(items[i]), i});
+    }
+  }
+  // Exchange pass: move one slot from the cheapest donor to the best taker while that helps.
+  for (int iter = 0; iter < 32 && items.size() > 1; ++iter) {
+    std::size_t bi = 0, bj = SIZE_MAX;
+    std::uint64_t bg = 0, bl = UINT64_MAX;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const std::uint64_t g = gain(items[i]);
+      if (g > bg) { bg = g; bi = i; }
+    }
+    for (std::size_t j = 0; j < items.size(); ++j) {
+      if (j == bi) continue;
+      const std::uint64_t l = loss(items[j]);
+      if (l < bl) { bl = l; bj = j; }
+    }
+    if (bj == SIZE_MAX || bg <= bl) break;
+    ++items[bi].f;
+    --items[bj].f;
+  }
+  t.freq.assign(n, 0);
+  for (const Item& it : items) {
+    if (it.index == n) t.escape = it.f;
+    else t.freq[it.index] = it.f;
+  }
+  return t;
+}
+
+std::uint64_t rans_cost_fixed(std::span<const std::uint64_t> counts, const RansTable& table, int precision,
+                              int bits) {
+  const auto& lg = lg_table();
+  const std::uint64_t full = static_cast<std::uint64_t>(precision) << kFrac;
+  std::uint64_t cost = 0;
+  const std::uint64_t esc_cost = table.escape ? full - lg[table.escape] + (static_cast<std::uint64_t>(bits) << kFrac) : UINT64_MAX;
+  for (std::size_t v = 0; v < counts.size(); ++v) {
+    if (!counts[v]) continue;
+    const std::uint32_t f = v < table.freq.size() ? table.freq[v] : 0;
+    if (f) cost = sat_add(cost, sat_mul(counts[v], full - lg[f]));
+    else cost = sat_add(cost, sat_mul(counts[v], esc_cost));
+  }
+  return cost;
+}
+
+RansHistograms RansHistograms::of(const SymbolSpan& all) {
+  RansHistograms h;
+  h.bits = all.bits;
+  h.counts.assign(all.ctx.groups == 0 ? 1 : all.ctx.groups, {});
+  h.add(all);
+  return h;
+}
+
+void RansHistograms::add(const SymbolSpan& span) {
+  const std::size_t alphabet = std::size_t{1} << bits;
+  rans_detail::CtxCursor cur(span.ctx, span.first_index);
+  if (counts.size() < cur.groups) counts.resize(cur.groups);
+  std::size_t i = 0;
+  while (i < span.count) {
+    const std::size_t run = static_cast<std::size_t>(std::min<std::uint64_t>(cur.run_left(), span.count - i));
+    auto& row = counts[cur.ctx];
+    if (row.size() < alphabet) row.resize(alphabet, 0);
+    if (span.bits <= 8) {
+      const auto* s = static_cast<const std::uint8_t*>(span.data) + i;
+      // Four partial histograms hide the store-to-load dependency of repeated values.
+      std::array<std::array<std::uint32_t, 256>, 4> part{};
+      std::size_t j = 0;
+      for (; j + 4 <= run; j += 4) {
+        ++part[0][s[j]]; ++part[1][s[j + 1]]; ++part[2][s[j + 2]]; ++part[3][s[j + 3]];
+        if ((j & 0xFFFFFF) == 0xFFFFFC) {  // flush before 32-bit counters could wrap
+          for (int p = 0; p < 4; ++p) for (std::size_t v = 0; v < alphabet && v < 256; ++v) { row[v] += part[p][v]; part[p][v] = 0; }
+        }
+      }
+      for (; j < run; ++j) ++part[0][s[j]];
+      for (int p = 0; p < 4; ++p)
+        for (std::size_t v = 0; v < 256; ++v)
+          if (part[p][v]) row[v] += part[p][v];
+    } else {
+      const auto* s = static_cast<const std::uint16_t*>(span.data) + i;
+      for (std::size_t j = 0; j < run; ++j) ++row[s[j]];
+    }
+    i += run;
+    cur.advance(run);
+  }
+}
+
+namespace {
+
+// Cost in 1/2^24 bits of a whole candidate model, table bytes included when asked.
+std::uint64_t model_cost(const RansHistograms& h, const RansTables& t, const RansModelOptions& o) {
+  std::uint64_t cost = 0;
+  for (std::size_t c = 0; c < h.counts.size(); ++c)
+    cost = sat_add(cost, rans_cost_fixed(h.counts[c], t.tables[t.table_of(static_cast<std::uint32_t>(c))], t.precision, t.bits));
+  if (o.count_table_cost) cost = sat_add(cost, static_cast<std::uint64_t>(t.serialized_size()) * 8 << kFrac);
+  return cost;
+}
+
+Result<RansTables> tables_at(const RansHistograms& h, int precision, bool shared, const std::vector<std::uint64_t>& merged,
+                             const RansModelOptions& o) {
+  RansTables t;
+  t.bits = h.bits;
+  t.precision = precision;
+  if (shared) {
+    FTC_ASSIGN_OR_RETURN(RansTable tab, quantize_histogram(merged, precision, o.escape_count));
+    t.tables.push_back(std::move(tab));
+  } else {
+    for (const auto& row : h.counts) {
+      FTC_ASSIGN_OR_RETURN(RansTable tab, quantize_histogram(row, precision, o.escape_count));
+      t.tables.push_back(std::move(tab));
+    }
+    t.context_table.resize(h.counts.size());
+    for (std::uint32_t c = 0; c < t.context_table.size(); ++c) t.context_table[c] = c;
+  }
+  return t;
+}
+
+}  // namespace
+
+Result<RansTables> build_rans_tables(const RansHistograms& hist, const RansModelOptions& options) {
+  if (hist.bits < 1 || hist.bits > 16) return Status{StatusCode::invalid_argument, "rans: bits out of range"};
+  if (hist.counts.empty()) return Status{StatusCode::invalid_argument, "rans: no contexts"};
+  const std::size_t groups = hist.counts.size();
+  std::vector<std::uint64_t> merged(std::size_t{1} << hist.bits, 0);
+  std::size_t kmax = 1;
+  for (const auto& row : hist.counts) {
+    std::size_t k = 0;
+    for (std::size_t v = 0; v < row.size() && v < merged.size(); ++v)
+      if (row[v]) { merged[v] += row[v]; ++k; }
+    kmax = std::max(kmax, k);
+  }
+  std::size_t kall = 0;
+  for (auto c : merged) kall += c ? 1 : 0;
+  const std::size_t esc = options.escape_count ? 1 : 0;
+  auto min_precision = [](std::size_t k) { int p = 1; while ((std::size_t{1} << p) < k) ++p; return p; };
+  const int pmin_ctx = min_precision(kmax + esc), pmin_all = min_precision(kall + esc);
+  if (pmin_all > kRansMaxPrecision && pmin_ctx > kRansMaxPrecision)
+    return Status{StatusCode::invalid_argument, "rans: alphabet too large for 16-bit precision with an escape"};
+
+  std::optional<RansTables> best;
+  std::uint64_t best_cost = UINT64_MAX;
+  // Stage 1 decides per-context against shared tables at one precision; stage 2 searches the
+  // precision of the winner, walking up from the smallest useful one until the cost rises
+  // twice (payload falls and table bytes grow with the precision: close to convex).
+  auto feasible = [&](bool shared, int p) {
+    const int pmin = shared ? pmin_all : pmin_ctx;
+    const std::uint64_t ntab = shared ? 1 : groups;
+    return p >= pmin && p <= kRansMaxPrecision && ntab * (std::uint64_t{1} << p) <= kRansMaxTableSlots &&
+           (shared ? (groups > 1 && options.allow_sharing) : groups <= kRansMaxTables);
+  };
+  auto evaluate = [&](bool shared, int p) -> std::uint64_t {
+    auto t = tables_at(hist, p, shared, merged, options);
+    if (!t.ok()) return UINT64_MAX;
+    const std::uint64_t cost = model_cost(hist, *t, options);
+    if (cost < best_cost) { best_cost = cost; best = std::move(*t); }
+    return cost;
+  };
+  bool shared = groups == 1 ? false : !feasible(false, std::max(pmin_ctx, 1));
+  if (options.precision) {
+    if (!feasible(shared, options.precision)) shared = !shared;
+    if (feasible(shared, options.precision)) evaluate(shared, options.precision);
+    if (groups > 1 && feasible(!shared, options.precision)) evaluate(!shared, options.precision);
+  } else {
+    if (groups > 1 && options.allow_sharing) {
+      const int p1 = std::max({12, pmin_ctx, pmin_all});
+      std::uint64_t c_ctx = UINT64_MAX, c_sh = UINT64_MAX;
+      for (int p = p1; p <= kRansMaxPrecision && c_ctx == UINT64_MAX && c_sh == UINT64_MAX; ++p) {
+        if (feasible(false, p)) c_ctx = evaluate(false, p);
+        if (feasible(true, p)) c_sh = evaluate(true, p);
+      }
+      shared = c_sh < c_ctx;
+    }
+    std::uint64_t prev = UINT64_MAX;
+    int worse = 0;
+    for (int p = std::max(shared ? pmin_all : pmin_ctx, std::min(8, kRansMaxPrecision)); p <= kRansMaxPrecision; ++p) {
+      if (!feasible(shared, p)) { if (p > (shared ? pmin_all : pmin_ctx)) break; continue; }
+      const std::uint64_t cost = evaluate(shared, p);
+      if (cost >= prev) { if (++worse >= 2) break; } else { worse = 0; }
+      prev = cost;
+    }
+  }
+  if (!best) return Status{StatusCode::invalid_argument, "rans: no table set fits the precision and size limits"};
+  if (best->tables.size() == 1) best->context_table.clear();
+  return std::move(*best);
+}
+
+}  // namespace ftc::entropy

@@ -1,0 +1,361 @@
+// rANS tables: validation, serialization (docs/format-rans.md §Tables) and the decoder's
+// expanded tables. Shared by encoder and decoder builds (model files are written by tools that
+// may be decoder-only as well).
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "bitstream/byte_io.hpp"
+#include "codec/entropy/rans.hpp"
+#include "codec/entropy/rans_internal.hpp"
+
+namespace ftc::entropy {
+namespace {
+
+Status corrupt(const std::string& msg) { return {StatusCode::corrupt, "rans tables: " + msg}; }
+
+// LSB-first bit packing (docs/format-rans.md §Bit packing).
+class BitWriter {
+ public:
+  explicit BitWriter(std::vector<std::uint8_t>& out) : out_(out) {}
+  void put(std::uint32_t v, int n) {  // n ≤ 24
+    acc_ |= static_cast<std::uint64_t>(v) << fill_;
+    fill_ += n;
+    while (fill_ >= 8) { out_.push_back(static_cast<std::uint8_t>(acc_)); acc_ >>= 8; fill_ -= 8; }
+  }
+  void unary(std::uint32_t q) {  // q one bits, then a zero
+    while (q >= 16) { put(0xFFFF, 16); q -= 16; }
+    put((1u << q) - 1, static_cast<int>(q) + 1);
+  }
+  void flush() { if (fill_ > 0) { out_.push_back(static_cast<std::uint8_t>(acc_)); acc_ = 0; fill_ = 0; } }
+ private:
+  std::vector<std::uint8_t>& out_;
+  std::uint64_t acc_ = 0;
+  int fill_ = 0;
+};
+
+class BitReader {
+ public:
+  explicit BitReader(std::span<const std::uint8_t> in) : in_(in) {}
+  Status get(int n, std::uint32_t& v) {
+    v = 0;
+    for (int i = 0; i < n; ++i) {
+      std::uint32_t b;
+      FTC_RETURN_IF_ERROR(bit(b));
+      v |= b << i;
+    }
+    return {};
+  }
+  Status bit(std::uint32_t& b) {
+    if (pos_ >= in_.size() * 8) return {StatusCode::truncated, "rans tables: bit-packed table body ends early"};
+    b = (in_[pos_ >> 3] >> (pos_ & 7)) & 1u;
+    ++pos_;
+    return {};
+  }
+  // Counts one bits up to the terminating zero; fails beyond `limit`.
+  Status unary(std::uint32_t limit, std::uint32_t& q) {
+    q = 0;
+    for (;;) {
+      std::uint32_t b;
+      FTC_RETURN_IF_ERROR(bit(b));
+      if (!b) return {};
+      if (++q > limit) return corrupt("frequency out of range");
+    }
+  }
+  std::size_t bytes_used() const { return (pos_ + 7) / 8; }
+  // Padding bits of the last byte must be zero.
+  Status check_padding() const {
+    for (std::size_t p = pos_; p < bytes_used() * 8; ++p)
+      if ((in_[p >> 3] >> (p & 7)) & 1u) return corrupt("non-zero padding bits");
+    return {};
+  }
+ private:
+  std::span<const std::uint8_t> in_;
+  std::size_t pos_ = 0;
+};
+
+int ceil_log2(std::uint64_t v) {
+  int b = 0;
+  while ((std::uint64_t{1} << b) < v) ++b;
+  return b;
+}
+
+// Body bits of one table with Rice parameter k (see write_body).
+std::uint64_t body_bits(const RansTable& t, int k) {
+  std::uint64_t bits = 0;
+  const std::size_t n = t.freq.size();
+  for (std::size_t i = 0; i < n;) {
+    std::uint32_t f = t.freq[i];
+    bits += (f >> k) + 1 + static_cast<std::uint64_t>(k);
+    ++i;
+    if (f == 0) {
+      std::size_t run = 0;
+      while (i + run < n && t.freq[i + run] == 0) ++run;
+      const int z = 63 - __builtin_clzll(run + 1);
+      bits += 2 * static_cast<std::uint64_t>(z) + 1;
+      i += run;
+    }
+  }
+  return bits;
+}
+
+int best_k(const RansTable& t, int precision) {
+  // The optimum lies near log2 of the mean non-zero frequency; try a window around it.
+  std::uint64_t sum = 0, nz = 0;
+  for (std::uint32_t f : t.freq) if (f) { sum += f; ++nz; }
+  int center = 0;
+  if (nz) while ((std::uint64_t{2} << center) * nz <= sum) ++center;
+  int best = 0;
+  std::uint64_t best_bits = UINT64_MAX;
+  for (int k = std::max(0, center - 3); k <= precision && k <= 15 && k <= center + 2; ++k) {
+    std::uint64_t b = body_bits(t, k);
+    if (b < best_bits) { best_bits = b; best = k; }
+  }
+  return best;
+}
+
+void write_body(BitWriter& w, const RansTable& t, int k) {
+  const std::size_t n = t.freq.size();
+  for (std::size_t i = 0; i < n;) {
+    std::uint32_t f = t.freq[i];
+    w.unary(f >> k);
+    if (k > 0) w.put(f & ((1u << k) - 1), k);
+    ++i;
+    if (f == 0) {
+      std::size_t run = 0;
+      while (i + run < n && t.freq[i + run] == 0) ++run;
+      // Elias gamma of run + 1: z zero bits, a one bit, then the z low bits.
+      const std::uint64_t v = run + 1;
+      const int z = 63 - __builtin_clzll(v);
+      for (int j = 0; j < z; ++j) w.put(0, 1);
+      w.put(1, 1);
+      if (z > 0) w.put(static_cast<std::uint32_t>(v & ((std::uint64_t{1} << z) - 1)), z);
+      i += run;
+    }
+  }
+  w.flush();
+}
+
+}  // namespace
+
+Status RansTables::validate(std::uint32_t groups) const {
+  if (bits < 1 || bits > 16) return {StatusCode::invalid_argument, "rans tables: bits out of range"};
+  if (precision < 1 || precision > kRansMaxPrecision) return corrupt("precision out of range");
+  if (tables.empty() || tables.size() > kRansMaxTables) return corrupt("table count out of range");
+  if (context_table.empty()) {
+    if (tables.size() != 1) return corrupt("several tables but no context map");
+  } else {
+    if (groups != 0 && context_table.size() != groups) return corrupt("context map size differs from the context count");
+    for (std::uint32_t t : context_table)
+      if (t >= tables.size()) return corrupt("context map names a missing table");
+  }
+  const std::uint64_t total = std::uint64_t{1} << precision;
+  if (tables.size() * total > kRansMaxTableSlots)
+    return {StatusCode::limit_exceeded, "rans tables: tables · 2^precision over the limit"};
+  std::uint64_t work = 0;
+  for (const RansTable& t : tables) {
+    const std::uint64_t n = t.freq.size();
+    if (n + (t.escape ? 1 : 0) > (std::uint64_t{1} << bits)) return corrupt("table has more entries than values");
+    if (!t.freq.empty() && t.freq.back() == 0) return corrupt("table ends with a zero frequency");
+    std::uint64_t sum = t.escape;
+    for (std::uint32_t f : t.freq) sum += f;
+    if (sum != total) return corrupt("frequencies do not sum to 2^precision");
+    work += n;
+  }
+  if (work > kRansMaxTableSlots) return {StatusCode::limit_exceeded, "rans tables: alphabets too large"};
+  return {};
+}
+
+void RansTables::serialize(std::vector<std::uint8_t>& out) const {
+  ByteWriter w(out);
+  w.u8(static_cast<std::uint8_t>(precision));
+  w.varint(tables.size());
+  bool identity = context_table.size() == tables.size() && !context_table.empty();
+  for (std::size_t c = 0; identity && c < context_table.size(); ++c) identity = context_table[c] == c;
+  if (context_table.empty()) {
+    w.u8(1);
+  } else if (identity) {
+    w.u8(0);
+  } else {
+    w.u8(2);
+    const int width = ceil_log2(tables.size());
+    BitWriter bw(out);
+    for (std::uint32_t t : context_table) if (width > 0) bw.put(t, width);
+    bw.flush();
+  }
+  for (const RansTable& t : tables) {
+    w.varint(t.freq.size());
+    w.varint(t.escape);
+    const int k = best_k(t, precision);
+    w.u8(static_cast<std::uint8_t>(k));
+    BitWriter bw(out);
+    write_body(bw, t, k);
+  }
+}
+
+std::size_t RansTables::serialized_size() const {
+  std::size_t size = 1 + varint_size(tables.size()) + 1;
+  bool identity = context_table.size() == tables.size() && !context_table.empty();
+  for (std::size_t c = 0; identity && c < context_table.size(); ++c) identity = context_table[c] == c;
+  if (!context_table.empty() && !identity)
+    size += (context_table.size() * static_cast<std::size_t>(ceil_log2(tables.size())) + 7) / 8;
+  for (const RansTable& t : tables) {
+    size += varint_size(t.freq.size()) + varint_size(t.escape) + 1;
+    size += static_cast<std::size_t>((body_bits(t, best_k(t, precision)) + 7) / 8);
+  }
+  return size;
+}
+
+Result<RansTables> RansTables::parse(std::span<const std::uint8_t> in, int bits, std::uint32_t groups) {
+  if (bits < 1 || bits > 16) return Status{StatusCode::invalid_argument, "rans: bits out of range"};
+  if (groups == 0) return Status{StatusCode::invalid_argument, "rans: no contexts"};
+  ByteReader r(in, "rans tables");
+  RansTables t;
+  t.bits = bits;
+  std::uint8_t p;
+  FTC_RETURN_IF_ERROR(r.u8(p));
+  if (p < 1 || p > kRansMaxPrecision) return r.corrupt("precision out of range");
+  t.precision = p;
+  const std::uint64_t total = std::uint64_t{1} << p;
+  std::uint64_t count;
+  FTC_RETURN_IF_ERROR(r.varint_in(count, 1, std::min<std::uint64_t>(groups, kRansMaxTables), "table count"));
+  if (count * total > kRansMaxTableSlots) return Status{StatusCode::limit_exceeded, "rans tables: tables · 2^precision over the limit"};
+  std::uint8_t mode;
+  FTC_RETURN_IF_ERROR(r.u8(mode));
+  if (mode == 0) {
+    if (count != groups) return r.corrupt("identity context map needs one table per context");
+    t.context_table.resize(groups);
+    for (std::uint32_t c = 0; c < groups; ++c) t.context_table[c] = c;
+  } else if (mode == 1) {
+    if (count != 1) return r.corrupt("shared context map needs exactly one table");
+  } else if (mode == 2) {
+    if (count < 2) return r.corrupt("explicit context map with one table");
+    const int width = ceil_log2(count);
+    const std::uint64_t nbytes = (static_cast<std::uint64_t>(groups) * static_cast<std::uint64_t>(width) + 7) / 8;
+    if (nbytes > r.remaining()) return Status{StatusCode::truncated, "rans tables: context map ends early"};
+    std::span<const std::uint8_t> mb;
+    FTC_RETURN_IF_ERROR(r.bytes(static_cast<std::size_t>(nbytes), mb));
+    BitReader br(mb);
+    t.context_table.resize(groups);
+    for (std::uint32_t c = 0; c < groups; ++c) {
+      std::uint32_t v;
+      FTC_RETURN_IF_ERROR(br.get(width, v));
+      if (v >= count) return r.corrupt("context map names a missing table");
+      t.context_table[c] = v;
+    }
+    FTC_RETURN_IF_ERROR(br.check_padding());
+  } else {
+    return r.corrupt("unknown context map mode");
+  }
+  std::uint64_t work = 0;
+  t.tables.resize(static_cast<std::size_t>(count));
+  for (RansTable& tab : t.tables) {
+    std::uint64_t n, esc;
+    FTC_RETURN_IF_ERROR(r.varint_in(n, 0, std::uint64_t{1} << bits, "alphabet size"));
+    FTC_RETURN_IF_ERROR(r.varint_in(esc, 0, total, "escape frequency"));
+    if (n + (esc ? 1 : 0) > (std::uint64_t{1} << bits)) return r.corrupt("table has more entries than values");
+    work += n;
+    if (work > kRansMaxTableSlots) return Status{StatusCode::limit_exceeded, "rans tables: alphabets too large"};
+    std::uint8_t k;
+    FTC_RETURN_IF_ERROR(r.u8(k));
+    if (k > 15 || k > p) return r.corrupt("Rice parameter out of range");
+    tab.escape = static_cast<std::uint32_t>(esc);
+    tab.freq.assign(static_cast<std::size_t>(n), 0);
+    BitReader br(r.data().subspan(r.pos()));
+    std::uint64_t sum = esc;
+    const std::uint32_t qmax = static_cast<std::uint32_t>(total >> k);
+    for (std::size_t i = 0; i < n;) {
+      std::uint32_t q, low = 0;
+      FTC_RETURN_IF_ERROR(br.unary(qmax, q));
+      if (k > 0) FTC_RETURN_IF_ERROR(br.get(k, low));
+      const std::uint64_t f = (static_cast<std::uint64_t>(q) << k) | low;
+      sum += f;
+      if (sum > total) return r.corrupt("frequencies exceed 2^precision");
+      tab.freq[i++] = static_cast<std::uint32_t>(f);
+      if (f == 0) {
+        std::uint32_t z = 0, b;
+        for (;;) {
+          FTC_RETURN_IF_ERROR(br.bit(b));
+          if (b) break;
+          if (++z > 17) return r.corrupt("zero run too long");
+        }
+        std::uint32_t lowbits = 0;
+        if (z > 0) FTC_RETURN_IF_ERROR(br.get(static_cast<int>(z), lowbits));
+        const std::uint64_t run = ((std::uint64_t{1} << z) | lowbits) - 1;
+        if (run > n - i) return r.corrupt("zero run past the end of the table");
+        i += static_cast<std::size_t>(run);  // already zero
+      }
+    }
+    FTC_RETURN_IF_ERROR(br.check_padding());
+    FTC_RETURN_IF_ERROR(r.skip(br.bytes_used()));
+    if (sum != total) return r.corrupt("frequencies do not sum to 2^precision");
+    if (n > 0 && tab.freq.back() == 0) return r.corrupt("table ends with a zero frequency");
+  }
+  if (!r.at_end()) return r.corrupt("bytes after the last table");
+  return t;
+}
+
+namespace rans_detail {
+
+Result<DecModel> build_dec_model(const RansTables& t) {
+  FTC_RETURN_IF_ERROR(t.validate());
+  DecModel m;
+  m.bits = t.bits;
+  m.precision = t.precision;
+  m.wide = t.bits > 8;
+  const std::size_t slots = std::size_t{1} << t.precision;
+  const std::size_t esize = m.wide ? 2 : 1;
+  std::size_t info_total = 0;
+  for (const RansTable& tab : t.tables) info_total += tab.freq.size() + 1;
+  // 8 bytes of padding: SIMD kernels gather 4 bytes at any slot.
+  m.slot_storage.assign(t.tables.size() * slots * esize + 8, 0);
+  m.info_storage.assign(info_total + 4, 0);
+  std::vector<std::size_t> info_off(t.tables.size());
+  std::size_t io = 0;
+  for (std::size_t i = 0; i < t.tables.size(); ++i) {
+    const RansTable& tab = t.tables[i];
+    info_off[i] = io;
+    std::uint8_t* s = m.slot_storage.data() + i * slots * esize;
+    std::uint32_t* info = m.info_storage.data() + io;
+    std::uint32_t start = 0;
+    const std::size_t n = tab.freq.size();
+    for (std::size_t v = 0; v <= n; ++v) {
+      const std::uint32_t f = v < n ? tab.freq[v] : tab.escape;
+      if (f == 0) continue;
+      info[v] = start | ((f - 1) << 16);
+      for (std::uint32_t j = start; j < start + f; ++j) {
+        if (m.wide) {
+          s[2 * j] = static_cast<std::uint8_t>(v);
+          s[2 * j + 1] = static_cast<std::uint8_t>(v >> 8);
+        } else {
+          s[j] = static_cast<std::uint8_t>(v);
+        }
+      }
+      start += f;
+    }
+    io += n + 1;
+  }
+  m.tables.resize(t.tables.size());
+  for (std::size_t i = 0; i < t.tables.size(); ++i) {
+    m.tables[i].slots = m.slot_storage.data() + i * slots * esize;
+    m.tables[i].info = m.info_storage.data() + info_off[i];
+    m.tables[i].esc = t.tables[i].escape ? static_cast<std::uint32_t>(t.tables[i].freq.size()) : 0xFFFFFFFFu;
+  }
+  m.context_table = t.context_table;
+  return m;
+}
+
+}  // namespace rans_detail
+
+std::size_t rans_max_params_size(int bits, std::uint32_t groups) {
+  if (bits < 1 || bits > 16) return 0;
+  const std::uint64_t tables = std::min<std::uint64_t>(groups == 0 ? 1 : groups, kRansMaxTables);
+  const std::uint64_t map = (static_cast<std::uint64_t>(groups) * 16 + 7) / 8;
+  // Per table: varints, k, and a body with the best Rice parameter: at most 2 + k + (f >> k)
+  // bits a value with k = precision, i.e. 19 bits, plus gamma codes of zero runs (≤ 35 bits
+  // after a zero): 8 bytes a value is a safe bound.
+  const std::uint64_t per_table = 3 + 3 + 1 + 8 * (std::uint64_t{1} << bits);
+  return static_cast<std::size_t>(16 + map + tables * per_table);
+}
+
+}  // namespace ftc::entropy
