@@ -1,0 +1,238 @@
+// Labelled image data sets (runtime/dataset.hpp).
+#include "runtime/dataset.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string_view>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "codec/io/npy.hpp"
+#include "runtime/idx.hpp"
+
+namespace ftc::runtime {
+namespace {
+
+constexpr const char* kDefaultFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+
+Status bad_spec(const std::string& spec, const std::string& why) {
+  return {StatusCode::invalid_argument,
+          "data set '" + spec + "': " + why +
+              " (expected fashion-mnist:test|train[:N], images:DIR[:N], npy:X.npy[,Y.npy][:N])"};
+}
+
+std::optional<std::uint64_t> parse_count(std::string_view s) {
+  std::uint64_t v = 0;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size() || v == 0) return std::nullopt;
+  return v;
+}
+
+// Splits "BODY[:N]" into BODY and N (0: all), where only an all-digit suffix counts as N.
+std::pair<std::string, std::uint64_t> split_limit(const std::string& body) {
+  auto p = body.rfind(':');
+  if (p != std::string::npos)
+    if (auto n = parse_count(std::string_view(body).substr(p + 1))) return {body.substr(0, p), *n};
+  return {body, 0};
+}
+
+// --------------------------------------------------------------------------- Fashion-MNIST (IDX)
+
+class IdxDataset final : public Dataset {
+ public:
+  IdxDataset(std::string name, IdxArray images, IdxArray labels)
+      : name_(std::move(name)), images_(std::move(images)), labels_(std::move(labels)) {}
+  std::size_t size() const override { return images_.dims[0]; }
+  std::string name() const override { return name_; }
+  Result<Sample> get(std::size_t i) const override {
+    if (i >= size()) return Status(StatusCode::invalid_argument, name_ + ": index " + std::to_string(i) + " out of range");
+    const std::int64_t h = images_.dims[1], w = images_.dims[2];
+    FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::zeros(DType::u8, Shape{1, h, w}));
+    std::memcpy(t.data(), images_.data.data() + i * static_cast<std::size_t>(h * w), static_cast<std::size_t>(h * w));
+    return Sample{std::move(t), static_cast<std::int32_t>(labels_.data[i])};
+  }
+
+ private:
+  std::string name_;
+  IdxArray images_, labels_;
+};
+
+Result<std::unique_ptr<Dataset>> open_fashion_mnist(const std::string& spec, const std::string& rest,
+                                                    const std::string& dir_arg) {
+  auto [split, limit] = split_limit(rest);
+  if (split == "t10k") split = "test";
+  if (split != "test" && split != "train") return bad_spec(spec, "unknown split '" + split + "'");
+  std::string dir = dir_arg;
+  if (dir.empty())
+    if (const char* env = std::getenv("FTC_FASHION_MNIST_DIR"); env && *env) dir = env;
+  if (dir.empty()) dir = kDefaultFashionMnistDir;
+  const std::string stem = dir + "/" + (split == "test" ? "t10k" : "train");
+  auto pick = [](const std::string& base) {
+    return std::filesystem::exists(base + ".gz") || !std::filesystem::exists(base) ? base + ".gz" : base;
+  };
+  const std::string ipath = pick(stem + "-images-idx3-ubyte"), lpath = pick(stem + "-labels-idx1-ubyte");
+  if (!std::filesystem::exists(ipath))
+    return Status(StatusCode::io_error, ipath + ": not found (install Debian's dataset-fashion-mnist, or set "
+                                                "FTC_FASHION_MNIST_DIR)");
+  FTC_ASSIGN_OR_RETURN(IdxArray images, read_idx_file(ipath, limit));
+  FTC_ASSIGN_OR_RETURN(IdxArray labels, read_idx_file(lpath, limit));
+  if (images.dims.size() != 3) return Status(StatusCode::bad_file, ipath + ": expected a 3-D IDX array of images");
+  if (labels.dims.size() != 1 || labels.dims[0] != images.dims[0])
+    return Status(StatusCode::bad_file, lpath + ": label count does not match " + ipath);
+  for (auto l : labels.data)
+    if (l > 9) return Status(StatusCode::bad_file, lpath + ": label " + std::to_string(l) + " outside 0..9");
+  std::string name = "fashion-mnist:" + split + (limit ? ":" + std::to_string(images.dims[0]) : std::string());
+  return std::unique_ptr<Dataset>(new IdxDataset(std::move(name), std::move(images), std::move(labels)));
+}
+
+// --------------------------------------------------------------------------- image folder
+
+class ImageFolderDataset final : public Dataset {
+ public:
+  ImageFolderDataset(std::string name, std::string dir, std::vector<std::pair<std::string, std::int32_t>> items)
+      : name_(std::move(name)), dir_(std::move(dir)), items_(std::move(items)) {}
+  std::size_t size() const override { return items_.size(); }
+  std::string name() const override { return name_; }
+  Result<Sample> get(std::size_t i) const override {
+    if (i >= size()) return Status(StatusCode::invalid_argument, name_ + ": index " + std::to_string(i) + " out of range");
+    const std::string path = dir_ + "/" + items_[i].first;
+    if (!std::filesystem::exists(path)) return Status(StatusCode::io_error, path + ": not found");
+    cv::Mat m;
+    try {
+      m = cv::imread(path, cv::IMREAD_UNCHANGED);
+    } catch (const cv::Exception& e) {
+      return Status(StatusCode::bad_file, path + ": " + e.msg);
+    }
+    if (m.empty()) return Status(StatusCode::bad_file, path + ": OpenCV cannot decode the image");
+    if (m.depth() != CV_8U) return Status(StatusCode::bad_file, path + ": only 8-bit images are supported");
+    if (m.channels() == 4) cv::cvtColor(m, m, cv::COLOR_BGRA2RGB);
+    else if (m.channels() == 3) cv::cvtColor(m, m, cv::COLOR_BGR2RGB);
+    else if (m.channels() != 1) return Status(StatusCode::bad_file, path + ": unsupported channel count");
+    const std::int64_t c = m.channels(), h = m.rows, w = m.cols;
+    FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::zeros(DType::u8, Shape{c, h, w}));
+    auto* out = t.data();
+    for (std::int64_t y = 0; y < h; ++y) {
+      const std::uint8_t* row = m.ptr<std::uint8_t>(static_cast<int>(y));
+      for (std::int64_t x = 0; x < w; ++x)
+        for (std::int64_t k = 0; k < c; ++k) out[(k * h + y) * w + x] = row[x * c + k];
+    }
+    return Sample{std::move(t), items_[i].second};
+  }
+
+ private:
+  std::string name_, dir_;
+  std::vector<std::pair<std::string, std::int32_t>> items_;
+};
+
+std::string trim(std::string s) {
+  const char* ws = " \t\r\n\"";
+  s.erase(0, s.find_first_not_of(ws));
+  auto e = s.find_last_not_of(ws);
+  s.erase(e == std::string::npos ? 0 : e + 1);
+  return s;
+}
+
+Result<std::unique_ptr<Dataset>> open_image_folder(const std::string& spec, const std::string& rest) {
+  auto [dir, limit] = split_limit(rest);
+  if (dir.empty()) return bad_spec(spec, "no directory");
+  const std::string csv = dir + "/labels.csv";
+  std::ifstream f(csv);
+  if (!f) return Status(StatusCode::io_error, csv + ": cannot open (an image folder needs labels.csv: file,label)");
+  std::vector<std::pair<std::string, std::int32_t>> items;
+  std::string line;
+  std::size_t lineno = 0;
+  while (std::getline(f, line)) {
+    ++lineno;
+    if (trim(line).empty() || line[0] == '#') continue;
+    auto comma = line.rfind(',');
+    if (comma == std::string::npos) return Status(StatusCode::bad_file, csv + ":" + std::to_string(lineno) + ": expected file,label");
+    std::string file = trim(line.substr(0, comma)), label = trim(line.substr(comma + 1));
+    std::int32_t v = 0;
+    auto r = std::from_chars(label.data(), label.data() + label.size(), v);
+    if (label.empty() || r.ec != std::errc() || r.ptr != label.data() + label.size()) {
+      if (items.empty() && lineno == 1) continue;  // a header row
+      return Status(StatusCode::bad_file, csv + ":" + std::to_string(lineno) + ": label '" + label + "' is not an integer");
+    }
+    items.emplace_back(file, v);
+    if (limit && items.size() == limit) break;
+  }
+  if (items.empty()) return Status(StatusCode::bad_file, csv + ": no entries");
+  return std::unique_ptr<Dataset>(new ImageFolderDataset("images:" + dir, dir, std::move(items)));
+}
+
+// --------------------------------------------------------------------------- .npy batches
+
+class NpyDataset final : public Dataset {
+ public:
+  NpyDataset(std::string name, Tensor x, std::vector<std::int32_t> y, std::size_t n)
+      : name_(std::move(name)), x_(std::move(x)), y_(std::move(y)), n_(n) {}
+  std::size_t size() const override { return n_; }
+  std::string name() const override { return name_; }
+  Result<Sample> get(std::size_t i) const override {
+    if (i >= size()) return Status(StatusCode::invalid_argument, name_ + ": index " + std::to_string(i) + " out of range");
+    Shape s(x_.shape().begin() + 1, x_.shape().end());
+    if (s.size() == 2) s.insert(s.begin(), 1);
+    FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::zeros(DType::u8, s));
+    std::memcpy(t.data(), x_.data() + i * t.byte_size(), t.byte_size());
+    return Sample{std::move(t), y_.empty() ? -1 : y_[i]};
+  }
+
+ private:
+  std::string name_;
+  Tensor x_;
+  std::vector<std::int32_t> y_;
+  std::size_t n_;
+};
+
+Result<std::unique_ptr<Dataset>> open_npy(const std::string& spec, const std::string& rest) {
+  auto [files, limit] = split_limit(rest);
+  auto comma = files.find(',');
+  std::string xpath = files.substr(0, comma), ypath = comma == std::string::npos ? "" : files.substr(comma + 1);
+  if (xpath.empty()) return bad_spec(spec, "no .npy file");
+  FTC_ASSIGN_OR_RETURN(Tensor x, io::read_npy_file(xpath));
+  if (x.dtype() != DType::u8) return Status(StatusCode::bad_file, xpath + ": images must be uint8, not " + std::string(dtype_name(x.dtype())));
+  if (x.rank() != 3 && x.rank() != 4)
+    return Status(StatusCode::bad_file, xpath + ": expected (N,H,W) or (N,C,H,W) images, got rank " + std::to_string(x.rank()));
+  if (x.rank() == 4 && x.shape()[1] != 1 && x.shape()[1] != 3)
+    return Status(StatusCode::bad_file, xpath + ": expected C = 1 or 3 in (N,C,H,W)");
+  std::size_t n = static_cast<std::size_t>(x.shape()[0]);
+  std::vector<std::int32_t> labels;
+  if (!ypath.empty()) {
+    FTC_ASSIGN_OR_RETURN(Tensor y, io::read_npy_file(ypath));
+    if (y.rank() != 1 || static_cast<std::size_t>(y.shape()[0]) != n)
+      return Status(StatusCode::bad_file, ypath + ": expected (N,) labels with N = " + std::to_string(n));
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint8_t* p = y.data() + i * dtype_size(y.dtype());
+      std::int32_t v;
+      switch (y.dtype()) {
+        case DType::u8: v = *p; break;
+        case DType::i8: v = static_cast<std::int8_t>(*p); break;
+        case DType::i16: { std::int16_t t; std::memcpy(&t, p, 2); v = t; break; }
+        case DType::u16: { std::uint16_t t; std::memcpy(&t, p, 2); v = t; break; }
+        case DType::i32: std::memcpy(&v, p, 4); break;
+        default: return Status(StatusCode::bad_file, ypath + ": labels must be integers, not " + std::string(dtype_name(y.dtype())));
+      }
+      labels.push_back(v);
+    }
+  }
+  if (limit && limit < n) n = static_cast<std::size_t>(limit);
+  return std::unique_ptr<Dataset>(new NpyDataset("npy:" + files, std::move(x), std::move(labels), n));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Dataset>> open_dataset(const std::string& spec, const std::string& fashion_mnist_dir) {
+  auto colon = spec.find(':');
+  const std::string kind = spec.substr(0, colon), rest = colon == std::string::npos ? "" : spec.substr(colon + 1);
+  if (kind == "fashion-mnist" || kind == "fmnist") return open_fashion_mnist(spec, rest.empty() ? "test" : rest, fashion_mnist_dir);
+  if (kind == "images") return open_image_folder(spec, rest);
+  if (kind == "npy") return open_npy(spec, rest);
+  return bad_spec(spec, "unknown kind '" + kind + "'");
+}
+
+}  // namespace ftc::runtime
