@@ -26,7 +26,23 @@ std::size_t decode_rounds_scalar(const DecKernelArgs& a) {
   for (std::size_t r = 0; r < a.rounds; ++r) {
     if (a.end - in < static_cast<std::ptrdiff_t>(2 * (N + 2))) break;
     std::uint32_t any = 0;
-    if (a.wide) {
+    if (a.table.fused) {
+      const std::uint32_t* fused = a.table.fused;
+      auto* out = static_cast<std::uint8_t*>(a.out) + r * N;
+      for (std::size_t j = 0; j < N; ++j) {
+        std::uint32_t x = xs[j];
+        const std::uint32_t e = fused[x & mask];
+        x = ((e >> 20) + 1) * (x >> P) + ((e >> 8) & 0xFFFu);
+        const std::uint32_t idx = e & 0xFFu;
+        const std::uint32_t w = read_u16le(in);
+        const bool need = x < kL;
+        x = need ? (x << 16) | w : x;
+        in += need ? 2 : 0;
+        xs[j] = x;
+        out[j] = static_cast<std::uint8_t>(idx);
+        any |= idx == esc;
+      }
+    } else if (a.wide) {
       const auto* slots = reinterpret_cast<const std::uint16_t*>(a.table.slots);
       auto* out = static_cast<std::uint16_t*>(a.out) + r * N;
       for (std::size_t j = 0; j < N; ++j) {
@@ -101,10 +117,10 @@ class RansChunkDecoder final : public ChunkDecoder {
     const std::uint8_t* in = p + 4 * N;
     const std::uint8_t* const end = p + payload.size();
     const std::uint32_t P = static_cast<std::uint32_t>(m_.precision);
-    const std::uint32_t mask = (1u << P) - 1;
     const int w = m_.bits;
     const std::uint32_t wmask = (1u << w) - 1;
     const bool simd = use_simd();
+    const bool fused = !m_.tables.empty() && m_.tables[0].fused != nullptr;
     auto put = [&](std::size_t i, std::uint32_t v) {
       if (wide) static_cast<std::uint16_t*>(out.data)[i] = static_cast<std::uint16_t>(v);
       else static_cast<std::uint8_t*>(out.data)[i] = static_cast<std::uint8_t>(v);
@@ -149,6 +165,27 @@ class RansChunkDecoder final : public ChunkDecoder {
           continue;
         }
       }
+      // A full round whose contexts change inside it: the SIMD kernel with per-lane tables.
+      if (simd && fused && N == kRansLanes && r < full_rounds) {
+        std::uint32_t lane_off[kRansLanes], lane_esc[kRansLanes];
+        CtxCursor c2 = cur;
+        for (std::size_t j = 0; j < N; ++j) {
+          const std::uint32_t ti = m_.table_of(c2.ctx);
+          lane_tab[j] = &m_.tables[ti];
+          lane_off[j] = static_cast<std::uint32_t>(lane_tab[j]->fused - m_.tables[0].fused);
+          lane_esc[j] = lane_tab[j]->esc;
+          c2.step();
+        }
+        DecTable base_t = m_.tables[0];
+        DecKernelArgs a{x, &in, end, static_cast<std::uint8_t*>(out.data) + base, 1, base_t, m_.precision, false,
+                        lane_off, lane_esc};
+        if (decode_rounds_simd(a) == 1) {
+          cur = c2;
+          FTC_RETURN_IF_ERROR(bypass(base, N, lane_tab));
+          ++r;
+          continue;
+        }
+      }
       // General path: bounds-checked, per-lane tables, partial last round.
       const std::size_t L = std::min<std::size_t>(N, count - base);
       for (std::size_t j = 0; j < L; ++j) {
@@ -156,17 +193,7 @@ class RansChunkDecoder final : public ChunkDecoder {
         cur.step();
         lane_tab[j] = &t;
         std::uint32_t xj = x[j];
-        const std::uint32_t slot = xj & mask;
-        std::uint32_t idx;
-        if (wide) {
-          std::uint16_t s16;
-          std::memcpy(&s16, t.slots + 2 * slot, 2);
-          idx = s16;
-        } else {
-          idx = t.slots[slot];
-        }
-        const std::uint32_t e = t.info[idx];
-        xj = ((e >> 16) + 1) * (xj >> P) + slot - (e & 0xFFFF);
+        const std::uint32_t idx = dec_lookup(t, xj, P, wide);
         if (xj < kL) {
           if (end - in < 2) return truncated();
           xj = (xj << 16) | read_u16le(in);

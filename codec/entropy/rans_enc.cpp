@@ -54,6 +54,11 @@ EncModel build_enc_model(const RansTables& t) {
     }
     for (std::size_t v = 0; v < n; ++v) out[v] = tab.freq[v] ? make(starts[v], tab.freq[v]) : esc;
     out[n] = esc;
+    for (std::size_t v = 0; v <= n; ++v) {
+      EncSym& e = out[v];
+      const std::uint32_t f = e.flags & kInvalidFlag ? 0 : total - e.cmpl;
+      e.fs = f | (e.shift << 24) | (e.flags << 29);
+    }
     m.tables[i].n = static_cast<std::uint32_t>(n);
     m.tables[i].sym = out;
     off += n + 1;
@@ -175,7 +180,7 @@ class RansChunkEncoder final : public ChunkEncoder {
           const std::size_t k = static_cast<std::size_t>(std::min<std::uint64_t>((first - run_start) / N + 1, r + 1));
           const std::uint32_t ctx = cm.at(first);
           EncKernelArgs a{x, &p, static_cast<const std::uint8_t*>(chunk.data) + (r + 1 - k) * N * (wide ? 2 : 1), k,
-                          model_.tables[model_.table_of(ctx)], wide};
+                          model_.tables[model_.table_of(ctx)], wide, model_.precision};
           const std::size_t done = simd ? encode_rounds_simd(a) : encode_rounds_scalar(a);
           if (done == k) { r -= k - 1; continue; }
           r -= done;  // round r has an escape: the general path below codes it

@@ -55,11 +55,37 @@ struct CtxCursor {
 
 // One table expanded for decoding. slots: 2^P entries (uint8 if bits ≤ 8 else uint16) giving the
 // table index of each slot; info[idx] = start | (freq − 1) << 16. The escape has index n.
+//
+// Fused form (bits ≤ 8 and P ≤ kFusedMaxPrecision): one u32 a slot, so that a decode step is a
+// single lookup: fused[slot] = index | (slot − start) << 8 | (freq − 1) << 20. When `fused` is
+// set, `slots` and `info` are null.
+inline constexpr int kFusedMaxPrecision = 12;
+inline constexpr std::uint64_t kFusedMaxSlots = std::uint64_t{1} << 22;  // 16 MiB of fused tables
 struct DecTable {
   const std::uint8_t* slots = nullptr;
   const std::uint32_t* info = nullptr;
+  const std::uint32_t* fused = nullptr;
   std::uint32_t esc = 0xFFFFFFFFu;   // escape index, or none
 };
+
+// One decode step through either form: returns the index, updates x (before renormalization).
+inline std::uint32_t dec_lookup(const DecTable& t, std::uint32_t& x, std::uint32_t P, bool wide) {
+  const std::uint32_t slot = x & ((1u << P) - 1);
+  if (t.fused) {
+    const std::uint32_t e = t.fused[slot];
+    x = ((e >> 20) + 1) * (x >> P) + ((e >> 8) & 0xFFFu);
+    return e & 0xFFu;
+  }
+  std::uint32_t idx;
+  if (wide) {
+    idx = static_cast<std::uint32_t>(t.slots[2 * slot]) | (static_cast<std::uint32_t>(t.slots[2 * slot + 1]) << 8);
+  } else {
+    idx = t.slots[slot];
+  }
+  const std::uint32_t e = t.info[idx];
+  x = ((e >> 16) + 1) * (x >> P) + slot - (e & 0xFFFF);
+  return idx;
+}
 
 struct DecModel {
   int bits = 8;
@@ -67,6 +93,7 @@ struct DecModel {
   bool wide = false;                        // bits > 8
   std::vector<std::uint8_t> slot_storage;   // all tables' slot arrays, padded for 4-byte gathers
   std::vector<std::uint32_t> info_storage;  // all tables' info arrays, padded
+  std::vector<std::uint32_t> fused_storage; // all tables' fused arrays (or empty)
   std::vector<DecTable> tables;
   std::vector<std::uint32_t> context_table;  // empty: all contexts use table 0
 
@@ -79,14 +106,18 @@ Result<DecModel> build_dec_model(const RansTables& t);
 
 // Per coded value: division by freq through a reciprocal (exact for all 32-bit states):
 // t = mulhi(x, rcp); q = (t + ((x − t) >> 1)) >> shift; x' = x + bias + q·cmpl.
-struct EncSym {
+// 32 bytes, so that SIMD kernels gather fields at index·32 + offset.
+struct alignas(32) EncSym {
   std::uint32_t rcp = 0;
   std::uint32_t bias = 0;
   std::uint32_t cmpl = 0;
   std::uint32_t xmax_m1 = 0;   // renormalize (emit 16 bits) when x > xmax_m1
   std::uint32_t shift = 0;
   std::uint32_t flags = 0;     // kEscapeFlag: value goes through the escape; kInvalid: not codable
+  std::uint32_t fs = 0;        // SIMD: freq | shift << 24 | flags << 29
+  std::uint32_t pad = 0;
 };
+static_assert(sizeof(EncSym) == 32);
 inline constexpr std::uint32_t kEscapeFlag = 1;
 inline constexpr std::uint32_t kInvalidFlag = 2;
 
@@ -121,6 +152,10 @@ struct DecKernelArgs {
   DecTable table;
   int precision;
   bool wide;
+  // Fused tables only (SIMD kernel): per-lane slot offsets into table.fused and per-lane escape
+  // indices, for a round whose lanes use different tables (contexts change inside the round).
+  const std::uint32_t* lane_off = nullptr;
+  const std::uint32_t* lane_esc = nullptr;
 };
 std::size_t decode_rounds_scalar(const DecKernelArgs& a);
 std::size_t decode_rounds_simd(const DecKernelArgs& a);   // Highway dynamic dispatch
@@ -135,6 +170,7 @@ struct EncKernelArgs {
   std::size_t rounds;
   EncTable table;
   bool wide;
+  int precision;
 };
 std::size_t encode_rounds_scalar(const EncKernelArgs& a);
 std::size_t encode_rounds_simd(const EncKernelArgs& a);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <queue>
+#include <span>
 
 #include "codec/entropy/rans.hpp"
 #include "codec/entropy/rans_internal.hpp"
@@ -190,15 +191,6 @@ void RansHistograms::add(const SymbolSpan& span) {
 
 namespace {
 
-// Cost in 1/2^24 bits of a whole candidate model, table bytes included when asked.
-std::uint64_t model_cost(const RansHistograms& h, const RansTables& t, const RansModelOptions& o) {
-  std::uint64_t cost = 0;
-  for (std::size_t c = 0; c < h.counts.size(); ++c)
-    cost = sat_add(cost, rans_cost_fixed(h.counts[c], t.tables[t.table_of(static_cast<std::uint32_t>(c))], t.precision, t.bits));
-  if (o.count_table_cost) cost = sat_add(cost, static_cast<std::uint64_t>(t.serialized_size()) * 8 << kFrac);
-  return cost;
-}
-
 Result<RansTables> tables_at(const RansHistograms& h, int precision, bool shared, const std::vector<std::uint64_t>& merged,
                              const RansModelOptions& o) {
   RansTables t;
@@ -218,6 +210,81 @@ Result<RansTables> tables_at(const RansHistograms& h, int precision, bool shared
   return t;
 }
 
+// Estimated cost (1/2^24 bit) of one context's counts coded at precision P with frequencies
+// proportional to `ref` (its own counts, or the merged histogram), without quantizing:
+// f = max(1, ref·2^P / ref_total), renormalized by Σf when that exceeds 2^P. With `table_bits`,
+// adds an estimate of the serialized body of such a table (Rice code of the f's).
+struct Estimate {
+  std::uint64_t payload = 0;
+  std::uint64_t table_bits = 0;
+};
+
+std::uint64_t lg_any(std::uint64_t v) {  // floor-ish log2(v)·2^24 for v ≥ 1
+  const auto& lg = lg_table();
+  int e = 0;
+  while (v > kMaxF) { v >>= 1; ++e; }
+  return lg[v] + (static_cast<std::uint64_t>(e) << kFrac);
+}
+
+void estimate_freqs(std::span<const std::uint64_t> ref, std::uint64_t ref_total, int P, std::uint64_t esc_count,
+                    std::vector<std::uint32_t>& f, std::uint64_t& sumf) {
+  f.assign(ref.size() + 1, 0);
+  sumf = 0;
+  // f ≈ ref·2^P / total through a 2^-40 fixed-point reciprocal (an estimate: no division a value).
+  const unsigned __int128 tot = static_cast<unsigned __int128>(ref_total) + esc_count;
+  if (tot == 0) return;
+  const unsigned __int128 scale = (static_cast<unsigned __int128>(1) << (P + 40)) / tot;
+  auto q_of = [&](std::uint64_t c) -> std::uint32_t {
+    const unsigned __int128 q = (static_cast<unsigned __int128>(c) * scale) >> 40;
+    return q < 1 ? 1u : q > kMaxF ? kMaxF : static_cast<std::uint32_t>(q);
+  };
+  for (std::size_t v = 0; v < ref.size(); ++v) {
+    if (!ref[v]) continue;
+    f[v] = q_of(ref[v]);
+    sumf += f[v];
+  }
+  if (esc_count) {
+    f[ref.size()] = q_of(esc_count);
+    sumf += f[ref.size()];
+  }
+}
+
+std::uint64_t estimate_payload(std::span<const std::uint64_t> counts, const std::vector<std::uint32_t>& f,
+                               std::uint64_t sumf, int P, int bits) {
+  const auto& lg = lg_table();
+  // log2 of the normalizer: max(Σf, 2^P).
+  const std::uint64_t norm = sumf > (std::uint64_t{1} << P) ? lg_any(sumf) : static_cast<std::uint64_t>(P) << kFrac;
+  const std::uint64_t esc_cost = f.back() ? norm - lg[f.back()] + (static_cast<std::uint64_t>(bits) << kFrac) : UINT64_MAX;
+  std::uint64_t cost = 0;
+  for (std::size_t v = 0; v < counts.size(); ++v) {
+    if (!counts[v]) continue;
+    const std::uint32_t fv = v + 1 < f.size() ? f[v] : 0;
+    cost = sat_add(cost, sat_mul(counts[v], fv ? norm - lg[fv] : esc_cost));
+  }
+  return cost;
+}
+
+std::uint64_t estimate_table_bits(const std::vector<std::uint32_t>& f, int P) {
+  std::uint64_t nz = 0;
+  std::size_t n = f.size() - 1;  // last entry: escape
+  while (n > 0 && f[n - 1] == 0) --n;
+  for (std::size_t v = 0; v < n; ++v) nz += f[v] ? 1 : 0;
+  int k = 0;
+  if (nz) while ((std::uint64_t{2} << k) * nz <= (std::uint64_t{1} << P) && k < 15) ++k;
+  std::uint64_t b = 8 * 4;  // n, escape, k varints (approximately)
+  for (std::size_t v = 0; v < n;) {
+    b += (f[v] >> k) + 1 + static_cast<std::uint64_t>(k);
+    ++v;
+    if (f[v - 1] == 0) {
+      std::size_t run = 0;
+      while (v + run < n && f[v + run] == 0) ++run;
+      b += 2 * static_cast<std::uint64_t>(63 - __builtin_clzll(run + 1)) + 1;
+      v += run;
+    }
+  }
+  return b + 7;  // byte padding, on average
+}
+
 }  // namespace
 
 Result<RansTables> build_rans_tables(const RansHistograms& hist, const RansModelOptions& options) {
@@ -225,66 +292,79 @@ Result<RansTables> build_rans_tables(const RansHistograms& hist, const RansModel
   if (hist.counts.empty()) return Status{StatusCode::invalid_argument, "rans: no contexts"};
   const std::size_t groups = hist.counts.size();
   std::vector<std::uint64_t> merged(std::size_t{1} << hist.bits, 0);
+  std::vector<std::uint64_t> totals(groups, 0);
   std::size_t kmax = 1;
-  for (const auto& row : hist.counts) {
+  for (std::size_t c = 0; c < groups; ++c) {
+    const auto& row = hist.counts[c];
     std::size_t k = 0;
     for (std::size_t v = 0; v < row.size() && v < merged.size(); ++v)
-      if (row[v]) { merged[v] += row[v]; ++k; }
+      if (row[v]) { merged[v] += row[v]; totals[c] += row[v]; ++k; }
     kmax = std::max(kmax, k);
   }
   std::size_t kall = 0;
-  for (auto c : merged) kall += c ? 1 : 0;
+  std::uint64_t grand = 0;
+  for (auto c : merged) { kall += c ? 1 : 0; grand += c; }
   const std::size_t esc = options.escape_count ? 1 : 0;
   auto min_precision = [](std::size_t k) { int p = 1; while ((std::size_t{1} << p) < k) ++p; return p; };
   const int pmin_ctx = min_precision(kmax + esc), pmin_all = min_precision(kall + esc);
   if (pmin_all > kRansMaxPrecision && pmin_ctx > kRansMaxPrecision)
     return Status{StatusCode::invalid_argument, "rans: alphabet too large for 16-bit precision with an escape"};
 
-  std::optional<RansTables> best;
-  std::uint64_t best_cost = UINT64_MAX;
-  // Stage 1 decides per-context against shared tables at one precision; stage 2 searches the
-  // precision of the winner, walking up from the smallest useful one until the cost rises
-  // twice (payload falls and table bytes grow with the precision: close to convex).
   auto feasible = [&](bool shared, int p) {
     const int pmin = shared ? pmin_all : pmin_ctx;
     const std::uint64_t ntab = shared ? 1 : groups;
     return p >= pmin && p <= kRansMaxPrecision && ntab * (std::uint64_t{1} << p) <= kRansMaxTableSlots &&
            (shared ? (groups > 1 && options.allow_sharing) : groups <= kRansMaxTables);
   };
-  auto evaluate = [&](bool shared, int p) -> std::uint64_t {
-    auto t = tables_at(hist, p, shared, merged, options);
-    if (!t.ok()) return UINT64_MAX;
-    const std::uint64_t cost = model_cost(hist, *t, options);
-    if (cost < best_cost) { best_cost = cost; best = std::move(*t); }
-    return cost;
-  };
-  bool shared = groups == 1 ? false : !feasible(false, std::max(pmin_ctx, 1));
-  if (options.precision) {
-    if (!feasible(shared, options.precision)) shared = !shared;
-    if (feasible(shared, options.precision)) evaluate(shared, options.precision);
-    if (groups > 1 && feasible(!shared, options.precision)) evaluate(!shared, options.precision);
-  } else {
-    if (groups > 1 && options.allow_sharing) {
-      const int p1 = std::max({12, pmin_ctx, pmin_all});
-      std::uint64_t c_ctx = UINT64_MAX, c_sh = UINT64_MAX;
-      for (int p = p1; p <= kRansMaxPrecision && c_ctx == UINT64_MAX && c_sh == UINT64_MAX; ++p) {
-        if (feasible(false, p)) c_ctx = evaluate(false, p);
-        if (feasible(true, p)) c_sh = evaluate(true, p);
+
+  // Choose (shared, P) from histogram estimates (O(groups · alphabet) a candidate, no
+  // quantization), then quantize once. Automatic precision for bits ≤ 8 stays within the fused
+  // decoder tables' range (P ≤ 12): a larger P buys < 0.1% on these alphabets and halves decoding
+  // speed.
+  const int pcap = options.precision ? options.precision
+                                     : (hist.bits <= 8 ? rans_detail::kFusedMaxPrecision : kRansMaxPrecision);
+  const int plo = options.precision ? options.precision : std::min(8, pcap);
+  bool best_shared = false;
+  int best_p = 0;
+  std::uint64_t best_est = UINT64_MAX;
+  std::vector<std::uint32_t> f;
+  std::uint64_t sumf = 0;
+  for (int shared = 0; shared < 2; ++shared) {
+    if (shared && groups == 1) break;
+    const int phi = options.precision ? pcap : std::max(pcap, shared ? pmin_all : pmin_ctx);
+    for (int p = std::max(plo, shared ? pmin_all : pmin_ctx); p <= phi; ++p) {
+      if (!feasible(shared != 0, p)) continue;
+      std::uint64_t cost = 0, tbits = 0;
+      if (shared) {
+        estimate_freqs(merged, grand, p, options.escape_count, f, sumf);
+        for (std::size_t c = 0; c < groups; ++c)
+          if (totals[c]) cost = sat_add(cost, estimate_payload(hist.counts[c], f, sumf, p, hist.bits));
+        tbits = estimate_table_bits(f, p);
+      } else {
+        for (std::size_t c = 0; c < groups; ++c) {
+          if (!totals[c]) { tbits += 40; continue; }
+          estimate_freqs(hist.counts[c], totals[c], p, options.escape_count, f, sumf);
+          cost = sat_add(cost, estimate_payload(hist.counts[c], f, sumf, p, hist.bits));
+          tbits += estimate_table_bits(f, p);
+        }
       }
-      shared = c_sh < c_ctx;
+      if (options.count_table_cost) cost = sat_add(cost, tbits << kFrac);
+      if (cost < best_est) { best_est = cost; best_shared = shared != 0; best_p = p; }
     }
-    std::uint64_t prev = UINT64_MAX;
-    int worse = 0;
-    for (int p = std::max(shared ? pmin_all : pmin_ctx, std::min(8, kRansMaxPrecision)); p <= kRansMaxPrecision; ++p) {
-      if (!feasible(shared, p)) { if (p > (shared ? pmin_all : pmin_ctx)) break; continue; }
-      const std::uint64_t cost = evaluate(shared, p);
-      if (cost >= prev) { if (++worse >= 2) break; } else { worse = 0; }
-      prev = cost;
+    if (options.precision == 0 && best_p == 0 && !shared) {
+      // No per-context candidate within the cap (too many distinct values): allow up to 16.
+      for (int p = std::max(pcap + 1, pmin_ctx); p <= kRansMaxPrecision && best_p == 0; ++p)
+        if (feasible(false, p)) { best_p = p; best_shared = false; best_est = UINT64_MAX - 1; }
     }
   }
-  if (!best) return Status{StatusCode::invalid_argument, "rans: no table set fits the precision and size limits"};
-  if (best->tables.size() == 1) best->context_table.clear();
-  return std::move(*best);
+  if (best_p == 0 && options.precision == 0) {
+    for (int p = pmin_all; p <= kRansMaxPrecision && best_p == 0; ++p)
+      if (feasible(true, p)) { best_p = p; best_shared = true; }
+  }
+  if (best_p == 0) return Status{StatusCode::invalid_argument, "rans: no table set fits the precision and size limits"};
+  FTC_ASSIGN_OR_RETURN(RansTables best, tables_at(hist, best_p, best_shared, merged, options));
+  if (best.tables.size() == 1) best.context_table.clear();
+  return best;
 }
 
 }  // namespace ftc::entropy

@@ -1,10 +1,118 @@
-// rANS encode kernel entry for SIMD dispatch. Not vectorized yet: it runs the portable scalar
-// kernel (the payload bytes are fixed by the format either way; docs/benchmarks.md lists the
-// encoder speed this leaves).
+// rANS encode kernel, Highway runtime dispatch (docs/format-rans.md §Encoding). AVX-512 targets
+// run 2 × 16 lanes with gathered per-symbol constants, a 32×32→64 multiply for the reciprocal
+// division and a compress-store of the emitted words; other targets run the portable scalar
+// kernel. Writes exactly what encode_rounds_scalar writes.
 #include <cstddef>
+#include <cstdint>
 
 #include "codec/entropy/rans_internal.hpp"
 
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "codec/entropy/rans_simd_enc.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+#if HWY_ARCH_X86
+// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their _mm512_undefined_* operands.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+#endif
+
+HWY_BEFORE_NAMESPACE();
 namespace ftc::entropy::rans_detail {
-std::size_t encode_rounds_simd(const EncKernelArgs& a) { return encode_rounds_scalar(a); }
+namespace HWY_NAMESPACE {
+
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+namespace {
+struct Lanes16 {
+  __m512i rcp, bias, cmpl, xmax, shift;
+};
+
+inline __m512i mulhi_u32(__m512i x, __m512i r) {
+  const __m512i even = _mm512_srli_epi64(_mm512_mul_epu32(x, r), 32);
+  const __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(r, 32));
+  return _mm512_mask_blend_epi32(static_cast<__mmask16>(0xAAAA), even, odd);
+}
+
+// Emits the words of the lanes above xmax (lane order ascending in memory, below *p) and codes.
+inline __m512i step16(__m512i x, const Lanes16& l, std::uint8_t*& p) {
+  const __mmask16 m = _mm512_cmpgt_epu32_mask(x, l.xmax);
+  const unsigned c = static_cast<unsigned>(__builtin_popcount(m));
+  p -= 2 * c;
+  const __m256i words = _mm512_cvtepi32_epi16(_mm512_maskz_compress_epi32(m, x));
+  _mm256_mask_storeu_epi16(p, static_cast<__mmask16>((1u << c) - 1), words);
+  x = _mm512_mask_srli_epi32(x, m, x, 16);
+  const __m512i t = mulhi_u32(x, l.rcp);
+  const __m512i q = _mm512_srlv_epi32(_mm512_add_epi32(t, _mm512_srli_epi32(_mm512_sub_epi32(x, t), 1)), l.shift);
+  return _mm512_add_epi32(_mm512_add_epi32(x, l.bias), _mm512_mullo_epi32(q, l.cmpl));
+}
+}  // namespace
+#endif
+
+std::size_t EncodeRounds(const EncKernelArgs& a) {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  if (a.wide) return encode_rounds_scalar(a);
+  constexpr std::size_t N = kRansLanes;
+  static_assert(N == 32, "two 16-lane vectors a round");
+  const auto* syms = static_cast<const std::uint8_t*>(a.syms);
+  const EncSym* tab = a.table.sym;
+  const int* f_rcp = reinterpret_cast<const int*>(&tab[0].rcp);
+  const int* f_bias = reinterpret_cast<const int*>(&tab[0].bias);
+  const int* f_fs = reinterpret_cast<const int*>(&tab[0].fs);
+  const __m512i vn = _mm512_set1_epi32(static_cast<int>(a.table.n));
+  const __m512i vflags = _mm512_set1_epi32(static_cast<int>(3u << 29));
+  const __m512i vfmask = _mm512_set1_epi32(0x1FFFF);
+  const __m512i vshmask = _mm512_set1_epi32(0x1F);
+  const __m512i vtotal = _mm512_set1_epi32(static_cast<int>(1u << a.precision));
+  const __m512i vone = _mm512_set1_epi32(1);
+  const __m128i vsh = _mm_cvtsi32_si128(32 - a.precision);
+  std::uint8_t* p = *a.out;
+  __m512i x0 = _mm512_loadu_si512(a.x);
+  __m512i x1 = _mm512_loadu_si512(a.x + 16);
+  std::size_t done = 0;
+  auto lanes = [&](__m512i idx, __m512i fs) {
+    Lanes16 l;
+    const __m512i f = _mm512_and_si512(fs, vfmask);
+    l.rcp = _mm512_i32gather_epi32(idx, f_rcp, 4);
+    l.bias = _mm512_i32gather_epi32(idx, f_bias, 4);
+    l.cmpl = _mm512_sub_epi32(vtotal, f);
+    l.xmax = _mm512_sub_epi32(_mm512_sll_epi32(f, vsh), vone);
+    l.shift = _mm512_and_si512(_mm512_srli_epi32(fs, 24), vshmask);
+    return l;
+  };
+  for (std::size_t r = a.rounds; r-- > 0;) {
+    const std::uint8_t* s = syms + r * N;
+    const __m512i i0 = _mm512_slli_epi32(
+        _mm512_min_epu32(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s))), vn), 3);
+    const __m512i i1 = _mm512_slli_epi32(
+        _mm512_min_epu32(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 16))), vn), 3);
+    const __m512i fs0 = _mm512_i32gather_epi32(i0, f_fs, 4);
+    const __m512i fs1 = _mm512_i32gather_epi32(i1, f_fs, 4);
+    if (_mm512_test_epi32_mask(_mm512_or_si512(fs0, fs1), vflags)) break;
+    const Lanes16 l1 = lanes(i1, fs1);
+    const Lanes16 l0 = lanes(i0, fs0);
+    x1 = step16(x1, l1, p);
+    x0 = step16(x0, l0, p);
+    ++done;
+  }
+  _mm512_storeu_si512(a.x, x0);
+  _mm512_storeu_si512(a.x + 16, x1);
+  *a.out = p;
+  return done;
+#else
+  return encode_rounds_scalar(a);
+#endif
+}
+
+// NOLINTNEXTLINE(google-readability-namespace-comments)
+}  // namespace HWY_NAMESPACE
 }  // namespace ftc::entropy::rans_detail
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace ftc::entropy::rans_detail {
+HWY_EXPORT(EncodeRounds);
+std::size_t encode_rounds_simd(const EncKernelArgs& a) { return HWY_DYNAMIC_DISPATCH(EncodeRounds)(a); }
+}  // namespace ftc::entropy::rans_detail
+#endif

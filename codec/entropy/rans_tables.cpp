@@ -2,6 +2,7 @@
 // expanded tables. Shared by encoder and decoder builds (model files are written by tools that
 // may be decoder-only as well).
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <string>
 
@@ -37,29 +38,55 @@ class BitWriter {
 class BitReader {
  public:
   explicit BitReader(std::span<const std::uint8_t> in) : in_(in) {}
+  // n ≤ 24 bits, low bit first.
   Status get(int n, std::uint32_t& v) {
     v = 0;
-    for (int i = 0; i < n; ++i) {
-      std::uint32_t b;
-      FTC_RETURN_IF_ERROR(bit(b));
-      v |= b << i;
-    }
+    if (n == 0) return {};
+    if (pos_ + static_cast<std::size_t>(n) > in_.size() * 8)
+      return {StatusCode::truncated, "rans tables: bit-packed table body ends early"};
+    v = static_cast<std::uint32_t>(peek() & ((std::uint64_t{1} << n) - 1));
+    pos_ += static_cast<std::size_t>(n);
     return {};
   }
-  Status bit(std::uint32_t& b) {
-    if (pos_ >= in_.size() * 8) return {StatusCode::truncated, "rans tables: bit-packed table body ends early"};
-    b = (in_[pos_ >> 3] >> (pos_ & 7)) & 1u;
-    ++pos_;
-    return {};
-  }
+  Status bit(std::uint32_t& b) { return get(1, b); }
   // Counts one bits up to the terminating zero; fails beyond `limit`.
   Status unary(std::uint32_t limit, std::uint32_t& q) {
     q = 0;
     for (;;) {
-      std::uint32_t b;
-      FTC_RETURN_IF_ERROR(bit(b));
-      if (!b) return {};
-      if (++q > limit) return corrupt("frequency out of range");
+      const std::size_t avail = in_.size() * 8 - pos_;
+      if (avail == 0) return {StatusCode::truncated, "rans tables: bit-packed table body ends early"};
+      const int take = avail < 56 ? static_cast<int>(avail) : 56;
+      const std::uint64_t w = ~peek() & ((std::uint64_t{1} << take) - 1);  // zero bits as ones
+      if (w) {
+        const std::uint32_t ones = static_cast<std::uint32_t>(__builtin_ctzll(w));
+        if (q + ones > limit) return corrupt("frequency out of range");
+        q += ones;
+        pos_ += ones + 1;
+        return {};
+      }
+      q += static_cast<std::uint32_t>(take);
+      pos_ += static_cast<std::size_t>(take);
+      if (q > limit) return corrupt("frequency out of range");
+    }
+  }
+  // Counts zero bits up to the terminating one; fails beyond `limit`.
+  Status zeros(std::uint32_t limit, std::uint32_t& z) {
+    z = 0;
+    for (;;) {
+      const std::size_t avail = in_.size() * 8 - pos_;
+      if (avail == 0) return {StatusCode::truncated, "rans tables: bit-packed table body ends early"};
+      const int take = avail < 56 ? static_cast<int>(avail) : 56;
+      const std::uint64_t w = peek() & ((std::uint64_t{1} << take) - 1);
+      if (w) {
+        const std::uint32_t zs = static_cast<std::uint32_t>(__builtin_ctzll(w));
+        if (z + zs > limit) return corrupt("zero run too long");
+        z += zs;
+        pos_ += zs + 1;
+        return {};
+      }
+      z += static_cast<std::uint32_t>(take);
+      pos_ += static_cast<std::size_t>(take);
+      if (z > limit) return corrupt("zero run too long");
     }
   }
   std::size_t bytes_used() const { return (pos_ + 7) / 8; }
@@ -70,6 +97,20 @@ class BitReader {
     return {};
   }
  private:
+  // Up to 64 bits from pos_ (bits past the end read as zero); at least 56 are valid when present.
+  std::uint64_t peek() const {
+    const std::size_t byte = pos_ >> 3;
+    std::uint64_t w = 0;
+    if constexpr (std::endian::native == std::endian::little) {
+      if (in_.size() - byte >= 8) {  // one unaligned load (bytes copied, not reinterpreted)
+        std::memcpy(&w, in_.data() + byte, 8);
+        return w >> (pos_ & 7);
+      }
+    }
+    const std::size_t have = in_.size() - byte < 8 ? in_.size() - byte : 8;
+    for (std::size_t i = 0; i < have; ++i) w |= static_cast<std::uint64_t>(in_[byte + i]) << (8 * i);
+    return w >> (pos_ & 7);
+  }
   std::span<const std::uint8_t> in_;
   std::size_t pos_ = 0;
 };
@@ -273,12 +314,8 @@ Result<RansTables> RansTables::parse(std::span<const std::uint8_t> in, int bits,
       if (sum > total) return r.corrupt("frequencies exceed 2^precision");
       tab.freq[i++] = static_cast<std::uint32_t>(f);
       if (f == 0) {
-        std::uint32_t z = 0, b;
-        for (;;) {
-          FTC_RETURN_IF_ERROR(br.bit(b));
-          if (b) break;
-          if (++z > 17) return r.corrupt("zero run too long");
-        }
+        std::uint32_t z = 0;
+        FTC_RETURN_IF_ERROR(br.zeros(17, z));
         std::uint32_t lowbits = 0;
         if (z > 0) FTC_RETURN_IF_ERROR(br.get(static_cast<int>(z), lowbits));
         const std::uint64_t run = ((std::uint64_t{1} << z) | lowbits) - 1;
@@ -304,6 +341,30 @@ Result<DecModel> build_dec_model(const RansTables& t) {
   m.precision = t.precision;
   m.wide = t.bits > 8;
   const std::size_t slots = std::size_t{1} << t.precision;
+  m.tables.resize(t.tables.size());
+  if (!m.wide && t.precision <= kFusedMaxPrecision && t.tables.size() * slots <= kFusedMaxSlots) {
+    // Fused form: index | (slot − start) << 8 | (freq − 1) << 20 in one u32 a slot (+16 padding
+    // entries: SIMD kernels may read a full vector).
+    m.fused_storage.resize(t.tables.size() * slots + 16);
+    for (std::size_t i = 0; i < t.tables.size(); ++i) {
+      const RansTable& tab = t.tables[i];
+      std::uint32_t* f32 = m.fused_storage.data() + i * slots;
+      std::uint32_t start = 0;
+      const std::size_t n = tab.freq.size();
+      for (std::size_t v = 0; v <= n; ++v) {
+        const std::uint32_t f = v < n ? tab.freq[v] : tab.escape;
+        if (f == 0) continue;
+        const std::uint32_t base = static_cast<std::uint32_t>(v) | ((f - 1) << 20);
+        std::uint32_t* dst = f32 + start;
+        for (std::uint32_t j = 0; j < f; ++j) dst[j] = base + (j << 8);
+        start += f;
+      }
+      m.tables[i].fused = f32;
+      m.tables[i].esc = tab.escape ? static_cast<std::uint32_t>(n) : 0xFFFFFFFFu;
+    }
+    m.context_table = t.context_table;
+    return m;
+  }
   const std::size_t esize = m.wide ? 2 : 1;
   std::size_t info_total = 0;
   for (const RansTable& tab : t.tables) info_total += tab.freq.size() + 1;
@@ -323,19 +384,18 @@ Result<DecModel> build_dec_model(const RansTables& t) {
       const std::uint32_t f = v < n ? tab.freq[v] : tab.escape;
       if (f == 0) continue;
       info[v] = start | ((f - 1) << 16);
-      for (std::uint32_t j = start; j < start + f; ++j) {
-        if (m.wide) {
+      if (m.wide) {
+        for (std::uint32_t j = start; j < start + f; ++j) {
           s[2 * j] = static_cast<std::uint8_t>(v);
           s[2 * j + 1] = static_cast<std::uint8_t>(v >> 8);
-        } else {
-          s[j] = static_cast<std::uint8_t>(v);
         }
+      } else {
+        std::memset(s + start, static_cast<int>(v), f);
       }
       start += f;
     }
     io += n + 1;
   }
-  m.tables.resize(t.tables.size());
   for (std::size_t i = 0; i < t.tables.size(); ++i) {
     m.tables[i].slots = m.slot_storage.data() + i * slots * esize;
     m.tables[i].info = m.info_storage.data() + info_off[i];
