@@ -239,6 +239,37 @@ int main(int argc, char** argv) {
   { std::vector<std::uint8_t> x = {0x46, 0x54, 0x43, 0x10, 0x00, 0x81, 0x00};
     invalid("non_minimal_varint", x, StatusCode::corrupt); }
 
+  // rANS payloads and tables (docs/format-rans.md): edits to a valid rans frame, re-sealed so
+  // that the rans rule is the one that fires.
+  {
+    Tensor r = features({1, 8, 16, 16}, 9);
+    EncoderOptions o;
+    o.coder = CoderKind::rans;
+    o.channel_axis = 1;
+    const auto fr = Encoder(o).encode(r.view()).value();
+    const auto parsed = format::parse_frame(fr, DecoderLimits{}).value();
+    const std::vector<std::uint8_t> payload(parsed.chunks[0].payload.begin(), parsed.chunks[0].payload.end());
+    const format::FrameHeader h = parsed.header;
+    auto with_payload = [&](std::vector<std::uint8_t> p) { return build(h, {p}); };
+    auto with_params = [&](std::vector<std::uint8_t> params) {
+      auto hh = h;
+      hh.tensors[0].coder_params = std::move(params);
+      std::vector<std::uint8_t> f;
+      // write_header validates only container fields, so the edited params go through as given.
+      if (!format::write_header(hh, f).ok()) std::exit(1);
+      format::write_chunk(payload, true, f);
+      return f;
+    };
+    { auto p = payload; p.push_back(0); p.push_back(0); invalid("rans_trailing_word", with_payload(p), StatusCode::corrupt); }
+    { auto p = payload; p.resize(p.size() - 2); invalid("rans_truncated", with_payload(p), StatusCode::truncated); }
+    { auto p = payload; p[0] = 0; p[1] = 0; p[2] = 0; p[3] = 0; invalid("rans_state_zero", with_payload(p), StatusCode::corrupt); }
+    { auto p = payload; p.resize(p.size() - 1); invalid("rans_odd_words", with_payload(p), StatusCode::corrupt); }
+    { auto q = h.tensors[0].coder_params; q.push_back(0); invalid("rans_params_trailing", with_params(q), StatusCode::corrupt); }
+    { auto q = h.tensors[0].coder_params; q[0] = 17; invalid("rans_precision_17", with_params(q), StatusCode::corrupt); }
+    { auto q = h.tensors[0].coder_params; q.resize(q.size() / 2); invalid("rans_params_cut", with_params(q), StatusCode::truncated); }
+    invalid("rans_no_params", with_params({}), StatusCode::truncated);
+  }
+
   std::ofstream(root / "MANIFEST") << "# file status-or-hash: valid → XXH64 of the decoded tensors (tests/golden/golden_hash.hpp), invalid → ftc_status code\n" << manifest;
   std::printf("wrote %s\n", (root / "MANIFEST").c_str());
   return 0;
