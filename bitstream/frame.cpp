@@ -274,6 +274,7 @@ Result<ParsedFrame> parse_frame(std::span<const std::uint8_t> bytes, const Decod
   } else {
     std::uint64_t count;
     FTC_RETURN_IF_ERROR(r.varint(count));
+    if (count == 0) return Status{StatusCode::corrupt, "frame: declares no tensors"};
     if (count > limits.max_tensors) return limit("frame declares " + std::to_string(count) + " tensors");
     if (count > r.remaining()) return Status{StatusCode::truncated, "frame: tensor count exceeds the stream"};
     h.tensors.resize(static_cast<std::size_t>(count));

@@ -66,6 +66,11 @@ Result<std::vector<NamedTensor>> Decoder::decode(std::span<const std::uint8_t> f
   std::size_t chunk_base = 0;
   for (const auto& d : f.header.tensors) {
     FTC_ASSIGN_OR_RETURN(auto decoder, entropy::make_decoder(d.coder, d.coder_params, d.symbol_bits, d.context_map()));
+    for (std::uint64_t c = 0; c < d.chunk_count; ++c) {
+      Status s = decoder->check_size(f.chunks[chunk_base + static_cast<std::size_t>(c)].payload,
+                                     static_cast<std::size_t>(d.chunk_element_count(c) * d.symbols_per_element));
+      if (!s.ok()) return Status{s.code(), "tensor '" + d.name + "' chunk " + std::to_string(c) + ": " + s.message()};
+    }
     FTC_ASSIGN_OR_RETURN(quant::Symbols symbols, alloc_symbols(d));
     const std::size_t sb = symbols.symbol_bytes();
     FTC_RETURN_IF_ERROR(parallel_for(static_cast<std::size_t>(d.chunk_count), threads, [&](std::size_t c) {

@@ -46,7 +46,7 @@ cmake --build "$out/tsan" -j "$jobs" --target roundtrip_test golden_test rans_te
 TSAN_OPTIONS=halt_on_error=1 ctest --test-dir "$out/tsan" --output-on-failure -R '^(roundtrip_test|golden_test|rans_test)$'
 
 step "short fuzz run"
-"$src/fuzz/run_short.sh" "${FTC_FUZZ_SECONDS:-30}"
+"$src/fuzz/run_short.sh" "${FTC_FUZZ_SECONDS:-30}" "$out/fuzz"
 
 echo
 echo "all test stages passed"

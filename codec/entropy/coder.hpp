@@ -61,6 +61,14 @@ class ChunkDecoder {
   // `payload`, write outside `out`, or do work beyond linear in payload.size() + out.count.
   // A payload with bytes left over after the last symbol is corrupt.
   virtual Status decode(std::span<const std::uint8_t> payload, const MutableSymbolSpan& out) const = 0;
+  // A cheap check, before the decoder allocates anything for the chunk, that `payload` can hold
+  // `count` symbols: a coder whose payload size follows from the count (raw) or is declared in it
+  // (zstd) refuses a mismatch here, so a short frame cannot buy a large allocation.
+  virtual Status check_size(std::span<const std::uint8_t> payload, std::size_t count) const {
+    (void)payload;
+    (void)count;
+    return {};
+  }
 };
 
 struct EncoderSetup {

@@ -45,11 +45,16 @@ class RawEncoder final : public ChunkEncoder {
 class RawDecoder final : public ChunkDecoder {
  public:
   explicit RawDecoder(int bits) : bits_(bits) {}
-  Status decode(std::span<const std::uint8_t> in, const MutableSymbolSpan& out) const override {
-    const std::size_t size = raw_payload_size(out.count, bits_);
+  Status check_size(std::span<const std::uint8_t> in, std::size_t count) const override {
+    const std::size_t size = raw_payload_size(count, bits_);
     if (in.size() != size)
       return {in.size() < size ? StatusCode::truncated : StatusCode::corrupt,
-              "raw chunk has " + std::to_string(in.size()) + " bytes, its " + std::to_string(out.count) + " symbols need " + std::to_string(size)};
+              "raw chunk has " + std::to_string(in.size()) + " bytes, its " + std::to_string(count) + " symbols need " + std::to_string(size)};
+    return {};
+  }
+  Status decode(std::span<const std::uint8_t> in, const MutableSymbolSpan& out) const override {
+    FTC_RETURN_IF_ERROR(check_size(in, out.count));
+    const std::size_t size = raw_payload_size(out.count, bits_);
     if (bits_ == 8 || bits_ == 16) {
       std::memcpy(out.data, in.data(), size);
       return {};

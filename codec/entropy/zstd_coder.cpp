@@ -38,13 +38,18 @@ class ZstdEncoder final : public ChunkEncoder {
 class ZstdDecoder final : public ChunkDecoder {
  public:
   explicit ZstdDecoder(int bits) : bits_(bits) {}
-  Status decode(std::span<const std::uint8_t> in, const MutableSymbolSpan& out) const override {
-    const std::size_t bytes = out.count * (bits_ <= 8 ? 1 : 2);
+  Status check_size(std::span<const std::uint8_t> in, std::size_t count) const override {
+    const std::size_t bytes = count * (bits_ <= 8 ? 1 : 2);
     const unsigned long long declared = ZSTD_getFrameContentSize(in.data(), in.size());
     if (declared == ZSTD_CONTENTSIZE_ERROR) return {StatusCode::corrupt, "zstd chunk: not a zstd frame"};
     if (declared == ZSTD_CONTENTSIZE_UNKNOWN) return {StatusCode::corrupt, "zstd chunk: frame does not declare its size"};
     if (declared != bytes)
       return {StatusCode::corrupt, "zstd chunk declares " + std::to_string(declared) + " bytes, expected " + std::to_string(bytes)};
+    return {};
+  }
+  Status decode(std::span<const std::uint8_t> in, const MutableSymbolSpan& out) const override {
+    FTC_RETURN_IF_ERROR(check_size(in, out.count));
+    const std::size_t bytes = out.count * (bits_ <= 8 ? 1 : 2);
     const std::size_t frame = ZSTD_findFrameCompressedSize(in.data(), in.size());
     if (ZSTD_isError(frame)) return {StatusCode::truncated, std::string("zstd chunk: ") + ZSTD_getErrorName(frame)};
     if (frame != in.size()) return {StatusCode::corrupt, "zstd chunk: bytes after the zstd frame"};

@@ -236,6 +236,13 @@ int main(int argc, char** argv) {
     w.varint(body.size()); w.bytes(body);
     w.u32le(format::checksum32(fr));
     invalid("cast_on_i32", fr, StatusCode::corrupt); }
+  { std::vector<std::uint8_t> x = {0x46, 0x54, 0x43, 0x10, 0x00, 0x00};
+    x.resize(10);
+    const auto s = format::checksum32(std::span(x.data(), 6));
+    for (int i = 0; i < 4; ++i) x[6 + i] = static_cast<std::uint8_t>(s >> (8 * i));
+    invalid("zero_tensors", x, StatusCode::corrupt); }
+  { auto h = base; h.tensors[0] = raw_desc({1 << 28}, 8); h.tensors[0].dtype = DType::u8;
+    invalid("raw_short_payload_huge_tensor", build(h, {{1, 2, 3}}), StatusCode::truncated); }
   { std::vector<std::uint8_t> x = {0x46, 0x54, 0x43, 0x10, 0x00, 0x81, 0x00};
     invalid("non_minimal_varint", x, StatusCode::corrupt); }
 
