@@ -165,7 +165,12 @@ void RansHistograms::add(const SymbolSpan& span) {
     const std::size_t run = static_cast<std::size_t>(std::min<std::uint64_t>(cur.run_left(), span.count - i));
     auto& row = counts[cur.ctx];
     if (row.size() < alphabet) row.resize(alphabet, 0);
-    if (span.bits <= 8) {
+    if (span.bits <= 8 && run < 1024) {
+      // Short runs (per-channel along an inner axis): clearing and folding four partial
+      // histograms would cost more than counting straight into the row.
+      const auto* s = static_cast<const std::uint8_t*>(span.data) + i;
+      for (std::size_t j = 0; j < run; ++j) ++row[s[j]];
+    } else if (span.bits <= 8) {
       const auto* s = static_cast<const std::uint8_t*>(span.data) + i;
       // Four partial histograms hide the store-to-load dependency of repeated values.
       std::array<std::array<std::uint32_t, 256>, 4> part{};
