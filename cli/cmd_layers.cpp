@@ -7,6 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "runtime/graph.hpp"
 
 namespace ftc::cli {
@@ -18,14 +21,7 @@ std::string with_commas(std::uint64_t v) {
   return s;
 }
 
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    if (i) s += ',';
-    s += v[i];
-  }
-  return s;
-}
+std::string join(const std::vector<std::string>& v) { return fmt::format("{}", fmt::join(v, ",")); }
 
 nlohmann::ordered_json shape_json(const runtime::TensorShapeInfo& t) {
   nlohmann::ordered_json j;

@@ -6,19 +6,15 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "runtime/graph.hpp"
 
 namespace ftc::cli {
 namespace {
 
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    if (i) s += ',';
-    s += v[i];
-  }
-  return s;
-}
+std::string join(const std::vector<std::string>& v) { return fmt::format("{}", fmt::join(v, ",")); }
 
 std::string shape_of(const Shape& s) {
   std::string out = "[";
