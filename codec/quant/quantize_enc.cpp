@@ -81,16 +81,14 @@ void quantize_typed(const Tensor& t, const UniformParams& p, const entropy::Cont
   }
 }
 
-}  // namespace
-
-Result<UniformParams> fit_uniform(const TensorView& view, int bits, std::optional<int> axis_opt,
-                                  std::optional<double> clip_lo, std::optional<double> clip_hi) {
+// fit_uniform over a tensor already gathered into C order.
+Result<UniformParams> fit_uniform_c_order(const Tensor& t, const TensorView& view, int bits, std::optional<int> axis_opt,
+                                          std::optional<double> clip_lo, std::optional<double> clip_hi) {
   if (bits < 1 || bits > 16) return Status{StatusCode::invalid_argument, "bits must be 1..16, got " + std::to_string(bits)};
   if (clip_lo.has_value() != clip_hi.has_value()) return Status{StatusCode::invalid_argument, "give both ends of the clip range or neither"};
   if (clip_lo && !(std::isfinite(*clip_lo) && std::isfinite(*clip_hi) && *clip_lo <= *clip_hi))
     return Status{StatusCode::invalid_argument, "clip range must be finite with lo <= hi"};
   FTC_ASSIGN_OR_RETURN(int axis, normalize_axis(axis_opt, view.rank));
-  FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::copy_of(view));
   const auto ctx = context_for(view, axis);
   const std::uint32_t groups = axis < 0 ? 1 : static_cast<std::uint32_t>(view.shape[axis]);
   std::vector<double> lo(groups, INFINITY), hi(groups, -INFINITY);
@@ -121,6 +119,15 @@ Result<UniformParams> fit_uniform(const TensorView& view, int bits, std::optiona
   return p;
 }
 
+}  // namespace
+
+Result<UniformParams> fit_uniform(const TensorView& view, int bits, std::optional<int> axis,
+                                  std::optional<double> clip_lo, std::optional<double> clip_hi) {
+  FTC_RETURN_IF_ERROR(view.validate());
+  FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::copy_of(view));
+  return fit_uniform_c_order(t, view, bits, axis, clip_lo, clip_hi);
+}
+
 Result<QuantizedTensor> quantize(const TensorView& view, const EncoderOptions& o, std::uint64_t chunk_elements) {
   FTC_RETURN_IF_ERROR(view.validate());
   QuantizedTensor q;
@@ -128,8 +135,8 @@ Result<QuantizedTensor> quantize(const TensorView& view, const EncoderOptions& o
   q.element_dtype = view.dtype;
   switch (o.quantizer) {
     case QuantizerKind::uniform: {
-      FTC_ASSIGN_OR_RETURN(UniformParams p, fit_uniform(view, o.bits, o.channel_axis, o.clip_lo, o.clip_hi));
       FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::copy_of(view));
+      FTC_ASSIGN_OR_RETURN(UniformParams p, fit_uniform_c_order(t, view, o.bits, o.channel_axis, o.clip_lo, o.clip_hi));
       if (o.clip_lo) FTC_RETURN_IF_ERROR(check_finite(t));
       const auto ctx = context_for(view, p.axis.value_or(-1));
       FTC_ASSIGN_OR_RETURN(q.symbols, make_symbols(t.element_count(), p.bits, ctx));
