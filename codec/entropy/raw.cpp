@@ -17,6 +17,7 @@ class RawEncoder final : public ChunkEncoder {
     const std::size_t size = raw_payload_size(s.count, bits_);
     out.resize(start + size);
     std::uint8_t* dst = out.data() + start;
+    if (size == 0) return {};  // memcpy must not see the null data of an empty span
     if (bits_ == 8 || bits_ == 16) {
       std::memcpy(dst, s.data, size);  // little-endian host (shuffle.cpp asserts it)
       return {};
@@ -55,6 +56,7 @@ class RawDecoder final : public ChunkDecoder {
   Status decode(std::span<const std::uint8_t> in, const MutableSymbolSpan& out) const override {
     FTC_RETURN_IF_ERROR(check_size(in, out.count));
     const std::size_t size = raw_payload_size(out.count, bits_);
+    if (size == 0) return {};
     if (bits_ == 8 || bits_ == 16) {
       std::memcpy(out.data, in.data(), size);
       return {};
