@@ -13,6 +13,40 @@
 namespace ftc::entropy {
 namespace rans_detail {
 
+namespace {
+
+// Steps 1–2 of docs/format-rans.md §3 after the slot lookup: x ← freq·(x >> P) + offset, then one
+// 16-bit word if x fell below 2^16. Branchless: the caller guarantees a full round of words.
+inline std::uint32_t advance(std::uint32_t x, std::uint32_t freq, std::uint32_t P, std::uint32_t offset,
+                             const std::uint8_t*& in) {
+  x = freq * (x >> P) + offset;
+  const std::uint32_t w = read_u16le(in);
+  const bool need = x < kL;
+  in += need ? 2 : 0;
+  return need ? (x << 16) | w : x;
+}
+
+// One round of N lanes through a slot → symbol-index table of `Slot` entries; info[idx] packs
+// (freq − 1) << 16 | cumulative start. Returns nonzero if a lane decoded the escape.
+template <class Slot, class Sym>
+std::uint32_t slot_round(const std::uint8_t* slot_bytes, const std::uint32_t* info, std::uint32_t esc,
+                         std::uint32_t P, std::uint32_t mask, std::uint32_t* xs, Sym* out, const std::uint8_t*& in) {
+  std::uint32_t any = 0;
+  for (std::size_t j = 0; j < kRansLanes; ++j) {
+    const std::uint32_t slot = xs[j] & mask;
+    Slot idx_raw;
+    std::memcpy(&idx_raw, slot_bytes + slot * sizeof(Slot), sizeof(Slot));  // tables need not be aligned
+    const std::uint32_t idx = idx_raw;
+    const std::uint32_t e = info[idx];
+    xs[j] = advance(xs[j], (e >> 16) + 1, P, slot - (e & 0xFFFF), in);
+    out[j] = static_cast<Sym>(idx);
+    any |= idx == esc;
+  }
+  return any;
+}
+
+}  // namespace
+
 std::size_t decode_rounds_scalar(const DecKernelArgs& a) {
   constexpr std::size_t N = kRansLanes;
   const std::uint8_t* in = *a.in;
@@ -27,61 +61,24 @@ std::size_t decode_rounds_scalar(const DecKernelArgs& a) {
     if (a.end - in < static_cast<std::ptrdiff_t>(2 * (N + 2))) break;
     std::uint32_t any = 0;
     if (a.table.fused) {
+      // Fused entry: (freq − 1) << 20 | (slot − start) << 8 | symbol, for 8-bit symbols.
       const std::uint32_t* fused = a.table.fused;
       auto* out = static_cast<std::uint8_t*>(a.out) + r * N;
       for (std::size_t j = 0; j < N; ++j) {
-        std::uint32_t x = xs[j];
-        const std::uint32_t e = fused[x & mask];
-        x = ((e >> 20) + 1) * (x >> P) + ((e >> 8) & 0xFFFu);
+        const std::uint32_t e = fused[xs[j] & mask];
         const std::uint32_t idx = e & 0xFFu;
-        const std::uint32_t w = read_u16le(in);
-        const bool need = x < kL;
-        x = need ? (x << 16) | w : x;
-        in += need ? 2 : 0;
-        xs[j] = x;
+        xs[j] = advance(xs[j], (e >> 20) + 1, P, (e >> 8) & 0xFFFu, in);
         out[j] = static_cast<std::uint8_t>(idx);
         any |= idx == esc;
       }
     } else if (a.wide) {
-      const auto* slots = reinterpret_cast<const std::uint16_t*>(a.table.slots);
-      auto* out = static_cast<std::uint16_t*>(a.out) + r * N;
-      for (std::size_t j = 0; j < N; ++j) {
-        std::uint32_t x = xs[j];
-        const std::uint32_t slot = x & mask;
-        std::uint16_t s16;
-        std::memcpy(&s16, slots + slot, 2);
-        const std::uint32_t idx = s16;
-        const std::uint32_t e = info[idx];
-        x = ((e >> 16) + 1) * (x >> P) + slot - (e & 0xFFFF);
-        // Branchless renormalization (the kernel runs only with a full round of words left).
-        const std::uint32_t w = read_u16le(in);
-        const bool need = x < kL;
-        x = need ? (x << 16) | w : x;
-        in += need ? 2 : 0;
-        xs[j] = x;
-        out[j] = static_cast<std::uint16_t>(idx);
-        any |= idx == esc;
-      }
+      any = slot_round<std::uint16_t>(a.table.slots, info, esc, P, mask, xs,
+                                      static_cast<std::uint16_t*>(a.out) + r * N, in);
     } else {
-      const std::uint8_t* slots = a.table.slots;
-      auto* out = static_cast<std::uint8_t*>(a.out) + r * N;
-      for (std::size_t j = 0; j < N; ++j) {
-        std::uint32_t x = xs[j];
-        const std::uint32_t slot = x & mask;
-        const std::uint32_t idx = slots[slot];
-        const std::uint32_t e = info[idx];
-        x = ((e >> 16) + 1) * (x >> P) + slot - (e & 0xFFFF);
-        // Branchless renormalization (the kernel runs only with a full round of words left).
-        const std::uint32_t w = read_u16le(in);
-        const bool need = x < kL;
-        x = need ? (x << 16) | w : x;
-        in += need ? 2 : 0;
-        xs[j] = x;
-        out[j] = static_cast<std::uint8_t>(idx);
-        any |= idx == esc;
-      }
+      any = slot_round<std::uint8_t>(a.table.slots, info, esc, P, mask, xs,
+                                     static_cast<std::uint8_t*>(a.out) + r * N, in);
     }
-    ++done;
+  ++done;
     if (any) break;
   }
   std::memcpy(a.x, xs, sizeof xs);
