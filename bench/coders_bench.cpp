@@ -88,9 +88,12 @@ Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOp
   const std::vector<std::uint8_t> original(static_cast<const std::uint8_t*>(all.data),
                                            static_cast<const std::uint8_t*>(all.data) + rep.symbol_bytes);
 
-  // --- ftc-rans ---------------------------------------------------------------------------
-  {
-    entropy::rans_set_kernel(o.scalar_kernels ? entropy::RansKernel::scalar : entropy::RansKernel::automatic);
+  // --- ftc-rans, ftc-adaptive: the codec's own chunked coders, as `ftc encode` runs them ----------
+  entropy::rans_set_kernel(o.scalar_kernels ? entropy::RansKernel::scalar : entropy::RansKernel::automatic);
+  for (CoderKind kind : {CoderKind::rans, CoderKind::adaptive}) {
+    entropy::CoderConfig config;
+    config.row = o.row;
+    config.plane = o.plane;
     const std::uint64_t chunk = o.chunk_elements ? o.chunk_elements : (all.count <= (1u << 20) ? std::max<std::uint64_t>(all.count, 1) : (1u << 20));
     const std::size_t nchunks = static_cast<std::size_t>((all.count + chunk - 1) / chunk);
     const std::size_t sb = all.symbol_bytes();
@@ -105,7 +108,7 @@ Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOp
     std::vector<std::uint8_t> params;
     Status err;
     auto encode = [&] {
-      auto setup = entropy::make_rans_encoder(all, {});
+      auto setup = entropy::make_encoder(kind, all, config);
       if (!setup.ok()) { err = setup.status(); return; }
       params = setup->params;
       run_parallel(nchunks, o.threads, [&](std::size_t c) {
@@ -118,7 +121,7 @@ Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOp
     FTC_RETURN_IF_ERROR(err);
     std::vector<std::uint8_t> decoded(rep.symbol_bytes);
     auto decode = [&] {
-      auto dec = entropy::make_rans_decoder(params, all.bits, all.ctx);
+      auto dec = entropy::make_decoder(kind, params, all.bits, all.ctx);
       if (!dec.ok()) { err = dec.status(); return; }
       run_parallel(nchunks, o.threads, [&](std::size_t c) {
         entropy::SymbolSpan s = span_of(c);
@@ -130,7 +133,7 @@ Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOp
     decode();
     FTC_RETURN_IF_ERROR(err);
     CoderRow row;
-    row.name = "ftc-rans";
+    row.name = std::string("ftc-") + coder_name(kind);
     row.roundtrip_ok = decoded == original;
     row.encode_MBps = mb / median_seconds(encode, o.repetitions, o.min_seconds);
     row.decode_MBps = mb / median_seconds(decode, o.repetitions, o.min_seconds);
@@ -138,10 +141,10 @@ Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOp
     row.bytes = params.size();
     for (auto& p : payloads) row.bytes += p.size();
     row.note = std::to_string(nchunks) + " chunk(s)";
-    rep.entropy_table_bytes = params.size();
+    if (kind == CoderKind::rans) rep.entropy_table_bytes = params.size();
     rep.rows.push_back(row);
-    entropy::rans_set_kernel(entropy::RansKernel::automatic);
   }
+  entropy::rans_set_kernel(entropy::RansKernel::automatic);
 
   const std::vector<std::uint8_t> planes = planes_of(all);
   std::vector<std::uint8_t> back;

@@ -62,7 +62,7 @@ struct Section {
 
 struct FrameHeader {
   int major = kFormatMajor;
-  int minor = kFormatMinor;
+  int minor = 0;                 // raised by the encoder to the features the frame uses
   std::uint8_t flags = 0;
   std::uint64_t model_id = 0;    // valid when flags & kFlagModel
   std::uint64_t model_hash = 0;  // XXH64 of the codec model file

@@ -112,7 +112,7 @@ Command add_eval(CLI::App& root) {
                                "Uniform quantizer: one range per index of this axis, or 'none' (eval default: 1)");
   auto* o_ll = sub->add_flag("--lossless", a->lossless, "Keep every bit (byte planes + coder)");
   auto* o_cast = sub->add_option("--cast", a->cast, "Cast to 16-bit floats")->check(CLI::IsMember({"f16", "bf16"}));
-  auto* o_coder = sub->add_option("--coder", a->coder, "Symbol coder")->check(CLI::IsMember({"raw", "zstd", "rans"}));
+  auto* o_coder = sub->add_option("--coder", a->coder, "Symbol coder")->check(CLI::IsMember({"raw", "zstd", "rans", "adaptive"}));
   auto* o_level = sub->add_option("--level", a->level, "zstd level (-7..22)")->check(CLI::Range(-7, 22));
   sub->add_option("--sweep", a->sweep,
                   "KEY=V1,V2,... over bits, coder, level, per-channel, quantizer (uniform|lossless|f16|bf16); "

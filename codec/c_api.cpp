@@ -87,7 +87,7 @@ ftc_status ftc_encoder_set(ftc_encoder* e, ftc_param param, int64_t value) {
       o.channel_axis = static_cast<int>(value);
       return FTC_OK;
     case FTC_PARAM_CODER:
-      if (value < 0 || value > 2) return bad("coder out of range");
+      if (value < 0 || value > 3) return bad("coder out of range");
       o.coder = static_cast<ftc::CoderKind>(value);
       return FTC_OK;
     case FTC_PARAM_ZSTD_LEVEL:

@@ -2,6 +2,7 @@
 #include <zstd.h>
 
 #include "bitstream/frame.hpp"
+#include "codec/entropy/adaptive.hpp"
 #include "codec/entropy/rans.hpp"
 #include "codec/parallel.hpp"
 #include "codec/quant/quantize.hpp"
@@ -31,7 +32,7 @@ Status EncoderOptions::validate() const {
     return {StatusCode::invalid_argument, "give both ends of the clip range or neither"};
   if (coder == CoderKind::zstd && (zstd_level < -7 || zstd_level > ZSTD_maxCLevel()))
     return {StatusCode::invalid_argument, "zstd level must be -7..22, got " + std::to_string(zstd_level)};
-  if (static_cast<int>(coder) > 2) return {StatusCode::invalid_argument, "unknown coder"};
+  if (static_cast<int>(coder) > 3) return {StatusCode::invalid_argument, "unknown coder"};
   if (threads < 1 || threads > 256) return {StatusCode::invalid_argument, "threads must be 1..256"};
   return {};
 }
@@ -52,6 +53,7 @@ std::size_t Encoder::bound(std::span<const NamedTensorView> tensors) const noexc
                    : options_.quantizer == QuantizerKind::lossless ? 8 : 16;
     const std::uint64_t spe = options_.quantizer == QuantizerKind::lossless ? dtype_size(v.dtype) : 1;
     total += 10 + 1 + 255 + 3 + 10 * kMaxRank + 2 + 10 + 8 * max_dim + 1 + 10 + 10;
+    if (options_.coder == CoderKind::adaptive) total += entropy::kAdaptiveMaxParamsSize;
     if (options_.coder == CoderKind::rans)
       total += entropy::rans_max_params_size(bits, static_cast<std::uint32_t>(std::min<std::uint64_t>(max_dim, UINT32_MAX)));
     const std::uint64_t ce = resolve_chunk_elements(options_, n) == 0 ? std::max<std::uint64_t>(n, 1) : resolve_chunk_elements(options_, n);
@@ -62,6 +64,7 @@ std::size_t Encoder::bound(std::span<const NamedTensorView> tensors) const noexc
         case CoderKind::raw: payload = (count * static_cast<std::uint64_t>(bits) + 7) / 8; break;
         case CoderKind::zstd: payload = ZSTD_compressBound(static_cast<std::size_t>(count * (bits <= 8 ? 1 : 2))); break;
         case CoderKind::rans: payload = rans_worst_payload(count, bits); break;
+        case CoderKind::adaptive: payload = entropy::adaptive_max_payload(count, bits); break;
       }
       total += static_cast<std::size_t>(payload) + 10 + 4;
     }
@@ -102,6 +105,11 @@ Result<std::vector<std::uint8_t>> Encoder::encode(std::span<const NamedTensorVie
     d.chunk_elements = chunk_elements;
     FTC_RETURN_IF_ERROR(d.validate(DecoderLimits{UINT64_MAX, UINT64_MAX, kMaxRank, UINT32_MAX, UINT64_MAX}));
 
+    // Neighbour geometry in symbols (lossless codes several byte-plane symbols an element).
+    const int rank = nt.view.rank;
+    config.row = rank >= 1 ? static_cast<std::uint64_t>(nt.view.shape[rank - 1]) : 1;
+    config.plane = rank >= 2 ? config.row * static_cast<std::uint64_t>(nt.view.shape[rank - 2]) : config.row;
+    if (d.coder == CoderKind::adaptive) header.minor = std::max(header.minor, 1);
     FTC_ASSIGN_OR_RETURN(entropy::EncoderSetup setup, entropy::make_encoder(d.coder, q.symbols.all(), config));
     d.coder_params = std::move(setup.params);
     auto& chunks = payloads[ti];

@@ -51,6 +51,7 @@ const char* coder_name(CoderKind k) noexcept {
     case CoderKind::raw: return "raw";
     case CoderKind::zstd: return "zstd";
     case CoderKind::rans: return "rans";
+    case CoderKind::adaptive: return "adaptive";
   }
   return "unknown";
 }
@@ -59,6 +60,7 @@ std::optional<CoderKind> coder_from_name(std::string_view s) noexcept {
   if (s == "raw") return CoderKind::raw;
   if (s == "zstd") return CoderKind::zstd;
   if (s == "rans") return CoderKind::rans;
+  if (s == "adaptive") return CoderKind::adaptive;
   return std::nullopt;
 }
 

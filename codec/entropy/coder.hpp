@@ -78,6 +78,10 @@ struct EncoderSetup {
 
 struct CoderConfig {
   int zstd_level = 3;
+  // Neighbour geometry for the adaptive coder: the tensor's last axis (row) and last two axes
+  // (plane) in symbols; 0: none.
+  std::uint64_t row = 0;
+  std::uint64_t plane = 0;
 };
 
 // `all` spans every symbol of the tensor (first_index 0).

@@ -1,4 +1,5 @@
 #include "codec/entropy/coder.hpp"
+#include "codec/entropy/adaptive.hpp"
 #include "codec/entropy/rans.hpp"
 #include "codec/entropy/raw.hpp"
 #include "codec/entropy/zstd_coder.hpp"
@@ -15,11 +16,13 @@ Result<std::unique_ptr<ChunkDecoder>> make_decoder(CoderKind kind, std::span<con
       if (kind == CoderKind::raw) return make_raw_decoder(bits);
       return make_zstd_decoder(bits);
     case CoderKind::rans: return make_rans_decoder(params, bits, ctx);
+    case CoderKind::adaptive: return make_adaptive_decoder(params, bits);
   }
   return Status{StatusCode::unsupported_feature, "unknown coder"};
 }
 
 std::size_t max_params_size(CoderKind kind, int bits, std::uint32_t groups) {
+  if (kind == CoderKind::adaptive) return kAdaptiveMaxParamsSize;
   return kind == CoderKind::rans ? rans_max_params_size(bits, groups) : 0;
 }
 

@@ -1,4 +1,5 @@
 #include "codec/entropy/coder.hpp"
+#include "codec/entropy/adaptive.hpp"
 #include "codec/entropy/rans.hpp"
 #include "codec/entropy/raw.hpp"
 #include "codec/entropy/zstd_coder.hpp"
@@ -10,6 +11,7 @@ Result<EncoderSetup> make_encoder(CoderKind kind, const SymbolSpan& all, const C
     case CoderKind::raw: return EncoderSetup{{}, make_raw_encoder(all.bits)};
     case CoderKind::zstd: return EncoderSetup{{}, make_zstd_encoder(all.bits, config.zstd_level)};
     case CoderKind::rans: return make_rans_encoder(all, config);
+    case CoderKind::adaptive: return make_adaptive_encoder(all, config);
   }
   return Status{StatusCode::invalid_argument, "unknown coder"};
 }

@@ -36,7 +36,8 @@ int ftc_status_is_input_error(ftc_status status);
 /* A static, human-readable name of the status. Never NULL. */
 const char* ftc_status_string(ftc_status status);
 const char* ftc_version_string(void);
-/* Format version this library writes: major * 256 + minor. */
+/* Newest format version this library reads and writes: major * 256 + minor. A frame is written
+   with the lowest minor version that has every feature it uses. */
 unsigned ftc_format_version(void);
 
 typedef enum ftc_dtype {
@@ -75,7 +76,7 @@ typedef enum ftc_param {
 #define FTC_CHANNEL_AXIS_NONE (-100)
 
 enum { FTC_QUANT_LOSSLESS = 0, FTC_QUANT_UNIFORM = 1, FTC_QUANT_CAST_F16 = 2, FTC_QUANT_CAST_BF16 = 3 };
-enum { FTC_CODER_RAW = 0, FTC_CODER_ZSTD = 1, FTC_CODER_RANS = 2 };
+enum { FTC_CODER_RAW = 0, FTC_CODER_ZSTD = 1, FTC_CODER_RANS = 2, FTC_CODER_ADAPTIVE = 3 };
 
 ftc_encoder* ftc_encoder_create(void);
 void ftc_encoder_free(ftc_encoder* encoder); /* NULL is fine */

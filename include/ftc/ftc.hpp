@@ -193,6 +193,7 @@ enum class CoderKind : std::uint8_t {
   raw = 0,   // symbols bit-packed at their width
   zstd = 1,  // byte planes of the symbols, zstd
   rans = 2,  // CDF-driven rANS (codec/entropy/rans)
+  adaptive = 3,  // context-adaptive binary rANS, no tables (format 1.1; codec/entropy/adaptive)
 };
 
 const char* quantizer_name(QuantizerKind k) noexcept;
@@ -287,6 +288,8 @@ class Decoder {
 // Library semantic version (not the format version: see ftc_format_version()).
 const char* version_string() noexcept;
 inline constexpr int kFormatMajor = 1;
-inline constexpr int kFormatMinor = 0;
+// Newest minor version this library reads and writes. A frame is written with the lowest minor
+// version that has every feature it uses (1.0, or 1.1 with the adaptive coder).
+inline constexpr int kFormatMinor = 1;
 
 }  // namespace ftc

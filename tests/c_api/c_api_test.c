@@ -76,7 +76,7 @@ int main(void) {
   CHECK(!ftc_status_is_input_error(FTC_ERROR_BUFFER_TOO_SMALL));
   CHECK(ftc_decoder_set_limit(dec, FTC_LIMIT_MAX_ELEMENTS, 0) == FTC_ERROR_INVALID_ARGUMENT);
   CHECK(strcmp(ftc_status_string(FTC_ERROR_CHECKSUM), "checksum mismatch") == 0);
-  CHECK(ftc_format_version() == 0x100);
+  CHECK(ftc_format_version() == 0x101);  /* newest format read and written: 1.1 */
 
   /* Lossless is bit-exact. */
   CHECK(ftc_encoder_set(enc, FTC_PARAM_QUANTIZER, FTC_QUANT_LOSSLESS) == FTC_OK);

@@ -45,7 +45,7 @@ double output_rounding(DType dtype, double v) {
 
 const DType kAll[] = {DType::f32, DType::f64, DType::f16, DType::bf16, DType::i8, DType::u8, DType::i16, DType::u16, DType::i32};
 const Shape kShapes[] = {{}, {17}, {3, 5}, {2, 4, 3, 5}, {1, 2, 1, 3, 1, 2, 2, 3}};
-const CoderKind kCoders[] = {CoderKind::raw, CoderKind::zstd, CoderKind::rans};
+const CoderKind kCoders[] = {CoderKind::raw, CoderKind::zstd, CoderKind::rans, CoderKind::adaptive};
 
 }  // namespace
 

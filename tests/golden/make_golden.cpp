@@ -94,11 +94,88 @@ format::TensorDesc raw_desc(Shape shape, int bits) {
 
 }  // namespace
 
+// Format 1.1: the adaptive coder (docs/format-adaptive.md).
+void vectors_1_1() {
+  Tensor f = features({1, 16, 7, 7}, 1);
+  const std::vector<NamedTensorView> one = {{"stage2", f.view()}};
+  EncoderOptions o;
+  o.coder = CoderKind::adaptive;
+  o.channel_axis = 1;
+  for (int bits : {1, 4, 8, 12}) {
+    o.bits = bits;
+    valid("adaptive_uniform" + std::to_string(bits) + "_perchannel", one, o);
+  }
+  o.bits = 8;
+  o.chunk_elements = 100;   // chunks that start inside rows and planes
+  valid("adaptive_chunked", one, o);
+  o.chunk_elements = 0;
+  {
+    // A smooth field (a ramp plus a ripple): the encoder picks the med predictor.
+    Tensor s = Tensor::zeros(DType::f32, {1, 4, 12, 12}).value();
+    for (std::uint64_t i = 0; i < s.element_count(); ++i) {
+      const std::uint64_t y = (i / 12) % 12, x = i % 12, c = i / 144;
+      s.data_as<float>()[i] = static_cast<float>(c) + 0.1f * static_cast<float>(x + 2 * y) + 0.05f * static_cast<float>((x * y) % 3);
+    }
+    valid("adaptive_smooth", {{"field", s.view()}}, o);
+  }
+  {
+    Tensor tiny = features({5}, 3);
+    EncoderOptions t = o;
+    t.channel_axis.reset();
+    valid("adaptive_tiny", {{"t", tiny.view()}}, t);
+  }
+  EncoderOptions l;
+  l.coder = CoderKind::adaptive;
+  l.quantizer = QuantizerKind::lossless;
+  valid("adaptive_lossless_f32", one, l);
+  l.quantizer = QuantizerKind::cast_f16;
+  valid("adaptive_cast_f16", one, l);
+
+  // Must-fail: edits to a valid adaptive frame, re-sealed so that the adaptive rule fires.
+  Tensor r = features({1, 8, 16, 16}, 9);
+  const auto fr = Encoder(o).encode(r.view()).value();
+  const auto parsed = format::parse_frame(fr, DecoderLimits{}).value();
+  const std::vector<std::uint8_t> payload(parsed.chunks[0].payload.begin(), parsed.chunks[0].payload.end());
+  const format::FrameHeader h = parsed.header;
+  auto with_payload = [&](std::vector<std::uint8_t> p) { return build(h, {p}); };
+  auto with_params = [&](std::vector<std::uint8_t> params) {
+    auto hh = h;
+    hh.tensors[0].coder_params = std::move(params);
+    std::vector<std::uint8_t> out;
+    if (!format::write_header(hh, out).ok()) std::exit(1);
+    format::write_chunk(payload, true, out);
+    return out;
+  };
+  const auto params = h.tensors[0].coder_params;   // predictor, rate, row = 16, plane = 256
+  { auto p = payload; p.push_back(0); p.push_back(0); invalid("adaptive_trailing_word", with_payload(p), StatusCode::corrupt); }
+  { auto p = payload; p.resize(p.size() - 2); invalid("adaptive_truncated", with_payload(p), StatusCode::truncated); }
+  { auto p = payload; p[2] = 0; p[3] = 0; invalid("adaptive_state_low", with_payload(p), StatusCode::corrupt); }
+  { auto p = payload; p.resize(p.size() - 1); invalid("adaptive_odd_words", with_payload(p), StatusCode::corrupt); }
+  { auto p = payload; p.resize(3); invalid("adaptive_no_state", with_payload(p), StatusCode::truncated); }
+  { auto q = params; q[0] = 2; invalid("adaptive_predictor_2", with_params(q), StatusCode::corrupt); }
+  { auto q = params; q[1] = 3; invalid("adaptive_rate_3", with_params(q), StatusCode::corrupt); }
+  { auto q = params; q[3] = 0x7F; invalid("adaptive_plane_not_multiple", with_params(q), StatusCode::corrupt); }
+  { auto q = params; q.push_back(0); invalid("adaptive_params_trailing", with_params(q), StatusCode::corrupt); }
+  invalid("adaptive_no_params", with_params({}), StatusCode::truncated);
+  { auto hh = h; hh.tensors[0] = raw_desc({1 << 28}, 8); hh.tensors[0].dtype = DType::u8;
+    hh.tensors[0].coder = CoderKind::adaptive; hh.tensors[0].coder_params = {0, 6, 1, 1};
+    invalid("adaptive_short_payload_huge_tensor", build(hh, {{0, 0, 1, 0, 0, 0}}), StatusCode::corrupt); }
+}
+
 int main(int argc, char** argv) {
-  if (argc != 2) { std::fprintf(stderr, "usage: make_golden DIR\n"); return 2; }
-  root = argv[1];
+  if (argc != 3 || (std::string(argv[1]) != "1.0" && std::string(argv[1]) != "1.1")) {
+    std::fprintf(stderr, "usage: make_golden 1.0|1.1 DIR\n");
+    return 2;
+  }
+  root = argv[2];
   fs::create_directories(root / "valid");
   fs::create_directories(root / "invalid");
+  if (std::string(argv[1]) == "1.1") {
+    vectors_1_1();
+    std::ofstream(root / "MANIFEST") << "# file status-or-hash: valid → XXH64 of the decoded tensors (tests/golden/golden_hash.hpp), invalid → ftc_status code\n" << manifest;
+    std::printf("wrote %s\n", (root / "MANIFEST").c_str());
+    return 0;
+  }
 
   // ---- valid: every quantizer × coder, several dtypes, multi-tensor, chunked, no checksums ----
   Tensor f = features({1, 16, 7, 7}, 1);

@@ -1,9 +1,22 @@
 #!/usr/bin/env bash
-# Regenerates tests/golden/v<major>/ from the current encoder. Only for a format change: log it in
-# the changelog of docs/format.md in the same commit. Vectors of released versions never change.
+# Writes the golden vectors of one format version: tests/golden/v1 (format 1.0) or
+# tests/golden/v1.1 (format 1.1, the adaptive coder). Only for a new format version: log it in
+# the changelog of docs/format.md in the same commit. Vectors of released versions never change,
+# so an existing directory is refused unless FORCE=1.
+#   BUILD_DIR=build tests/golden/make_golden.sh 1.1
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${BUILD_DIR:-$here/../../build}
+version=${1:-1.1}
+case "$version" in
+  1.0) dir=$here/v1 ;;
+  1.1) dir=$here/v1.1 ;;
+  *) echo "usage: $0 1.0|1.1" >&2; exit 2 ;;
+esac
+if [[ -e "$dir" && "${FORCE:-0}" != 1 ]]; then
+  echo "$dir exists: golden vectors of a released version never change (FORCE=1 to overwrite)" >&2
+  exit 1
+fi
 cmake --build "$build" --target ftc_make_golden
-rm -rf "$here/v1"
-"$build/tests/golden/ftc_make_golden" "$here/v1"
+rm -rf "$dir"
+"$build/tests/golden/ftc_make_golden" "$version" "$dir"
