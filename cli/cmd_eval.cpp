@@ -251,7 +251,7 @@ Command add_eval(CLI::App& root) {
       axes.push_back(std::move(ax).value());
     }
     if (axes.empty() && !codec_flags) {  // the default sweep
-      axes.push_back(parse_sweep("coder=zstd,rans").value());
+      axes.push_back(parse_sweep("coder=zstd,rans,adaptive").value());
       axes.push_back(parse_sweep("bits=1,2,3,4,5,6,8").value());
     }
     auto options = expand_sweep(base, axes);

@@ -7,6 +7,28 @@
 namespace ftc::entropy {
 namespace {
 
+// One compression and one decompression context per thread, reused across chunks and calls:
+// creating a context allocates and clears zstd's match tables and window (hundreds of KiB), which
+// otherwise dominates the cost of coding small tensors. Freed when the thread exits.
+struct ZstdContexts {
+  ZSTD_CCtx* c = nullptr;
+  ZSTD_DCtx* d = nullptr;
+  ~ZstdContexts() {
+    ZSTD_freeCCtx(c);
+    ZSTD_freeDCtx(d);
+  }
+};
+thread_local ZstdContexts tls_contexts;
+
+ZSTD_CCtx* thread_cctx() {
+  if (!tls_contexts.c) tls_contexts.c = ZSTD_createCCtx();
+  return tls_contexts.c;
+}
+ZSTD_DCtx* thread_dctx() {
+  if (!tls_contexts.d) tls_contexts.d = ZSTD_createDCtx();
+  return tls_contexts.d;
+}
+
 class ZstdEncoder final : public ChunkEncoder {
  public:
   ZstdEncoder(int bits, int level) : bits_(bits), level_(level) {}
@@ -21,7 +43,9 @@ class ZstdEncoder final : public ChunkEncoder {
     }
     const std::size_t start = out.size();
     out.resize(start + ZSTD_compressBound(bytes));
-    const std::size_t n = ZSTD_compress(out.data() + start, out.size() - start, src, bytes, level_);
+    ZSTD_CCtx* cctx = thread_cctx();
+    if (!cctx) return {StatusCode::out_of_memory, "zstd: cannot create a compression context"};
+    const std::size_t n = ZSTD_compressCCtx(cctx, out.data() + start, out.size() - start, src, bytes, level_);
     if (ZSTD_isError(n)) return {StatusCode::internal, std::string("zstd: ") + ZSTD_getErrorName(n)};
     out.resize(start + n);
     return {};
@@ -59,7 +83,9 @@ class ZstdDecoder final : public ChunkDecoder {
       planes.resize(bytes);
       dst = planes.data();
     }
-    const std::size_t n = ZSTD_decompress(dst, bytes, in.data(), in.size());
+    ZSTD_DCtx* dctx = thread_dctx();
+    if (!dctx) return {StatusCode::out_of_memory, "zstd: cannot create a decompression context"};
+    const std::size_t n = ZSTD_decompressDCtx(dctx, dst, bytes, in.data(), in.size());
     if (ZSTD_isError(n)) return {StatusCode::corrupt, std::string("zstd chunk: ") + ZSTD_getErrorName(n)};
     if (n != bytes) return {StatusCode::corrupt, "zstd chunk: short content"};
     if (bits_ > 8) quant::unshuffle_planes(planes.data(), out.count, 2, static_cast<std::uint8_t*>(out.data));
