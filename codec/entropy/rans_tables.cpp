@@ -89,6 +89,21 @@ class BitReader {
       if (z > limit) return corrupt("zero run too long");
     }
   }
+  // One Rice-coded value (unary q, then k low bits) from a single 64-bit read, when all of it lies
+  // within the 56 bits a read guarantees and q ≤ qmax. Returns false without consuming anything
+  // otherwise; the caller then takes the checked path (unary + get), which reports errors.
+  bool rice_fast(int k, std::uint32_t qmax, std::uint32_t& f) {
+    if (in_.size() * 8 - pos_ < 64) return false;
+    const std::uint64_t w = peek();
+    const std::uint64_t zero_bits = ~w;
+    if (zero_bits == 0) return false;
+    const int q = __builtin_ctzll(zero_bits);
+    if (q + 1 + k > 56 || static_cast<std::uint32_t>(q) > qmax) return false;
+    const std::uint32_t low = static_cast<std::uint32_t>((w >> (q + 1)) & ((std::uint64_t{1} << k) - 1));
+    f = (static_cast<std::uint32_t>(q) << k) | low;
+    pos_ += static_cast<std::size_t>(q + 1 + k);
+    return true;
+  }
   std::size_t bytes_used() const { return (pos_ + 7) / 8; }
   // Padding bits of the last byte must be zero.
   Status check_padding() const {
@@ -306,10 +321,16 @@ Result<RansTables> RansTables::parse(std::span<const std::uint8_t> in, int bits,
     std::uint64_t sum = esc;
     const std::uint32_t qmax = static_cast<std::uint32_t>(total >> k);
     for (std::size_t i = 0; i < n;) {
-      std::uint32_t q, low = 0;
-      FTC_RETURN_IF_ERROR(br.unary(qmax, q));
-      if (k > 0) FTC_RETURN_IF_ERROR(br.get(k, low));
-      const std::uint64_t f = (static_cast<std::uint64_t>(q) << k) | low;
+      std::uint32_t fast = 0;
+      std::uint64_t f;
+      if (br.rice_fast(k, qmax, fast)) {
+        f = fast;
+      } else {
+        std::uint32_t q, low = 0;
+        FTC_RETURN_IF_ERROR(br.unary(qmax, q));
+        if (k > 0) FTC_RETURN_IF_ERROR(br.get(k, low));
+        f = (static_cast<std::uint64_t>(q) << k) | low;
+      }
       sum += f;
       if (sum > total) return r.corrupt("frequencies exceed 2^precision");
       tab.freq[i++] = static_cast<std::uint32_t>(f);
