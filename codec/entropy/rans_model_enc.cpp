@@ -3,8 +3,6 @@
 // Costs are fixed point (1/2^24 bit) from an integer log2 table, so table construction is the
 // same on every machine and compiler: no floating point, no libm.
 #include <algorithm>
-#include <array>
-#include <queue>
 #include <span>
 
 #include "codec/entropy/rans.hpp"
@@ -42,6 +40,12 @@ std::uint64_t sat_mul(std::uint64_t a, std::uint64_t b) {
   return p > UINT64_MAX ? UINT64_MAX : static_cast<std::uint64_t>(p);
 }
 
+// n / d, through the 64-bit divide when both fit (much faster than the generic 128-bit one).
+unsigned __int128 div128(unsigned __int128 n, unsigned __int128 d) {
+  if ((n >> 64) == 0 && (d >> 64) == 0) return static_cast<std::uint64_t>(n) / static_cast<std::uint64_t>(d);
+  return n / d;
+}
+
 struct Item {
   std::uint64_t count;
   std::uint32_t f;
@@ -70,11 +74,30 @@ Result<RansTable> quantize_histogram(std::span<const std::uint64_t> counts, int 
   }
   if (items.size() > total)
     return Status{StatusCode::invalid_argument, "rans: more distinct symbols than 2^precision"};
-  // Proportional start, every item ≥ 1.
+  // Start near the optimum. Real-valued, f = count·λ for the values that get ≥ 1 slot, the
+  // others pinned at 1, with λ = free/rest (free: slots left once the pinned values have theirs,
+  // rest: the unpinned count). Pinning lowers λ and may pin more values; a few rounds reach the
+  // fixed point or come close. Rounding x = count·λ: floor(x), plus one when that slot's gain
+  // count·log2((f+1)/f) exceeds the optimum's price per slot 1/(λ·ln 2), i.e. when
+  // x·(lg[f+1] − lg[f]) > 2^24/ln 2. Σf then lands within a few slots of 2^P.
+  std::uint64_t free = total;
+  unsigned __int128 rest = sum;
+  for (int round = 0; round < 4; ++round) {
+    std::uint64_t pinned = 0;
+    unsigned __int128 pinned_count = 0;
+    for (const Item& it : items)
+      if (static_cast<unsigned __int128>(it.count) * free < rest) { ++pinned; pinned_count += it.count; }
+    if (pinned == total - free || pinned_count == sum) break;  // fixed point, or nothing left to scale
+    free = total - pinned;
+    rest = sum - pinned_count;
+  }
+  constexpr std::uint64_t kInvLn2 = 1586259972606;  // floor(2^40/ln 2): 2^24/ln 2 with x in 16.16
   std::int64_t used = 0;
   for (Item& it : items) {
-    unsigned __int128 f = static_cast<unsigned __int128>(it.count) * total / sum;
-    it.f = f < 1 ? 1u : static_cast<std::uint32_t>(f);
+    const unsigned __int128 xw = div128(static_cast<unsigned __int128>(it.count) * free << 16, rest);
+    const std::uint64_t x = xw > (std::uint64_t{total} << 16) ? std::uint64_t{total} << 16 : static_cast<std::uint64_t>(xw);
+    const std::uint32_t f0 = static_cast<std::uint32_t>(x >> 16);
+    it.f = f0 < 1 ? 1u : f0 >= total ? total : f0 + (x * (lg[f0 + 1] - lg[f0]) > kInvLn2 ? 1u : 0u);
     used += it.f;
   }
   auto gain = [&](const Item& it) -> std::uint64_t {  // bits saved by f + 1
@@ -83,45 +106,43 @@ Result<RansTable> quantize_histogram(std::span<const std::uint64_t> counts, int 
   auto loss = [&](const Item& it) -> std::uint64_t {  // bits lost by f − 1
     return it.f <= 1 ? UINT64_MAX : sat_mul(it.count, lg[it.f] - lg[it.f - 1]);
   };
-  using Key = std::pair<std::uint64_t, std::uint32_t>;  // (key, position)
-  if (used < static_cast<std::int64_t>(total)) {
-    // Max gain first; ties: lowest position.
-    auto cmp = [](const Key& a, const Key& b) { return a.first < b.first || (a.first == b.first && a.second > b.second); };
-    std::priority_queue<Key, std::vector<Key>, decltype(cmp)> q(cmp);
-    for (std::uint32_t i = 0; i < items.size(); ++i) q.push({gain(items[i]), i});
-    while (used < static_cast<std::int64_t>(total)) {
-      auto [g, i] = q.top();
-      q.pop();
-      ++items[i].f;
-      ++used;
-      q.push({gain(items[i]), i});
+  // Moves single slots (step +1: greatest gain first; −1: least loss first; ties: lowest
+  // position) until Σf = 2^P. Gains fall and losses rise with each move (log is concave).
+  auto settle = [&](int step, auto&& key) {
+    using Key = std::pair<std::uint64_t, std::uint32_t>;  // (key, position)
+    auto before = [step](const Key& a, const Key& b) {   // heap order: a below b
+      const bool worse = step > 0 ? a.first < b.first : a.first > b.first;
+      return worse || (a.first == b.first && a.second > b.second);
+    };
+    std::vector<Key> heap(items.size());
+    for (std::uint32_t i = 0; i < items.size(); ++i) heap[i] = {key(items[i]), i};
+    std::make_heap(heap.begin(), heap.end(), before);
+    while (used != static_cast<std::int64_t>(total)) {
+      std::pop_heap(heap.begin(), heap.end(), before);
+      Item& it = items[heap.back().second];
+      it.f = static_cast<std::uint32_t>(static_cast<std::int64_t>(it.f) + step);
+      used += step;
+      heap.back().first = key(it);
+      std::push_heap(heap.begin(), heap.end(), before);
     }
-  } else if (used > static_cast<std::int64_t>(total)) {
-    auto cmp = [](const Key& a, const Key& b) { return a.first > b.first || (a.first == b.first && a.second > b.second); };
-    std::priority_queue<Key, std::vector<Key>, decltype(cmp)> q(cmp);
-    for (std::uint32_t i = 0; i < items.size(); ++i) q.push({loss(items[i]), i});
-    while (used > static_cast<std::int64_t>(total)) {
-      auto [l, i] = q.top();
-      q.pop();
-      --items[i].f;
-      --used;
-      q.push({loss(items[i]), i});
-    }
-  }
-  // Exchange pass: move one slot from the cheapest donor to the best taker while that helps.
+  };
+  if (used < static_cast<std::int64_t>(total)) settle(+1, gain);
+  else if (used > static_cast<std::int64_t>(total)) settle(-1, loss);
+  // Exchange pass: move one slot from the cheapest donor to the best taker while that helps
+  // (separable convex: no improving single move means optimal).
   for (int iter = 0; iter < 32 && items.size() > 1; ++iter) {
-    std::size_t bi = 0, bj = SIZE_MAX;
-    std::uint64_t bg = 0, bl = UINT64_MAX;
+    // Best taker bi; the two least losses (first positions) so that the donor is not bi.
+    std::size_t bi = 0, l1i = SIZE_MAX, l2i = SIZE_MAX;
+    std::uint64_t bg = 0, l1 = UINT64_MAX, l2 = UINT64_MAX;
     for (std::size_t i = 0; i < items.size(); ++i) {
       const std::uint64_t g = gain(items[i]);
       if (g > bg) { bg = g; bi = i; }
+      const std::uint64_t l = loss(items[i]);
+      if (l < l1) { l2 = l1; l2i = l1i; l1 = l; l1i = i; }
+      else if (l < l2) { l2 = l; l2i = i; }
     }
-    for (std::size_t j = 0; j < items.size(); ++j) {
-      if (j == bi) continue;
-      const std::uint64_t l = loss(items[j]);
-      if (l < bl) { bl = l; bj = j; }
-    }
-    if (bj == SIZE_MAX || bg <= bl) break;
+    const std::size_t bj = l1i != bi ? l1i : l2i;
+    if (bj == SIZE_MAX || bg <= (l1i != bi ? l1 : l2)) break;
     ++items[bi].f;
     --items[bj].f;
   }
@@ -156,35 +177,61 @@ RansHistograms RansHistograms::of(const SymbolSpan& all) {
   return h;
 }
 
+namespace {
+
+// Counts 8-bit symbols into four partial histograms p[0..255], p[256..511], ... (symbol j into
+// partial j mod 4): repeated values then do not wait on one counter's store-to-load latency.
+// Each counter gets ≤ n/4 + 1 increments.
+void count4(const std::uint8_t* s, std::size_t n, std::uint32_t* p) {
+  std::size_t j = 0;
+  for (; j + 4 <= n; j += 4) { ++p[s[j]]; ++p[256 + s[j + 1]]; ++p[512 + s[j + 2]]; ++p[768 + s[j + 3]]; }
+  for (; j < n; ++j) ++p[s[j]];
+}
+
+// row[v] += Σ of the four partials at v, for v < row.size() (≤ 256); clears the partials.
+void fold4(std::vector<std::uint64_t>& row, std::uint32_t* p) {
+  for (std::size_t v = 0; v < row.size() && v < 256; ++v)
+    row[v] += std::uint64_t{p[v]} + p[256 + v] + p[512 + v] + p[768 + v];
+  std::fill(p, p + 1024, 0u);
+}
+
+}  // namespace
+
 void RansHistograms::add(const SymbolSpan& span) {
   const std::size_t alphabet = std::size_t{1} << bits;
   rans_detail::CtxCursor cur(span.ctx, span.first_index);
   if (counts.size() < cur.groups) counts.resize(cur.groups);
-  std::size_t i = 0;
-  while (i < span.count) {
+  for (std::uint32_t c = 0; c < cur.groups; ++c)
+    if (counts[c].size() < alphabet) counts[c].resize(alphabet, 0);
+  constexpr std::size_t kBlock = std::size_t{1} << 30;  // partial counters stay below 2^32
+  if (span.bits <= 8 && span.count >= std::size_t{4096} * cur.groups && span.count <= kBlock) {
+    // Enough symbols to pay for 4 KiB of partials a context, which also serve short runs.
+    std::vector<std::uint32_t> part(std::size_t{1024} * cur.groups, 0);
+    for (std::size_t i = 0; i < span.count;) {
+      const std::size_t run = static_cast<std::size_t>(std::min<std::uint64_t>(cur.run_left(), span.count - i));
+      count4(static_cast<const std::uint8_t*>(span.data) + i, run, part.data() + std::size_t{1024} * cur.ctx);
+      i += run;
+      cur.advance(run);
+    }
+    for (std::uint32_t c = 0; c < cur.groups; ++c) fold4(counts[c], part.data() + std::size_t{1024} * c);
+    return;
+  }
+  std::vector<std::uint32_t> part;
+  for (std::size_t i = 0; i < span.count;) {
     const std::size_t run = static_cast<std::size_t>(std::min<std::uint64_t>(cur.run_left(), span.count - i));
     auto& row = counts[cur.ctx];
-    if (row.size() < alphabet) row.resize(alphabet, 0);
-    if (span.bits <= 8 && run < 1024) {
-      // Short runs (per-channel along an inner axis): clearing and folding four partial
-      // histograms would cost more than counting straight into the row.
+    if (span.bits <= 8 && run >= 1024) {
+      part.resize(1024);
+      const auto* s = static_cast<const std::uint8_t*>(span.data) + i;
+      for (std::size_t j = 0; j < run; j += kBlock) {
+        count4(s + j, std::min(kBlock, run - j), part.data());
+        fold4(row, part.data());
+      }
+    } else if (span.bits <= 8) {
+      // Short runs (per-channel along an inner axis): clearing and folding partials would cost
+      // more than counting straight into the row.
       const auto* s = static_cast<const std::uint8_t*>(span.data) + i;
       for (std::size_t j = 0; j < run; ++j) ++row[s[j]];
-    } else if (span.bits <= 8) {
-      const auto* s = static_cast<const std::uint8_t*>(span.data) + i;
-      // Four partial histograms hide the store-to-load dependency of repeated values.
-      std::array<std::array<std::uint32_t, 256>, 4> part{};
-      std::size_t j = 0;
-      for (; j + 4 <= run; j += 4) {
-        ++part[0][s[j]]; ++part[1][s[j + 1]]; ++part[2][s[j + 2]]; ++part[3][s[j + 3]];
-        if ((j & 0xFFFFFF) == 0xFFFFFC) {  // flush before 32-bit counters could wrap
-          for (int p = 0; p < 4; ++p) for (std::size_t v = 0; v < alphabet && v < 256; ++v) { row[v] += part[p][v]; part[p][v] = 0; }
-        }
-      }
-      for (; j < run; ++j) ++part[0][s[j]];
-      for (int p = 0; p < 4; ++p)
-        for (std::size_t v = 0; v < 256; ++v)
-          if (part[p][v]) row[v] += part[p][v];
     } else {
       const auto* s = static_cast<const std::uint16_t*>(span.data) + i;
       for (std::size_t j = 0; j < run; ++j) ++row[s[j]];
@@ -215,13 +262,23 @@ Result<RansTables> tables_at(const RansHistograms& h, int precision, bool shared
   return t;
 }
 
-// Estimated cost (1/2^24 bit) of one context's counts coded at precision P with frequencies
-// proportional to `ref` (its own counts, or the merged histogram), without quantizing:
-// f = max(1, ref·2^P / ref_total), renormalized by Σf when that exceeds 2^P. With `table_bits`,
-// adds an estimate of the serialized body of such a table (Rice code of the f's).
-struct Estimate {
-  std::uint64_t payload = 0;
-  std::uint64_t table_bits = 0;
+// The non-zero counts of each context (and of the merged histogram, last), in value order: the
+// estimates below touch only these.
+struct SparseRows {
+  std::vector<std::uint32_t> value;
+  std::vector<std::uint64_t> count;
+  std::vector<std::size_t> begin;   // row r: [begin[r], begin[r + 1])
+  std::vector<std::uint64_t> total;  // row r: Σ count
+  std::size_t rows() const { return total.size(); }
+
+  void add_row(std::span<const std::uint64_t> counts) {
+    if (begin.empty()) begin.push_back(0);
+    std::uint64_t sum = 0;
+    for (std::size_t v = 0; v < counts.size(); ++v)
+      if (counts[v]) { value.push_back(static_cast<std::uint32_t>(v)); count.push_back(counts[v]); sum += counts[v]; }
+    begin.push_back(value.size());
+    total.push_back(sum);
+  }
 };
 
 std::uint64_t lg_any(std::uint64_t v) {  // floor-ish log2(v)·2^24 for v ≥ 1
@@ -231,63 +288,48 @@ std::uint64_t lg_any(std::uint64_t v) {  // floor-ish log2(v)·2^24 for v ≥ 1
   return lg[v] + (static_cast<std::uint64_t>(e) << kFrac);
 }
 
-void estimate_freqs(std::span<const std::uint64_t> ref, std::uint64_t ref_total, int P, std::uint64_t esc_count,
-                    std::vector<std::uint32_t>& f, std::uint64_t& sumf) {
-  f.assign(ref.size() + 1, 0);
-  sumf = 0;
-  // f ≈ ref·2^P / total through a 2^-40 fixed-point reciprocal (an estimate: no division a value).
-  const unsigned __int128 tot = static_cast<unsigned __int128>(ref_total) + esc_count;
-  if (tot == 0) return;
-  const unsigned __int128 scale = (static_cast<unsigned __int128>(1) << (P + 40)) / tot;
-  auto q_of = [&](std::uint64_t c) -> std::uint32_t {
-    const unsigned __int128 q = (static_cast<unsigned __int128>(c) * scale) >> 40;
+// Estimated cost (1/2^24 bit) of row r coded at precision P with a table proportional to the
+// row itself, without quantizing: f = clamp(count·2^P / (total + esc_count), 1, 2^16) through a
+// 2^-40 fixed-point reciprocal, costed as log2(max(Σf, 2^P) / f) a symbol (Σf includes the
+// escape's f). Payload: Σ count·(norm − lg f) = total·norm − Σ count·lg f. With `table_bits`,
+// adds the Rice-coded body of such a table (docs/format-rans.md §1.3: per value (f >> k) + 1 + k
+// bits; a run of g ≥ 1 zeros costs the first zero's 1 + k bits plus 2·floor(log2 g) + 1 for its
+// Elias-gamma length), the varints (≈ 32 bits) and the byte padding (≈ 7), with k the largest
+// with 2^(k+1)·nz ≤ 2^P (≤ 15).
+std::uint64_t estimate_row(const SparseRows& s, std::size_t r, int P, std::uint64_t esc_count, bool table_bits) {
+  const auto& lg = lg_table();
+  const std::size_t b = s.begin[r], e = s.begin[r + 1];
+  const unsigned __int128 tot = static_cast<unsigned __int128>(s.total[r]) + esc_count;
+  if (tot == 0) return 0;
+  // scale ≤ 2^(P+40) / tot and every count ≤ tot: count·scale < 2^57.
+  const std::uint64_t scale = static_cast<std::uint64_t>((static_cast<unsigned __int128>(1) << (P + 40)) / tot);
+  auto f_of = [scale](std::uint64_t c) -> std::uint32_t {
+    const std::uint64_t q = (c * scale) >> 40;
     return q < 1 ? 1u : q > kMaxF ? kMaxF : static_cast<std::uint32_t>(q);
   };
-  for (std::size_t v = 0; v < ref.size(); ++v) {
-    if (!ref[v]) continue;
-    f[v] = q_of(ref[v]);
-    sumf += f[v];
+  const int k = [&] {
+    const std::uint64_t nz = e - b;
+    int kk = 0;
+    if (nz) while ((std::uint64_t{2} << kk) * nz <= (std::uint64_t{1} << P) && kk < 15) ++kk;
+    return kk;
+  }();
+  std::uint64_t sumf = esc_count ? f_of(esc_count) : 0;
+  unsigned __int128 clg = 0;           // Σ count·lg f
+  std::uint64_t bits = 8 * 4 + 7;
+  std::uint32_t next = 0;              // first value after the previous non-zero one
+  for (std::size_t i = b; i < e; ++i) {
+    const std::uint32_t f = f_of(s.count[i]);
+    sumf += f;
+    clg += static_cast<unsigned __int128>(s.count[i]) * lg[f];
+    const std::uint32_t gap = s.value[i] - next;
+    if (gap) bits += static_cast<std::uint64_t>(k) + 2 * static_cast<std::uint64_t>(31 - __builtin_clz(gap)) + 2;
+    bits += (f >> k) + 1 + static_cast<std::uint64_t>(k);
+    next = s.value[i] + 1;
   }
-  if (esc_count) {
-    f[ref.size()] = q_of(esc_count);
-    sumf += f[ref.size()];
-  }
-}
-
-std::uint64_t estimate_payload(std::span<const std::uint64_t> counts, const std::vector<std::uint32_t>& f,
-                               std::uint64_t sumf, int P, int bits) {
-  const auto& lg = lg_table();
-  // log2 of the normalizer: max(Σf, 2^P).
   const std::uint64_t norm = sumf > (std::uint64_t{1} << P) ? lg_any(sumf) : static_cast<std::uint64_t>(P) << kFrac;
-  const std::uint64_t esc_cost = f.back() ? norm - lg[f.back()] + (static_cast<std::uint64_t>(bits) << kFrac) : UINT64_MAX;
-  std::uint64_t cost = 0;
-  for (std::size_t v = 0; v < counts.size(); ++v) {
-    if (!counts[v]) continue;
-    const std::uint32_t fv = v + 1 < f.size() ? f[v] : 0;
-    cost = sat_add(cost, sat_mul(counts[v], fv ? norm - lg[fv] : esc_cost));
-  }
-  return cost;
-}
-
-std::uint64_t estimate_table_bits(const std::vector<std::uint32_t>& f, int P) {
-  std::uint64_t nz = 0;
-  std::size_t n = f.size() - 1;  // last entry: escape
-  while (n > 0 && f[n - 1] == 0) --n;
-  for (std::size_t v = 0; v < n; ++v) nz += f[v] ? 1 : 0;
-  int k = 0;
-  if (nz) while ((std::uint64_t{2} << k) * nz <= (std::uint64_t{1} << P) && k < 15) ++k;
-  std::uint64_t b = 8 * 4;  // n, escape, k varints (approximately)
-  for (std::size_t v = 0; v < n;) {
-    b += (f[v] >> k) + 1 + static_cast<std::uint64_t>(k);
-    ++v;
-    if (f[v - 1] == 0) {
-      std::size_t run = 0;
-      while (v + run < n && f[v + run] == 0) ++run;
-      b += 2 * static_cast<std::uint64_t>(63 - __builtin_clzll(run + 1)) + 1;
-      v += run;
-    }
-  }
-  return b + 7;  // byte padding, on average
+  unsigned __int128 cost = static_cast<unsigned __int128>(s.total[r]) * norm - clg;  // exact; saturates once
+  if (table_bits) cost += static_cast<unsigned __int128>(bits) << kFrac;
+  return cost > UINT64_MAX ? UINT64_MAX : static_cast<std::uint64_t>(cost);
 }
 
 }  // namespace
@@ -296,19 +338,18 @@ Result<RansTables> build_rans_tables(const RansHistograms& hist, const RansModel
   if (hist.bits < 1 || hist.bits > 16) return Status{StatusCode::invalid_argument, "rans: bits out of range"};
   if (hist.counts.empty()) return Status{StatusCode::invalid_argument, "rans: no contexts"};
   const std::size_t groups = hist.counts.size();
-  std::vector<std::uint64_t> merged(std::size_t{1} << hist.bits, 0);
-  std::vector<std::uint64_t> totals(groups, 0);
+  const std::size_t alphabet = std::size_t{1} << hist.bits;
+  std::vector<std::uint64_t> merged(alphabet, 0);
+  SparseRows rows;
   std::size_t kmax = 1;
   for (std::size_t c = 0; c < groups; ++c) {
     const auto& row = hist.counts[c];
-    std::size_t k = 0;
-    for (std::size_t v = 0; v < row.size() && v < merged.size(); ++v)
-      if (row[v]) { merged[v] += row[v]; totals[c] += row[v]; ++k; }
-    kmax = std::max(kmax, k);
+    rows.add_row(std::span(row).first(std::min(row.size(), alphabet)));
+    kmax = std::max(kmax, rows.begin[c + 1] - rows.begin[c]);
+    for (std::size_t i = rows.begin[c]; i < rows.begin[c + 1]; ++i) merged[rows.value[i]] += rows.count[i];
   }
-  std::size_t kall = 0;
-  std::uint64_t grand = 0;
-  for (auto c : merged) { kall += c ? 1 : 0; grand += c; }
+  rows.add_row(merged);
+  const std::size_t kall = rows.begin[groups + 1] - rows.begin[groups];
   const std::size_t esc = options.escape_count ? 1 : 0;
   auto min_precision = [](std::size_t k) { int p = 1; while ((std::size_t{1} << p) < k) ++p; return p; };
   const int pmin_ctx = min_precision(kmax + esc), pmin_all = min_precision(kall + esc);
@@ -322,38 +363,33 @@ Result<RansTables> build_rans_tables(const RansHistograms& hist, const RansModel
            (shared ? (groups > 1 && options.allow_sharing) : groups <= kRansMaxTables);
   };
 
-  // Choose (shared, P) from histogram estimates (O(groups · alphabet) a candidate, no
-  // quantization), then quantize once. Automatic precision for bits ≤ 8 stays within the fused
-  // decoder tables' range (P ≤ 12): a larger P buys < 0.1% on these alphabets and halves decoding
-  // speed.
+  // Choose (shared, P) from histogram estimates (O(non-zero counts) a candidate, no
+  // quantization), then quantize once. The shared table's payload is estimated on the merged
+  // histogram: Σ_c Σ_v count_c[v]·cost(v) = Σ_v merged[v]·cost(v). Automatic precision for
+  // bits ≤ 8 stays within the fused decoder tables' range (P ≤ 12): a larger P buys < 0.1% on
+  // these alphabets and halves decoding speed.
   const int pcap = options.precision ? options.precision
                                      : (hist.bits <= 8 ? rans_detail::kFusedMaxPrecision : kRansMaxPrecision);
   const int plo = options.precision ? options.precision : std::min(8, pcap);
   bool best_shared = false;
   int best_p = 0;
   std::uint64_t best_est = UINT64_MAX;
-  std::vector<std::uint32_t> f;
-  std::uint64_t sumf = 0;
+  const bool tcost = options.count_table_cost;
   for (int shared = 0; shared < 2; ++shared) {
     if (shared && groups == 1) break;
     const int phi = options.precision ? pcap : std::max(pcap, shared ? pmin_all : pmin_ctx);
     for (int p = std::max(plo, shared ? pmin_all : pmin_ctx); p <= phi; ++p) {
       if (!feasible(shared != 0, p)) continue;
-      std::uint64_t cost = 0, tbits = 0;
+      std::uint64_t cost = 0;
       if (shared) {
-        estimate_freqs(merged, grand, p, options.escape_count, f, sumf);
-        for (std::size_t c = 0; c < groups; ++c)
-          if (totals[c]) cost = sat_add(cost, estimate_payload(hist.counts[c], f, sumf, p, hist.bits));
-        tbits = estimate_table_bits(f, p);
+        cost = estimate_row(rows, groups, p, options.escape_count, tcost);
       } else {
         for (std::size_t c = 0; c < groups; ++c) {
-          if (!totals[c]) { tbits += 40; continue; }
-          estimate_freqs(hist.counts[c], totals[c], p, options.escape_count, f, sumf);
-          cost = sat_add(cost, estimate_payload(hist.counts[c], f, sumf, p, hist.bits));
-          tbits += estimate_table_bits(f, p);
+          const std::uint64_t e = rows.total[c] ? estimate_row(rows, c, p, options.escape_count, tcost)
+                                                : (tcost ? std::uint64_t{40} << kFrac : 0);
+          cost = sat_add(cost, e);
         }
       }
-      if (options.count_table_cost) cost = sat_add(cost, tbits << kFrac);
       if (cost < best_est) { best_est = cost; best_shared = shared != 0; best_p = p; }
     }
     if (options.precision == 0 && best_p == 0 && !shared) {
