@@ -94,6 +94,29 @@ format::TensorDesc raw_desc(Shape shape, int bits) {
 
 }  // namespace
 
+// A one-chunk frame taken apart so that must-fail vectors can edit its payload or its coder
+// params; write_header validates only container fields, so edited params go through as given,
+// and both checksums are recomputed so that the coder's rule is the one that fires.
+struct EditableFrame {
+  format::FrameHeader h;
+  std::vector<std::uint8_t> payload;
+
+  explicit EditableFrame(const std::vector<std::uint8_t>& frame) {
+    const auto parsed = format::parse_frame(frame, DecoderLimits{}).value();
+    h = parsed.header;
+    payload.assign(parsed.chunks[0].payload.begin(), parsed.chunks[0].payload.end());
+  }
+  std::vector<std::uint8_t> with_payload(const std::vector<std::uint8_t>& p) const { return build(h, {p}); }
+  std::vector<std::uint8_t> with_params(std::vector<std::uint8_t> params) const {
+    auto hh = h;
+    hh.tensors[0].coder_params = std::move(params);
+    std::vector<std::uint8_t> out;
+    if (!format::write_header(hh, out).ok()) std::exit(1);
+    format::write_chunk(payload, true, out);
+    return out;
+  }
+};
+
 // Format 1.1: the adaptive coder (docs/format-adaptive.md).
 void vectors_1_1() {
   Tensor f = features({1, 16, 7, 7}, 1);
@@ -133,19 +156,11 @@ void vectors_1_1() {
 
   // Must-fail: edits to a valid adaptive frame, re-sealed so that the adaptive rule fires.
   Tensor r = features({1, 8, 16, 16}, 9);
-  const auto fr = Encoder(o).encode(r.view()).value();
-  const auto parsed = format::parse_frame(fr, DecoderLimits{}).value();
-  const std::vector<std::uint8_t> payload(parsed.chunks[0].payload.begin(), parsed.chunks[0].payload.end());
-  const format::FrameHeader h = parsed.header;
-  auto with_payload = [&](std::vector<std::uint8_t> p) { return build(h, {p}); };
-  auto with_params = [&](std::vector<std::uint8_t> params) {
-    auto hh = h;
-    hh.tensors[0].coder_params = std::move(params);
-    std::vector<std::uint8_t> out;
-    if (!format::write_header(hh, out).ok()) std::exit(1);
-    format::write_chunk(payload, true, out);
-    return out;
-  };
+  const EditableFrame e(Encoder(o).encode(r.view()).value());
+  const auto& payload = e.payload;
+  const auto& h = e.h;
+  auto with_payload = [&](const std::vector<std::uint8_t>& p) { return e.with_payload(p); };
+  auto with_params = [&](std::vector<std::uint8_t> q) { return e.with_params(std::move(q)); };
   const auto params = h.tensors[0].coder_params;   // predictor, rate, row = 16, plane = 256
   { auto p = payload; p.push_back(0); p.push_back(0); invalid("adaptive_trailing_word", with_payload(p), StatusCode::corrupt); }
   { auto p = payload; p.resize(p.size() - 2); invalid("adaptive_truncated", with_payload(p), StatusCode::truncated); }
@@ -330,20 +345,11 @@ int main(int argc, char** argv) {
     EncoderOptions o;
     o.coder = CoderKind::rans;
     o.channel_axis = 1;
-    const auto fr = Encoder(o).encode(r.view()).value();
-    const auto parsed = format::parse_frame(fr, DecoderLimits{}).value();
-    const std::vector<std::uint8_t> payload(parsed.chunks[0].payload.begin(), parsed.chunks[0].payload.end());
-    const format::FrameHeader h = parsed.header;
-    auto with_payload = [&](std::vector<std::uint8_t> p) { return build(h, {p}); };
-    auto with_params = [&](std::vector<std::uint8_t> params) {
-      auto hh = h;
-      hh.tensors[0].coder_params = std::move(params);
-      std::vector<std::uint8_t> f;
-      // write_header validates only container fields, so the edited params go through as given.
-      if (!format::write_header(hh, f).ok()) std::exit(1);
-      format::write_chunk(payload, true, f);
-      return f;
-    };
+    const EditableFrame e(Encoder(o).encode(r.view()).value());
+    const auto& payload = e.payload;
+    const auto& h = e.h;
+    auto with_payload = [&](const std::vector<std::uint8_t>& p) { return e.with_payload(p); };
+    auto with_params = [&](std::vector<std::uint8_t> q) { return e.with_params(std::move(q)); };
     { auto p = payload; p.push_back(0); p.push_back(0); invalid("rans_trailing_word", with_payload(p), StatusCode::corrupt); }
     { auto p = payload; p.resize(p.size() - 2); invalid("rans_truncated", with_payload(p), StatusCode::truncated); }
     { auto p = payload; p[0] = 0; p[1] = 0; p[2] = 0; p[3] = 0; invalid("rans_state_zero", with_payload(p), StatusCode::corrupt); }
