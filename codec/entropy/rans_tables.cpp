@@ -50,45 +50,9 @@ class BitReader {
   }
   Status bit(std::uint32_t& b) { return get(1, b); }
   // Counts one bits up to the terminating zero; fails beyond `limit`.
-  Status unary(std::uint32_t limit, std::uint32_t& q) {
-    q = 0;
-    for (;;) {
-      const std::size_t avail = in_.size() * 8 - pos_;
-      if (avail == 0) return {StatusCode::truncated, "rans tables: bit-packed table body ends early"};
-      const int take = avail < 56 ? static_cast<int>(avail) : 56;
-      const std::uint64_t w = ~peek() & ((std::uint64_t{1} << take) - 1);  // zero bits as ones
-      if (w) {
-        const std::uint32_t ones = static_cast<std::uint32_t>(__builtin_ctzll(w));
-        if (q + ones > limit) return corrupt("frequency out of range");
-        q += ones;
-        pos_ += ones + 1;
-        return {};
-      }
-      q += static_cast<std::uint32_t>(take);
-      pos_ += static_cast<std::size_t>(take);
-      if (q > limit) return corrupt("frequency out of range");
-    }
-  }
+  Status unary(std::uint32_t limit, std::uint32_t& q) { return run_of<true>(limit, q, "frequency out of range"); }
   // Counts zero bits up to the terminating one; fails beyond `limit`.
-  Status zeros(std::uint32_t limit, std::uint32_t& z) {
-    z = 0;
-    for (;;) {
-      const std::size_t avail = in_.size() * 8 - pos_;
-      if (avail == 0) return {StatusCode::truncated, "rans tables: bit-packed table body ends early"};
-      const int take = avail < 56 ? static_cast<int>(avail) : 56;
-      const std::uint64_t w = peek() & ((std::uint64_t{1} << take) - 1);
-      if (w) {
-        const std::uint32_t zs = static_cast<std::uint32_t>(__builtin_ctzll(w));
-        if (z + zs > limit) return corrupt("zero run too long");
-        z += zs;
-        pos_ += zs + 1;
-        return {};
-      }
-      z += static_cast<std::uint32_t>(take);
-      pos_ += static_cast<std::size_t>(take);
-      if (z > limit) return corrupt("zero run too long");
-    }
-  }
+  Status zeros(std::uint32_t limit, std::uint32_t& z) { return run_of<false>(limit, z, "zero run too long"); }
   // One Rice-coded value (unary q, then k low bits) from a single 64-bit read, when all of it lies
   // within the 56 bits a read guarantees and q ≤ qmax. Returns false without consuming anything
   // otherwise; the caller then takes the checked path (unary + get), which reports errors.
@@ -112,6 +76,29 @@ class BitReader {
     return {};
   }
  private:
+  // Length of the run of `Ones`-valued bits before the next opposite bit, which is consumed too;
+  // fails beyond `limit` or at the end of the input.
+  template <bool Ones>
+  Status run_of(std::uint32_t limit, std::uint32_t& n, const char* too_long) {
+    n = 0;
+    for (;;) {
+      const std::size_t avail = in_.size() * 8 - pos_;
+      if (avail == 0) return {StatusCode::truncated, "rans tables: bit-packed table body ends early"};
+      const int take = avail < 56 ? static_cast<int>(avail) : 56;
+      const std::uint64_t bits = Ones ? ~peek() : peek();   // the terminating bit as a one
+      const std::uint64_t w = bits & ((std::uint64_t{1} << take) - 1);
+      if (w) {
+        const std::uint32_t len = static_cast<std::uint32_t>(__builtin_ctzll(w));
+        if (n + len > limit) return corrupt(too_long);
+        n += len;
+        pos_ += len + 1;
+        return {};
+      }
+      n += static_cast<std::uint32_t>(take);
+      pos_ += static_cast<std::size_t>(take);
+      if (n > limit) return corrupt(too_long);
+    }
+  }
   // Up to 64 bits from pos_ (bits past the end read as zero); at least 56 are valid when present.
   std::uint64_t peek() const {
     const std::size_t byte = pos_ >> 3;
