@@ -91,9 +91,7 @@ Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOp
   // --- ftc-rans, ftc-adaptive: the codec's own chunked coders, as `ftc encode` runs them ----------
   entropy::rans_set_kernel(o.scalar_kernels ? entropy::RansKernel::scalar : entropy::RansKernel::automatic);
   for (CoderKind kind : {CoderKind::rans, CoderKind::adaptive}) {
-    entropy::CoderConfig config;
-    config.row = o.row;
-    config.plane = o.plane;
+    const entropy::CoderConfig& config = o.coder_config;
     const std::uint64_t chunk = o.chunk_elements ? o.chunk_elements : (all.count <= (1u << 20) ? std::max<std::uint64_t>(all.count, 1) : (1u << 20));
     const std::size_t nchunks = static_cast<std::size_t>((all.count + chunk - 1) / chunk);
     const std::size_t sb = all.symbol_bytes();

@@ -18,8 +18,7 @@ struct CodersOptions {
   double min_seconds = 0.05;        // … each repeating the operation at least this long
   std::uint64_t chunk_elements = 0; // ftc-rans chunking; 0: ftc encode's default (1 Mi symbols)
   bool scalar_kernels = false;      // ftc-rans: force the portable scalar kernels
-  std::uint64_t row = 0;            // ftc-adaptive neighbour geometry: last axis, last two axes
-  std::uint64_t plane = 0;
+  entropy::CoderConfig coder_config; // ftc-rans, ftc-adaptive (adaptive: the neighbour geometry)
 };
 
 struct CoderRow {

@@ -55,9 +55,7 @@ Command add_bench(CLI::App& root) {
     bo.repetitions = a->repetitions;
     bo.chunk_elements = a->chunk;
     bo.scalar_kernels = a->scalar;
-    const auto shape = tensor->view().shape_vector();
-    bo.row = shape.empty() ? 1 : static_cast<std::uint64_t>(shape.back());
-    bo.plane = shape.size() < 2 ? bo.row : bo.row * static_cast<std::uint64_t>(shape[shape.size() - 2]);
+    bo.coder_config.set_grid(tensor->view().shape_vector());
     auto rep = bench::bench_coders(q->symbols.all(), bo);
     if (!rep.ok()) return fail(a->input, rep.status().to_string());
     const std::string out = a->json ? bench::to_json(*rep) : bench::to_text(*rep);

@@ -53,9 +53,7 @@ std::size_t Encoder::bound(std::span<const NamedTensorView> tensors) const noexc
                    : options_.quantizer == QuantizerKind::lossless ? 8 : 16;
     const std::uint64_t spe = options_.quantizer == QuantizerKind::lossless ? dtype_size(v.dtype) : 1;
     total += 10 + 1 + 255 + 3 + 10 * kMaxRank + 2 + 10 + 8 * max_dim + 1 + 10 + 10;
-    if (options_.coder == CoderKind::adaptive) total += entropy::kAdaptiveMaxParamsSize;
-    if (options_.coder == CoderKind::rans)
-      total += entropy::rans_max_params_size(bits, static_cast<std::uint32_t>(std::min<std::uint64_t>(max_dim, UINT32_MAX)));
+    total += entropy::max_params_size(options_.coder, bits, static_cast<std::uint32_t>(std::min<std::uint64_t>(max_dim, UINT32_MAX)));
     const std::uint64_t ce = resolve_chunk_elements(options_, n) == 0 ? std::max<std::uint64_t>(n, 1) : resolve_chunk_elements(options_, n);
     for (std::uint64_t first = 0; first < n; first += ce) {
       const std::uint64_t count = std::min(ce, n - first) * spe;
@@ -105,10 +103,7 @@ Result<std::vector<std::uint8_t>> Encoder::encode(std::span<const NamedTensorVie
     d.chunk_elements = chunk_elements;
     FTC_RETURN_IF_ERROR(d.validate(DecoderLimits{UINT64_MAX, UINT64_MAX, kMaxRank, UINT32_MAX, UINT64_MAX}));
 
-    // Neighbour geometry in symbols (lossless codes several byte-plane symbols an element).
-    const int rank = nt.view.rank;
-    config.row = rank >= 1 ? static_cast<std::uint64_t>(nt.view.shape[rank - 1]) : 1;
-    config.plane = rank >= 2 ? config.row * static_cast<std::uint64_t>(nt.view.shape[rank - 2]) : config.row;
+    config.set_grid(std::span<const std::int64_t>(nt.view.shape.data(), static_cast<std::size_t>(nt.view.rank)));
     if (d.coder == CoderKind::adaptive) header.minor = std::max(header.minor, 1);
     FTC_ASSIGN_OR_RETURN(entropy::EncoderSetup setup, entropy::make_encoder(d.coder, q.symbols.all(), config));
     d.coder_params = std::move(setup.params);

@@ -93,24 +93,22 @@ class AdaptiveEncoder final : public ChunkEncoder {
 
     // Reverse rANS: for each bin from last to first, with f = p (bin 0) or 2^16 − p (bin 1) and
     // start 0 or p: emit the low word while x ≥ f·2^16, then x ← (x div f)·2^16 + x mod f + start.
-    const std::size_t words_max = (adaptive_max_payload(chunk.count, bits_) - 4) / 2;
-    std::vector<std::uint16_t> words(words_max);
-    std::size_t w = words_max;
+    std::vector<std::uint16_t> words;   // in emission order: the reverse of reading order
+    words.reserve(bins.size() / 4 + 2);
     std::uint32_t x = kStateLow;
     for (std::size_t k = bins.size(); k-- > 0;) {
       const std::uint32_t p = probs[k];
       const std::uint32_t f = bins[k] ? kProbOne - p : p;
       const std::uint32_t start = bins[k] ? p : 0;
       if (x >= (f << 16)) {
-        if (w == 0) return {StatusCode::internal, "adaptive: payload bound exceeded"};
-        words[--w] = static_cast<std::uint16_t>(x);
+        words.push_back(static_cast<std::uint16_t>(x));
         x >>= 16;
       }
       x = (x / f) * kProbOne + x % f + start;
     }
     ByteWriter bw(out);
     bw.u32le(x);
-    for (std::size_t k = w; k < words_max; ++k) bw.u16le(words[k]);
+    for (std::size_t k = words.size(); k-- > 0;) bw.u16le(words[k]);
     return {};
   }
 

@@ -78,10 +78,17 @@ struct EncoderSetup {
 
 struct CoderConfig {
   int zstd_level = 3;
-  // Neighbour geometry for the adaptive coder: the tensor's last axis (row) and last two axes
-  // (plane) in symbols; 0: none.
+  // Neighbour geometry for the adaptive coder, in flat symbol indices: the length of the tensor's
+  // last axis (row) and of its last two axes (plane); 0: none.
   std::uint64_t row = 0;
   std::uint64_t plane = 0;
+
+  // row and plane of a tensor of this shape (rank 0: 1 and 1).
+  void set_grid(std::span<const std::int64_t> shape) {
+    const std::size_t r = shape.size();
+    row = r >= 1 ? static_cast<std::uint64_t>(shape[r - 1]) : 1;
+    plane = r >= 2 ? row * static_cast<std::uint64_t>(shape[r - 2]) : row;
+  }
 };
 
 // `all` spans every symbol of the tensor (first_index 0).
