@@ -77,6 +77,16 @@ void run_parallel(std::size_t jobs, int threads, const std::function<void(std::s
 
 }  // namespace
 
+const std::vector<std::string>& coder_row_names() {
+  static const std::vector<std::string> names{"ftc-rans",          "ftc-adaptive",     "zstd-1", "zstd-3", "zstd-19",
+                                              "htscodecs-rans-o0", "htscodecs-rans-o1"};
+  return names;
+}
+
+bool CodersOptions::wants(const std::string& row) const {
+  return only.empty() || std::find(only.begin(), only.end(), row) != only.end();
+}
+
 Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOptions& o) {
   CodersReport rep;
   rep.symbols = all.count;
@@ -91,8 +101,16 @@ Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOp
   // --- ftc-rans, ftc-adaptive: the codec's own chunked coders, as `ftc encode` runs them ----------
   entropy::rans_set_kernel(o.scalar_kernels ? entropy::RansKernel::scalar : entropy::RansKernel::automatic);
   for (CoderKind kind : {CoderKind::rans, CoderKind::adaptive}) {
-    const entropy::CoderConfig& config = o.coder_config;
+    const std::string name = std::string("ftc-") + coder_name(kind);
+    if (!o.wants(name)) continue;
+    entropy::CoderConfig config = o.coder_config;
     const std::uint64_t chunk = o.chunk_elements ? o.chunk_elements : (all.count <= (1u << 20) ? std::max<std::uint64_t>(all.count, 1) : (1u << 20));
+    // As ftc encode: 32 states (coder 2) or, for large chunks, 64/128 (coder 4, rans-wide).
+    CoderKind coder = kind;
+    if (kind == CoderKind::rans) {
+      config.rans_lanes = o.rans_lanes ? static_cast<std::uint32_t>(o.rans_lanes) : entropy::rans_auto_lanes(std::min<std::uint64_t>(chunk, all.count));
+      if (config.rans_lanes != static_cast<std::uint32_t>(entropy::kRansLanes)) coder = CoderKind::rans_wide;
+    }
     const std::size_t nchunks = static_cast<std::size_t>((all.count + chunk - 1) / chunk);
     const std::size_t sb = all.symbol_bytes();
     auto span_of = [&](std::size_t c) {
@@ -106,7 +124,7 @@ Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOp
     std::vector<std::uint8_t> params;
     Status err;
     auto encode = [&] {
-      auto setup = entropy::make_encoder(kind, all, config);
+      auto setup = entropy::make_encoder(coder, all, config);
       if (!setup.ok()) { err = setup.status(); return; }
       params = setup->params;
       run_parallel(nchunks, o.threads, [&](std::size_t c) {
@@ -119,7 +137,7 @@ Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOp
     FTC_RETURN_IF_ERROR(err);
     std::vector<std::uint8_t> decoded(rep.symbol_bytes);
     auto decode = [&] {
-      auto dec = entropy::make_decoder(kind, params, all.bits, all.ctx);
+      auto dec = entropy::make_decoder(coder, params, all.bits, all.ctx);
       if (!dec.ok()) { err = dec.status(); return; }
       run_parallel(nchunks, o.threads, [&](std::size_t c) {
         entropy::SymbolSpan s = span_of(c);
@@ -131,7 +149,7 @@ Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOp
     decode();
     FTC_RETURN_IF_ERROR(err);
     CoderRow row;
-    row.name = std::string("ftc-") + coder_name(kind);
+    row.name = name;
     row.roundtrip_ok = decoded == original;
     row.encode_MBps = mb / median_seconds(encode, o.repetitions, o.min_seconds);
     row.decode_MBps = mb / median_seconds(decode, o.repetitions, o.min_seconds);
@@ -139,6 +157,7 @@ Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOp
     row.bytes = params.size();
     for (auto& p : payloads) row.bytes += p.size();
     row.note = std::to_string(nchunks) + " chunk(s)";
+    if (kind == CoderKind::rans) row.note += ", " + std::to_string(config.rans_lanes) + " lanes";
     if (kind == CoderKind::rans) rep.entropy_table_bytes = params.size();
     rep.rows.push_back(row);
   }
@@ -149,6 +168,7 @@ Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOp
 
   // --- zstd ----------------------------------------------------------------------------------
   for (int level : {1, 3, 19}) {
+    if (!o.wants("zstd-" + std::to_string(level))) continue;
     std::vector<std::uint8_t> comp(ZSTD_compressBound(planes.size()));
     std::size_t csize = 0;
     ZSTD_CCtx* cctx = ZSTD_createCCtx();
@@ -177,6 +197,7 @@ Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOp
 
   // --- htscodecs rANS 4x16, 32-way (SIMD as the CPU allows) ---------------------------------
   for (int order : {0, 1}) {
+    if (!o.wants("htscodecs-rans-o" + std::to_string(order))) continue;
     CoderRow row;
     row.name = "htscodecs-rans-o" + std::to_string(order);
     if (planes.size() > 0xFFFFFFF0u) { row.note = "input too large"; rep.rows.push_back(row); continue; }

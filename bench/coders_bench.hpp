@@ -18,7 +18,12 @@ struct CodersOptions {
   double min_seconds = 0.05;        // … each repeating the operation at least this long
   std::uint64_t chunk_elements = 0; // ftc-rans chunking; 0: ftc encode's default (1 Mi symbols)
   bool scalar_kernels = false;      // ftc-rans: force the portable scalar kernels
+  int rans_lanes = 0;               // ftc-rans: interleaved states (32, 64, 128); 0: as ftc encode
   entropy::CoderConfig coder_config; // ftc-rans, ftc-adaptive (adaptive: the neighbour geometry)
+  // Rows to run, by name (ftc-rans, ftc-adaptive, zstd-1, zstd-3, zstd-19, htscodecs-rans-o0,
+  // htscodecs-rans-o1); empty: all. The entropy row is always reported.
+  std::vector<std::string> only;
+  bool wants(const std::string& row) const;
 };
 
 struct CoderRow {
@@ -47,6 +52,9 @@ struct CodersReport {
 
 // `all` spans every symbol of a tensor (first_index 0), as ftc::quant::quantize produces them.
 Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOptions& options = {});
+
+// Names of every timed row, in report order.
+const std::vector<std::string>& coder_row_names();
 
 // One JSON object: {"symbols":…, "bits":…, …, "coders":[{"name":…, "encode_MBps":…, …}, …]}.
 std::string to_json(const CodersReport& report);

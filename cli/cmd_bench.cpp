@@ -1,4 +1,4 @@
-// ftc bench coders IN.npy [--bits N] [--per-channel AXIS] [--threads T] [--json]
+// ftc bench coders IN.npy [--bits N] [--per-channel AXIS] [--threads T] [--coders A,B] [--json]
 //
 // Quantizes the tensor as `ftc encode` would, then codes the same symbols with every coder in
 // one run (bench/coders_bench.hpp) and prints MB/s and bits/symbol side by side.
@@ -22,6 +22,8 @@ Command add_bench(CLI::App& root) {
     std::uint64_t chunk = 0;
     bool json = false;
     bool scalar = false;
+    int rans_lanes = 0;
+    std::vector<std::string> only;
   };
   auto a = std::make_shared<Args>();
   auto* bench = root.add_subcommand("bench", "Benchmarks");
@@ -33,7 +35,12 @@ Command add_bench(CLI::App& root) {
   coders->add_option("--threads", a->threads, "ftc-rans: chunks coded on this many threads")->check(CLI::Range(1, 256));
   coders->add_option("--repetitions", a->repetitions, "Timing runs; the median is reported")->check(CLI::Range(1, 1000));
   coders->add_option("--chunk", a->chunk, "ftc-rans: symbols per chunk (default: ftc encode's)");
+  coders->add_option("--rans-lanes", a->rans_lanes, "ftc-rans: interleaved states 32, 64 or 128 (default: as ftc encode)")
+      ->check(CLI::IsMember({32, 64, 128}));
   coders->add_flag("--scalar", a->scalar, "ftc-rans: use the portable scalar kernels instead of SIMD");
+  coders->add_option("--coders", a->only, "Rows to run, comma-separated (default: all)")
+      ->delimiter(',')
+      ->check(CLI::IsMember(bench::coder_row_names()));
   coders->add_flag("--json", a->json, "Print JSON");
   Command cmd;
   cmd.app = bench;
@@ -55,6 +62,8 @@ Command add_bench(CLI::App& root) {
     bo.repetitions = a->repetitions;
     bo.chunk_elements = a->chunk;
     bo.scalar_kernels = a->scalar;
+    bo.only = a->only;
+    bo.rans_lanes = a->rans_lanes;
     bo.coder_config.set_grid(tensor->view().shape_vector());
     auto rep = bench::bench_coders(q->symbols.all(), bo);
     if (!rep.ok()) return fail(a->input, rep.status().to_string());

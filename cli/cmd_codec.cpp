@@ -60,7 +60,8 @@ Command add_encode(CLI::App& root) {
   sub->add_option("--per-channel", a->axis, "Uniform quantizer: one range per index of this axis (e.g. 1 for NCHW)");
   sub->add_flag("--lossless", a->lossless, "Keep every bit (byte planes + coder)");
   sub->add_option("--cast", a->cast, "Cast to 16-bit floats instead of quantizing")->check(CLI::IsMember({"f16", "bf16"}));
-  sub->add_option("--coder", a->coder, "Symbol coder")->check(CLI::IsMember({"raw", "zstd", "rans", "adaptive"}));
+  sub->add_option("--coder", a->coder, "Symbol coder (rans-wide: rans with 64 or 128 states, format 1.2)")
+      ->check(CLI::IsMember({"raw", "zstd", "rans", "adaptive", "rans-wide"}));
   sub->add_option("--level", a->level, "zstd level (-7..22)")->check(CLI::Range(-7, 22));
   sub->add_option("--clip", a->clip, "Uniform quantizer clip range LO,HI (default: the data's min,max)")->delimiter(',')->expected(2);
   sub->add_option("--chunk-elements", a->chunk, "Elements per chunk (0: automatic)");

@@ -87,7 +87,7 @@ ftc_status ftc_encoder_set(ftc_encoder* e, ftc_param param, int64_t value) {
       o.channel_axis = static_cast<int>(value);
       return FTC_OK;
     case FTC_PARAM_CODER:
-      if (value < 0 || value > 3) return bad("coder out of range");
+      if (value < 0 || value > 4) return bad("coder out of range");
       o.coder = static_cast<ftc::CoderKind>(value);
       return FTC_OK;
     case FTC_PARAM_ZSTD_LEVEL:
@@ -109,6 +109,10 @@ ftc_status ftc_encoder_set(ftc_encoder* e, ftc_param param, int64_t value) {
     case FTC_PARAM_LAYOUT:
       if (value < 0 || value > 2) return bad("layout must be 0..2");
       o.layout = static_cast<ftc::Layout>(value);
+      return FTC_OK;
+    case FTC_PARAM_RANS_LANES:
+      if (value != 0 && value != 32 && value != 64 && value != 128) return bad("rans lanes must be 0, 32, 64 or 128");
+      o.rans_lanes = static_cast<int>(value);
       return FTC_OK;
   }
   return bad("unknown parameter");

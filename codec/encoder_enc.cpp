@@ -18,9 +18,16 @@ std::uint64_t resolve_chunk_elements(const EncoderOptions& o, std::uint64_t n) {
 }
 
 // rANS worst case: each symbol costs at most `precision` ≤ 16 bits for its slot plus `bits` raw
-// bits when escaped; 32 flushed 32-bit states; a few bytes of lane header.
+// bits when escaped; up to 128 flushed 32-bit states; a few bytes of lane header.
 std::uint64_t rans_worst_payload(std::uint64_t count, int bits) {
-  return (count * static_cast<std::uint64_t>(16 + bits) + 7) / 8 + entropy::kRansLanes * 4 + 64;
+  return (count * static_cast<std::uint64_t>(16 + bits) + 7) / 8 + entropy::kRansMaxLanes * 4 + 64;
+}
+
+// The coder id and state count a rans tensor is written with (EncoderOptions::rans_lanes).
+CoderKind resolve_rans(const EncoderOptions& o, std::uint64_t chunk_symbols, std::uint32_t& lanes) {
+  lanes = o.rans_lanes != 0 ? static_cast<std::uint32_t>(o.rans_lanes) : entropy::rans_auto_lanes(chunk_symbols);
+  if (o.coder == CoderKind::rans_wide && lanes < 64) lanes = 64;
+  return lanes == static_cast<std::uint32_t>(entropy::kRansLanes) ? CoderKind::rans : CoderKind::rans_wide;
 }
 
 }  // namespace
@@ -32,7 +39,11 @@ Status EncoderOptions::validate() const {
     return {StatusCode::invalid_argument, "give both ends of the clip range or neither"};
   if (coder == CoderKind::zstd && (zstd_level < -7 || zstd_level > ZSTD_maxCLevel()))
     return {StatusCode::invalid_argument, "zstd level must be -7..22, got " + std::to_string(zstd_level)};
-  if (static_cast<int>(coder) > 3) return {StatusCode::invalid_argument, "unknown coder"};
+  if (static_cast<int>(coder) > 4) return {StatusCode::invalid_argument, "unknown coder"};
+  if (rans_lanes != 0 && rans_lanes != 32 && rans_lanes != 64 && rans_lanes != 128)
+    return {StatusCode::invalid_argument, "rans lanes must be 0, 32, 64 or 128, got " + std::to_string(rans_lanes)};
+  if (coder == CoderKind::rans_wide && rans_lanes == 32)
+    return {StatusCode::invalid_argument, "rans-wide runs 64 or 128 lanes (32 lanes is coder rans)"};
   if (threads < 1 || threads > 256) return {StatusCode::invalid_argument, "threads must be 1..256"};
   return {};
 }
@@ -53,7 +64,7 @@ std::size_t Encoder::bound(std::span<const NamedTensorView> tensors) const noexc
                    : options_.quantizer == QuantizerKind::lossless ? 8 : 16;
     const std::uint64_t spe = options_.quantizer == QuantizerKind::lossless ? dtype_size(v.dtype) : 1;
     total += 10 + 1 + 255 + 3 + 10 * kMaxRank + 2 + 10 + 8 * max_dim + 1 + 10 + 10;
-    total += entropy::max_params_size(options_.coder, bits, static_cast<std::uint32_t>(std::min<std::uint64_t>(max_dim, UINT32_MAX)));
+    total += 1 + entropy::max_params_size(options_.coder, bits, static_cast<std::uint32_t>(std::min<std::uint64_t>(max_dim, UINT32_MAX)));
     const std::uint64_t ce = resolve_chunk_elements(options_, n) == 0 ? std::max<std::uint64_t>(n, 1) : resolve_chunk_elements(options_, n);
     for (std::uint64_t first = 0; first < n; first += ce) {
       const std::uint64_t count = std::min(ce, n - first) * spe;
@@ -61,7 +72,8 @@ std::size_t Encoder::bound(std::span<const NamedTensorView> tensors) const noexc
       switch (options_.coder) {
         case CoderKind::raw: payload = (count * static_cast<std::uint64_t>(bits) + 7) / 8; break;
         case CoderKind::zstd: payload = ZSTD_compressBound(static_cast<std::size_t>(count * (bits <= 8 ? 1 : 2))); break;
-        case CoderKind::rans: payload = rans_worst_payload(count, bits); break;
+        case CoderKind::rans:
+        case CoderKind::rans_wide: payload = rans_worst_payload(count, bits); break;
         case CoderKind::adaptive: payload = entropy::adaptive_max_payload(count, bits); break;
       }
       total += static_cast<std::size_t>(payload) + 10 + 4;
@@ -104,7 +116,12 @@ Result<std::vector<std::uint8_t>> Encoder::encode(std::span<const NamedTensorVie
     FTC_RETURN_IF_ERROR(d.validate(DecoderLimits{UINT64_MAX, UINT64_MAX, kMaxRank, UINT32_MAX, UINT64_MAX}));
 
     config.set_grid(std::span<const std::int64_t>(nt.view.shape.data(), static_cast<std::size_t>(nt.view.rank)));
+    if (d.coder == CoderKind::rans || d.coder == CoderKind::rans_wide) {
+      const std::uint64_t chunk_symbols = (chunk_elements == 0 ? n : chunk_elements) * d.symbols_per_element;
+      d.coder = resolve_rans(options_, chunk_symbols, config.rans_lanes);
+    }
     if (d.coder == CoderKind::adaptive) header.minor = std::max(header.minor, 1);
+    if (d.coder == CoderKind::rans_wide) header.minor = std::max(header.minor, 2);
     FTC_ASSIGN_OR_RETURN(entropy::EncoderSetup setup, entropy::make_encoder(d.coder, q.symbols.all(), config));
     d.coder_params = std::move(setup.params);
     auto& chunks = payloads[ti];

@@ -52,6 +52,7 @@ const char* coder_name(CoderKind k) noexcept {
     case CoderKind::zstd: return "zstd";
     case CoderKind::rans: return "rans";
     case CoderKind::adaptive: return "adaptive";
+    case CoderKind::rans_wide: return "rans-wide";
   }
   return "unknown";
 }
@@ -61,6 +62,7 @@ std::optional<CoderKind> coder_from_name(std::string_view s) noexcept {
   if (s == "zstd") return CoderKind::zstd;
   if (s == "rans") return CoderKind::rans;
   if (s == "adaptive") return CoderKind::adaptive;
+  if (s == "rans-wide") return CoderKind::rans_wide;
   return std::nullopt;
 }
 

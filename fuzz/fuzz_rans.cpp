@@ -1,9 +1,14 @@
-// The rANS chunk decoder alone (codec/entropy/rans_dec.cpp, rans_simd_dec.cpp). Input:
+// The rANS chunk decoder alone (codec/entropy/rans_dec.cpp, rans_simd_dec.cpp), coder 2 (rans)
+// and coder 4 (rans-wide, 32/64/128 lanes). Input:
 //   byte 0: bits 0-3 → symbol width 1..16; bit 4 → built-in skewed tables, contexts 1..8 from
-//           byte 1 bits 0-2 (fuzz the payload only) instead of from the input; bit 5 → scalar kernel
+//           byte 1 bits 0-2 (fuzz the payload only) instead of from the input; bit 5 → scalar
+//           kernel; bits 6-7 = 3 → coder 4 (rans-wide), else coder 2
 //   byte 1: contexts 1..256; byte 2: ContextMap::inner 1..256
 //   bytes 3-5: symbol count (LE, at most 2^20); byte 6: first_index
-//   then, unless bit 4: u16 LE params length + params; the rest is the chunk payload.
+//   then, unless bit 4: u16 LE params length + params (coder 4: the lane byte first); the rest is
+//   the chunk payload. With bit 4 and coder 4, the lane byte is byte 1 bits 3-4 (3: invalid).
+// Coder 4 is bits 6-7 = 3 rather than a new leading byte so that the seed corpus written before it
+// keeps its meaning (only its inputs with both bits set now reach coder 4).
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -52,6 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size < 7) return 0;
   const int bits = 1 + (data[0] & 15);
   const bool builtin = data[0] & 16;
+  const bool wide = (data[0] & 0xC0) == 0xC0;
   ftc::entropy::rans_set_kernel((data[0] & 32) ? ftc::entropy::RansKernel::scalar : ftc::entropy::RansKernel::automatic);
   ftc::entropy::ContextMap ctx;
   ctx.groups = 1u + data[1];
@@ -60,9 +66,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::uint64_t first = data[6];
   std::size_t pos = 7;
   std::span<const std::uint8_t> params;
+  std::vector<std::uint8_t> wide_params;
   if (builtin) {
     ctx.groups = 1u + (data[1] & 7);
     params = builtin_params(bits, ctx.groups);
+    if (wide) {
+      wide_params.push_back(static_cast<std::uint8_t>((data[1] >> 3) & 3));
+      wide_params.insert(wide_params.end(), params.begin(), params.end());
+      params = wide_params;
+    }
   } else {
     if (size < pos + 2) return 0;
     std::size_t plen = data[pos] | (std::size_t{data[pos + 1]} << 8);
@@ -73,8 +85,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   std::span<const std::uint8_t> payload(data + pos, size - pos);
 
-  auto dec = ftc::entropy::make_rans_decoder(params, bits, ctx);
-  if (!dec.ok()) return 0;
+  auto dec = wide ? ftc::entropy::make_rans_wide_decoder(params, bits, ctx) : ftc::entropy::make_rans_decoder(params, bits, ctx);
+  if (!dec.ok()) {
+    // Lane byte outside 0..2: corrupt, before the tables are read.
+    if (wide && !params.empty() && params[0] > 2) FTC_FUZZ_CHECK(dec.status().code() == ftc::StatusCode::corrupt);
+    return 0;
+  }
   const std::size_t sb = bits > 8 ? 2 : 1;
   // Exact-size heap buffer: ASan reports any write past the span.
   std::unique_ptr<std::uint8_t[]> out(new std::uint8_t[count > 0 ? count * sb : 1]);

@@ -1,6 +1,8 @@
 // Encode → decode round trip, and determinism: the same tensors encoded twice (and with 1 vs 2
 // threads) give the same bytes. Input:
-//   byte 0: dtype 1..9 (mod 9); byte 1: bits 0-1 quantizer (lossless/uniform/cast-f16/cast-bf16),
+//   byte 0: dtype 1..9 (mod 9); with rANS, (byte 0 / 9) mod 3 → lanes automatic (32 at these
+//           sizes: coder 2), 64 or 128 (coder 4, rans-wide)
+//   byte 1: bits 0-1 quantizer (lossless/uniform/cast-f16/cast-bf16),
 //           bits 2-3 coder (raw/zstd/rans/adaptive), bit 4 per-channel, bit 5 no chunk checksums,
 //           bit 6 clip range, bit 7 second tensor
 //   byte 2: bits 0-3 uniform bits 1..16 (1..8 with rANS; cast + rANS → zstd; see below for adaptive), bits 4-6 chunk elements (0 = auto, else 1 << 2k),
@@ -47,6 +49,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // RansHistograms::add rescans a 4×256 table per context run: per-channel along the last axis
     // (runs of 1) costs ~1000 steps a symbol (reported; rans_model_enc.cpp). Axis 0 here.
     if (o.channel_axis) o.channel_axis = 0;
+    static const int kLanes[3] = {0, 64, 128};
+    o.rans_lanes = kLanes[(data[0] / 9) % 3];
   }
   // The adaptive encoder walks every bin three times (two trial predictors, then the coding
   // pass) and wide or byte-plane symbols take up to 31 bins each: under trace-cmp instrumentation
@@ -69,6 +73,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   FTC_FUZZ_CHECK(e1->size() <= enc.bound(views));
+  // Format 1.2 exactly when rANS runs 64 or 128 lanes (coder 4); 1.0 otherwise.
+  if (o.coder == ftc::CoderKind::rans) FTC_FUZZ_CHECK((*e1)[3] == (o.rans_lanes >= 64 ? 0x12 : 0x10));
   auto e2 = enc.encode(views);
   FTC_FUZZ_CHECK(e2.ok() && *e2 == *e1);
   // Thread creation costs ~10 ms under ASan: the 2-thread passes run only when byte 2 bit 7 is set.

@@ -78,6 +78,7 @@ struct EncoderSetup {
 
 struct CoderConfig {
   int zstd_level = 3;
+  std::uint32_t rans_lanes = 128;  // rans-wide: interleaved states, 32, 64 or 128
   // Neighbour geometry for the adaptive coder, in flat symbol indices: the length of the tensor's
   // last axis (row) and of its last two axes (plane); 0: none.
   std::uint64_t row = 0;

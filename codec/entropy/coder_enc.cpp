@@ -12,6 +12,7 @@ Result<EncoderSetup> make_encoder(CoderKind kind, const SymbolSpan& all, const C
     case CoderKind::zstd: return EncoderSetup{{}, make_zstd_encoder(all.bits, config.zstd_level)};
     case CoderKind::rans: return make_rans_encoder(all, config);
     case CoderKind::adaptive: return make_adaptive_encoder(all, config);
+    case CoderKind::rans_wide: return make_rans_wide_encoder(all, config);
   }
   return Status{StatusCode::invalid_argument, "unknown coder"};
 }

@@ -10,7 +10,7 @@
 // make_rans_decoder parses them back) or from a codec model file (make_rans_*_with_tables, params
 // empty: zero in-stream cost).
 //
-// Chunks: 32 interleaved rANS states (fewer for chunks under 32 symbols), 32-bit states in
+// Chunks: 32, 64 or 128 interleaved rANS states (fewer for shorter chunks), 32-bit states in
 // [2^16, 2^32), 16-bit renormalization. The stream is defined by the format, not by the kernel:
 // the portable scalar kernel and every Highway SIMD target write byte-identical payloads.
 // Nothing between bytes and symbols uses floating point.
@@ -28,7 +28,8 @@
 namespace ftc::entropy {
 
 inline constexpr int kRansMaxPrecision = 16;          // frequencies sum to 2^precision
-inline constexpr int kRansLanes = 32;                  // interleaved states per chunk
+inline constexpr int kRansLanes = 32;                  // interleaved states per chunk, coder 2
+inline constexpr int kRansMaxLanes = 128;              // coder 4: 32 · 2^e states, e ≤ 2
 inline constexpr std::uint64_t kRansMaxTableSlots = std::uint64_t{1} << 26;  // tables · 2^precision
 inline constexpr std::uint32_t kRansMaxTables = 65536;
 
@@ -106,21 +107,34 @@ Result<RansTable> quantize_histogram(std::span<const std::uint64_t> counts, int 
 std::uint64_t rans_cost_fixed(std::span<const std::uint64_t> counts, const RansTable& table, int precision,
                               int bits);
 
-// --- Container integration (docs/format.md §Coders/rans) --------------------------------------
+// --- Container integration (docs/format.md §Coders/rans, §Coders/rans-wide) ----------------------
+
+// Coder 2 (rans) runs 32 states a chunk; coder 4 (rans-wide) runs 32 · 2^e (e in its params'
+// first byte), for more instruction-level parallelism in the decoder on large chunks.
+// The states the encoder gives a tensor whose chunks hold up to `chunk_symbols` symbols: 32
+// (coder 2) below 64 Ki, 64 below 256 Ki, else 128 — each state costs ~2 bytes of stream.
+std::uint32_t rans_auto_lanes(std::uint64_t chunk_symbols);
+// Lane count of coder 4's first params byte; `corrupt` outside 0..2.
+Result<std::uint32_t> parse_rans_lanes(std::uint8_t code);
 
 // Builds per-context tables from the symbols' histograms (ctx from all.ctx), serializes them into
-// EncoderSetup::params (in-stream tables), and returns a chunk encoder.
+// EncoderSetup::params (in-stream tables), and returns a chunk encoder. Coder 2 (32 states), and
+// coder 4 with config.rans_lanes states (its params: the lane exponent, then the tables).
 Result<EncoderSetup> make_rans_encoder(const SymbolSpan& all, const CoderConfig& config);
-// Parses hostile `params` (tables), validates them, returns a chunk decoder.
+Result<EncoderSetup> make_rans_wide_encoder(const SymbolSpan& all, const CoderConfig& config);
+// Parses hostile `params` (tables), validates them, returns a chunk decoder. Coder 2 / coder 4.
 Result<std::unique_ptr<ChunkDecoder>> make_rans_decoder(std::span<const std::uint8_t> params, int bits,
                                                         ContextMap ctx);
+Result<std::unique_ptr<ChunkDecoder>> make_rans_wide_decoder(std::span<const std::uint8_t> params, int bits,
+                                                             ContextMap ctx);
 std::size_t rans_max_params_size(int bits, std::uint32_t groups);
 
 // Tables from a codec model file: nothing goes into the stream (EncoderSetup::params empty).
-// tables.context_table.size() must equal ctx.groups.
-Result<EncoderSetup> make_rans_encoder_with_tables(std::shared_ptr<const RansTables> tables);
+// tables.context_table.size() must equal ctx.groups. lanes: 32, 64 or 128.
+Result<EncoderSetup> make_rans_encoder_with_tables(std::shared_ptr<const RansTables> tables,
+                                                   std::uint32_t lanes = kRansLanes);
 Result<std::unique_ptr<ChunkDecoder>> make_rans_decoder_with_tables(std::shared_ptr<const RansTables> tables,
-                                                                    ContextMap ctx);
+                                                                    ContextMap ctx, std::uint32_t lanes = kRansLanes);
 
 // --- Kernel selection (tests and benchmarks) ---------------------------------------------------
 

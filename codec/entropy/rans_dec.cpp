@@ -29,10 +29,10 @@ inline std::uint32_t advance(std::uint32_t x, std::uint32_t freq, std::uint32_t 
 // One round of N lanes through a slot → symbol-index table of `Slot` entries; info[idx] packs
 // (freq − 1) << 16 | cumulative start. Returns nonzero if a lane decoded the escape.
 template <class Slot, class Sym>
-std::uint32_t slot_round(const std::uint8_t* slot_bytes, const std::uint32_t* info, std::uint32_t esc,
+std::uint32_t slot_round(std::size_t N, const std::uint8_t* slot_bytes, const std::uint32_t* info, std::uint32_t esc,
                          std::uint32_t P, std::uint32_t mask, std::uint32_t* xs, Sym* out, const std::uint8_t*& in) {
   std::uint32_t any = 0;
-  for (std::size_t j = 0; j < kRansLanes; ++j) {
+  for (std::size_t j = 0; j < N; ++j) {
     const std::uint32_t slot = xs[j] & mask;
     Slot idx_raw;
     std::memcpy(&idx_raw, slot_bytes + slot * sizeof(Slot), sizeof(Slot));  // tables need not be aligned
@@ -48,14 +48,14 @@ std::uint32_t slot_round(const std::uint8_t* slot_bytes, const std::uint32_t* in
 }  // namespace
 
 std::size_t decode_rounds_scalar(const DecKernelArgs& a) {
-  constexpr std::size_t N = kRansLanes;
+  const std::size_t N = a.lanes;
   const std::uint8_t* in = *a.in;
   const std::uint32_t P = static_cast<std::uint32_t>(a.precision);
   const std::uint32_t mask = (1u << P) - 1;
   const std::uint32_t* info = a.table.info;
   const std::uint32_t esc = a.table.esc;
-  std::uint32_t xs[N];  // local copy: the byte stores below may alias a.x
-  std::memcpy(xs, a.x, sizeof xs);
+  std::uint32_t xs[kRansMaxLanes];  // local copy: the byte stores below may alias a.x
+  std::memcpy(xs, a.x, N * sizeof xs[0]);
   std::size_t done = 0;
   for (std::size_t r = 0; r < a.rounds; ++r) {
     if (a.end - in < static_cast<std::ptrdiff_t>(2 * (N + 2))) break;
@@ -72,16 +72,16 @@ std::size_t decode_rounds_scalar(const DecKernelArgs& a) {
         any |= idx == esc;
       }
     } else if (a.wide) {
-      any = slot_round<std::uint16_t>(a.table.slots, info, esc, P, mask, xs,
+      any = slot_round<std::uint16_t>(N, a.table.slots, info, esc, P, mask, xs,
                                       static_cast<std::uint16_t*>(a.out) + r * N, in);
     } else {
-      any = slot_round<std::uint8_t>(a.table.slots, info, esc, P, mask, xs,
+      any = slot_round<std::uint8_t>(N, a.table.slots, info, esc, P, mask, xs,
                                      static_cast<std::uint8_t*>(a.out) + r * N, in);
     }
-  ++done;
+    ++done;
     if (any) break;
   }
-  std::memcpy(a.x, xs, sizeof xs);
+  std::memcpy(a.x, xs, N * sizeof xs[0]);
   *a.in = in;
   return done;
 }
@@ -89,22 +89,67 @@ std::size_t decode_rounds_scalar(const DecKernelArgs& a) {
 namespace {
 
 Status truncated() { return {StatusCode::truncated, "rans: payload ends before its last symbol"}; }
+
+// The decode tables of one decode call. Eager models hand out their expanded tables; lazy ones
+// (DecModel::lazy) expand a table into one of two L1-sized buffers when a run needs it, least
+// recently used buffer first. Two buffers suffice: a lazy model's context runs hold at least one
+// round, so a round touches at most two tables.
+class TableCache {
+ public:
+  explicit TableCache(const DecModel& m) : m_(m) {}
+  const DecTable& get(std::uint32_t ti) {
+    if (!m_.lazy) return m_.tables[ti];
+    int b = held_[0] == ti ? 0 : held_[1] == ti ? 1 : -1;
+    if (b < 0) {
+      b = mru_ == 0 ? 1 : 0;
+      expand_fused(m_.source[ti], buf_[b]);
+      held_[b] = ti;
+      view_[b] = DecTable{nullptr, nullptr, buf_[b], m_.tables[ti].esc};
+    }
+    mru_ = b;
+    return view_[b];
+  }
+  // Base of the fused entries that per-lane offsets count from.
+  const std::uint32_t* fused_base() const { return m_.lazy ? buf_[0] : m_.tables[0].fused; }
+
+ private:
+  const DecModel& m_;
+  std::uint32_t held_[2] = {0xFFFFFFFFu, 0xFFFFFFFFu};
+  int mru_ = 1;
+  DecTable view_[2];
+  // 2^kFusedMaxPrecision entries + 16 of padding each (SIMD kernels may read a full vector).
+  alignas(64) std::uint32_t buf_[2][(1u << kFusedMaxPrecision) + 16];
+};
 Status corrupt(const char* m) { return {StatusCode::corrupt, std::string("rans: ") + m}; }
 
 class RansChunkDecoder final : public ChunkDecoder {
  public:
-  RansChunkDecoder(std::shared_ptr<const RansTables> tables, DecModel model, ContextMap ctx)
-      : tables_(std::move(tables)), m_(std::move(model)), ctx_{ctx.inner == 0 ? 1 : ctx.inner, ctx.groups == 0 ? 1 : ctx.groups} {}
+  RansChunkDecoder(std::shared_ptr<const RansTables> tables, DecModel model, ContextMap ctx, std::uint32_t lanes)
+      : tables_(std::move(tables)), m_(std::move(model)), ctx_{ctx.inner == 0 ? 1 : ctx.inner, ctx.groups == 0 ? 1 : ctx.groups},
+        lanes_(lanes) {
+    // One table: the whole chunk is one run, whatever the contexts.
+    if (m_.tables.size() == 1) ctx_ = ContextMap{std::uint64_t{1} << 62, 1};
+    // Per context: its table's offset into the eager fused tables and its escape index.
+    if (!m_.lazy && !m_.tables.empty() && m_.tables[0].fused && ctx_.groups > 1) {
+      ctx_off_.resize(ctx_.groups);
+      ctx_esc_.resize(ctx_.groups);
+      for (std::uint32_t c = 0; c < ctx_.groups; ++c) {
+        const DecTable& t = m_.tables[m_.table_of(c)];
+        ctx_off_[c] = static_cast<std::uint32_t>(t.fused - m_.tables[0].fused);
+        ctx_esc_[c] = t.esc;
+      }
+    }
+  }
 
   Status decode(std::span<const std::uint8_t> payload, const MutableSymbolSpan& out) const override {
     if (out.bits != m_.bits) return {StatusCode::invalid_argument, "rans: symbol width differs from the tables'"};
     const std::size_t count = out.count;
     if (count == 0) return payload.empty() ? Status{} : corrupt("payload for an empty chunk");
     const bool wide = m_.wide;
-    const std::size_t N = lanes_for(count);
+    const std::size_t N = lanes_for(count, lanes_);
     if (payload.size() < 4 * N) return truncated();
     if ((payload.size() - 4 * N) % 2 != 0) return corrupt("odd number of payload bytes after the states");
-    std::uint32_t x[kRansLanes];
+    std::uint32_t x[kRansMaxLanes];
     const std::uint8_t* p = payload.data();
     for (std::size_t j = 0; j < N; ++j) {
       x[j] = static_cast<std::uint32_t>(p[4 * j]) | (static_cast<std::uint32_t>(p[4 * j + 1]) << 8) |
@@ -117,7 +162,8 @@ class RansChunkDecoder final : public ChunkDecoder {
     const int w = m_.bits;
     const std::uint32_t wmask = (1u << w) - 1;
     const bool simd = use_simd();
-    const bool fused = !m_.tables.empty() && m_.tables[0].fused != nullptr;
+    const bool fused = m_.lazy || (!m_.tables.empty() && m_.tables[0].fused != nullptr);
+    TableCache tabs(m_);  // 32 KiB of buffers on the stack, written only when a lazy model needs them
     auto put = [&](std::size_t i, std::uint32_t v) {
       if (wide) static_cast<std::uint16_t*>(out.data)[i] = static_cast<std::uint16_t>(v);
       else static_cast<std::uint8_t*>(out.data)[i] = static_cast<std::uint8_t>(v);
@@ -143,14 +189,15 @@ class RansChunkDecoder final : public ChunkDecoder {
     CtxCursor cur(ctx_, out.first_index);
     const std::size_t rounds = (count + N - 1) / N;
     const std::size_t full_rounds = count / N;
-    const DecTable* lane_tab[kRansLanes];
+    const DecTable* lane_tab[kRansMaxLanes];
+    const std::uint32_t lanes = static_cast<std::uint32_t>(N);
     std::size_t r = 0;
     while (r < rounds) {
       const std::size_t base = r * N;
-      if (N == kRansLanes && r < full_rounds && cur.run_left() >= N) {
+      if (N == lanes_ && r < full_rounds && cur.run_left() >= N) {
         const std::size_t k = static_cast<std::size_t>(std::min<std::uint64_t>(cur.run_left() / N, full_rounds - r));
-        const DecTable& t = m_.tables[m_.table_of(cur.ctx)];
-        DecKernelArgs a{x, &in, end, static_cast<std::uint8_t*>(out.data) + base * (wide ? 2 : 1), k, t, m_.precision, wide};
+        const DecTable& t = tabs.get(m_.table_of(cur.ctx));
+        DecKernelArgs a{lanes, x, &in, end, static_cast<std::uint8_t*>(out.data) + base * (wide ? 2 : 1), k, t, m_.precision, wide};
         const std::size_t done = simd ? decode_rounds_simd(a) : decode_rounds_scalar(a);
         if (done > 0) {
           r += done;
@@ -162,19 +209,58 @@ class RansChunkDecoder final : public ChunkDecoder {
           continue;
         }
       }
-      // A full round whose contexts change inside it: the SIMD kernel with per-lane tables.
-      if (simd && fused && N == kRansLanes && r < full_rounds) {
-        std::uint32_t lane_off[kRansLanes], lane_esc[kRansLanes];
-        CtxCursor c2 = cur;
-        for (std::size_t j = 0; j < N; ++j) {
-          const std::uint32_t ti = m_.table_of(c2.ctx);
-          lane_tab[j] = &m_.tables[ti];
-          lane_off[j] = static_cast<std::uint32_t>(lane_tab[j]->fused - m_.tables[0].fused);
-          lane_esc[j] = lane_tab[j]->esc;
-          c2.step();
+      // Runs of at least a round: all full rounds in one kernel call, contexts followed inside.
+      if (simd && fused && !m_.lazy && N == lanes_ && r < full_rounds && ctx_.inner >= N && ctx_.groups > 1) {
+        const CtxCursor before = cur;
+        DecKernelArgs a{lanes, x, &in, end, static_cast<std::uint8_t*>(out.data) + base, full_rounds - r,
+                        DecTable{nullptr, nullptr, m_.tables[0].fused, 0xFFFFFFFFu}, m_.precision, false};
+        a.ctx_off = ctx_off_.data();
+        a.ctx_esc = ctx_esc_.data();
+        a.cursor = &cur;
+        const std::size_t done = decode_rounds_periodic(a);
+        if (done != kNoPeriodicKernel && done > 0) {
+          r += done;
+          // Only the last round can hold escapes: its lanes' tables, then its bypass values.
+          CtxCursor c = before;
+          c.advance((done - 1) * N);
+          const std::size_t b = static_cast<std::size_t>(std::min<std::uint64_t>(c.run_left(), N));
+          const DecTable* ta = &m_.tables[m_.table_of(c.ctx)];
+          c.advance(b);
+          const DecTable* tb = b < N ? &m_.tables[m_.table_of(c.ctx)] : ta;
+          for (std::size_t j = 0; j < N; ++j) lane_tab[j] = j < b ? ta : tb;
+          FTC_RETURN_IF_ERROR(bypass((r - 1) * N, N, lane_tab));
+          continue;
         }
-        DecTable base_t = m_.tables[0];
-        DecKernelArgs a{x, &in, end, static_cast<std::uint8_t*>(out.data) + base, 1, base_t, m_.precision, false,
+      }
+      // A full round whose contexts change inside it: the SIMD kernel with per-lane tables.
+      if (simd && fused && N == lanes_ && r < full_rounds) {
+        std::uint32_t lane_off[kRansMaxLanes], lane_esc[kRansMaxLanes];
+        CtxCursor c2 = cur;
+        if (ctx_.inner >= N) {
+          // Two runs: lanes [0, b) in the current one, [b, N) in the next.
+          const std::size_t b = static_cast<std::size_t>(std::min<std::uint64_t>(c2.run_left(), N));
+          const DecTable* ta = &tabs.get(m_.table_of(c2.ctx));
+          c2.advance(b);
+          const DecTable* tb = b < N ? &tabs.get(m_.table_of(c2.ctx)) : ta;
+          c2.advance(N - b);
+          const std::uint32_t oa = static_cast<std::uint32_t>(ta->fused - tabs.fused_base());
+          const std::uint32_t ob = static_cast<std::uint32_t>(tb->fused - tabs.fused_base());
+          for (std::size_t j = 0; j < N; ++j) {
+            const bool in_a = j < b;
+            lane_tab[j] = in_a ? ta : tb;
+            lane_off[j] = in_a ? oa : ob;
+            lane_esc[j] = in_a ? ta->esc : tb->esc;
+          }
+        } else {
+          for (std::size_t j = 0; j < N; ++j) {
+            lane_tab[j] = &tabs.get(m_.table_of(c2.ctx));
+            lane_off[j] = static_cast<std::uint32_t>(lane_tab[j]->fused - tabs.fused_base());
+            lane_esc[j] = lane_tab[j]->esc;
+            c2.step();
+          }
+        }
+        DecTable base_t{nullptr, nullptr, tabs.fused_base(), 0xFFFFFFFFu};
+        DecKernelArgs a{lanes, x, &in, end, static_cast<std::uint8_t*>(out.data) + base, 1, base_t, m_.precision, false,
                         lane_off, lane_esc};
         if (decode_rounds_simd(a) == 1) {
           cur = c2;
@@ -186,7 +272,7 @@ class RansChunkDecoder final : public ChunkDecoder {
       // General path: bounds-checked, per-lane tables, partial last round.
       const std::size_t L = std::min<std::size_t>(N, count - base);
       for (std::size_t j = 0; j < L; ++j) {
-        const DecTable& t = m_.tables[m_.table_of(cur.ctx)];
+        const DecTable& t = tabs.get(m_.table_of(cur.ctx));
         cur.step();
         lane_tab[j] = &t;
         std::uint32_t xj = x[j];
@@ -212,13 +298,22 @@ class RansChunkDecoder final : public ChunkDecoder {
   std::shared_ptr<const RansTables> tables_;
   DecModel m_;
   ContextMap ctx_;
+  std::uint32_t lanes_;
+  std::vector<std::uint32_t> ctx_off_, ctx_esc_;
 };
 
-Result<std::unique_ptr<ChunkDecoder>> make_decoder_from(std::shared_ptr<const RansTables> tables, ContextMap ctx) {
+Result<std::unique_ptr<ChunkDecoder>> make_decoder_from(std::shared_ptr<const RansTables> tables, ContextMap ctx,
+                                                        std::uint32_t lanes) {
   const std::uint32_t groups = ctx.groups == 0 ? 1 : ctx.groups;
   FTC_RETURN_IF_ERROR(tables->validate(groups));
-  FTC_ASSIGN_OR_RETURN(DecModel m, build_dec_model(*tables));
-  std::unique_ptr<ChunkDecoder> d = std::make_unique<RansChunkDecoder>(std::move(tables), std::move(m), ctx);
+  // Lazy expansion: every context run holds a full round and at least a table's slots, and either
+  // the tables would not stay in cache or a run holds four tables' worth of symbols.
+  const std::uint64_t inner = ctx.inner == 0 ? 1 : ctx.inner;
+  const std::uint64_t slots = std::uint64_t{1} << tables->precision;
+  const bool lazy_ok = inner >= lanes && inner >= slots &&
+                       (4 * slots * tables->tables.size() > kLazyFusedBytes || inner >= 4 * slots);
+  FTC_ASSIGN_OR_RETURN(DecModel m, build_dec_model(*tables, lazy_ok));
+  std::unique_ptr<ChunkDecoder> d = std::make_unique<RansChunkDecoder>(std::move(tables), std::move(m), ctx, lanes);
   return d;
 }
 
@@ -227,13 +322,27 @@ Result<std::unique_ptr<ChunkDecoder>> make_decoder_from(std::shared_ptr<const Ra
 
 Result<std::unique_ptr<ChunkDecoder>> make_rans_decoder(std::span<const std::uint8_t> params, int bits, ContextMap ctx) {
   FTC_ASSIGN_OR_RETURN(RansTables t, RansTables::parse(params, bits, ctx.groups == 0 ? 1 : ctx.groups));
-  return rans_detail::make_decoder_from(std::make_shared<const RansTables>(std::move(t)), ctx);
+  return rans_detail::make_decoder_from(std::make_shared<const RansTables>(std::move(t)), ctx, kRansLanes);
+}
+
+Result<std::uint32_t> parse_rans_lanes(std::uint8_t code) {
+  if (code > 2) return Status{StatusCode::corrupt, "rans: lane exponent " + std::to_string(code) + " out of range (0..2)"};
+  return static_cast<std::uint32_t>(kRansLanes) << code;
+}
+
+Result<std::unique_ptr<ChunkDecoder>> make_rans_wide_decoder(std::span<const std::uint8_t> params, int bits,
+                                                             ContextMap ctx) {
+  if (params.empty()) return Status{StatusCode::truncated, "rans: params end before the lane exponent"};
+  FTC_ASSIGN_OR_RETURN(std::uint32_t lanes, parse_rans_lanes(params[0]));
+  FTC_ASSIGN_OR_RETURN(RansTables t, RansTables::parse(params.subspan(1), bits, ctx.groups == 0 ? 1 : ctx.groups));
+  return rans_detail::make_decoder_from(std::make_shared<const RansTables>(std::move(t)), ctx, lanes);
 }
 
 Result<std::unique_ptr<ChunkDecoder>> make_rans_decoder_with_tables(std::shared_ptr<const RansTables> tables,
-                                                                    ContextMap ctx) {
+                                                                    ContextMap ctx, std::uint32_t lanes) {
   if (!tables) return Status{StatusCode::invalid_argument, "rans: no tables"};
-  return rans_detail::make_decoder_from(std::move(tables), ctx);
+  if (lanes != 32 && lanes != 64 && lanes != 128) return Status{StatusCode::invalid_argument, "rans: lanes must be 32, 64 or 128"};
+  return rans_detail::make_decoder_from(std::move(tables), ctx, lanes);
 }
 
 }  // namespace ftc::entropy

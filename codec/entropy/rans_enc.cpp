@@ -100,16 +100,16 @@ inline std::uint32_t sym_at(const void* s, bool wide, std::size_t i) {
 }  // namespace
 
 std::size_t encode_rounds_scalar(const EncKernelArgs& a) {
-  constexpr std::size_t N = kRansLanes;
+  const std::size_t N = a.lanes;
   std::uint8_t* p = *a.out;
   const EncSym* tab = a.table.sym;
   const std::uint32_t n = a.table.n;
-  std::uint32_t xs[N];  // local copy: the byte stores of put_word may alias a.x
-  std::memcpy(xs, a.x, sizeof xs);
+  std::uint32_t xs[kRansMaxLanes];  // local copy: the byte stores of put_word may alias a.x
+  std::memcpy(xs, a.x, N * sizeof xs[0]);
   std::size_t done = 0;
   for (std::size_t r = a.rounds; r-- > 0;) {
     const std::size_t base = r * N;
-    const EncSym* es[N];
+    const EncSym* es[kRansMaxLanes];
     std::uint32_t flags = 0;
     for (std::size_t j = 0; j < N; ++j) {
       const std::uint32_t v = sym_at(a.syms, a.wide, base + j);
@@ -133,7 +133,7 @@ std::size_t encode_rounds_scalar(const EncKernelArgs& a) {
     }
     ++done;
   }
-  std::memcpy(a.x, xs, sizeof xs);
+  std::memcpy(a.x, xs, N * sizeof xs[0]);
   *a.out = p;
   return done;
 }
@@ -142,13 +142,19 @@ namespace {
 
 class RansChunkEncoder final : public ChunkEncoder {
  public:
-  explicit RansChunkEncoder(std::shared_ptr<const RansTables> tables)
-      : tables_(std::move(tables)), model_(build_enc_model(*tables_)) {}
+  RansChunkEncoder(std::shared_ptr<const RansTables> tables, std::uint32_t lanes)
+      : tables_(std::move(tables)), model_(build_enc_model(*tables_)), lanes_(lanes) {
+    // Per context: where its table's entries start in the model, and its n.
+    for (std::uint32_t t : model_.context_table) {
+      ctx_base_.push_back(static_cast<std::uint32_t>(model_.tables[t].sym - model_.storage.data()));
+      ctx_n_.push_back(model_.tables[t].n);
+    }
+  }
 
   std::size_t max_payload(std::size_t count) const override {
     // 4 bytes of final state a lane, at most one 16-bit word for the symbol and one for its
     // escape value.
-    return 4 * static_cast<std::size_t>(kRansLanes) + 4 * count;
+    return 4 * static_cast<std::size_t>(lanes_) + 4 * count;
   }
 
   Status encode(const SymbolSpan& chunk, std::vector<std::uint8_t>& out) const override {
@@ -158,28 +164,44 @@ class RansChunkEncoder final : public ChunkEncoder {
     if (!model_.context_table.empty() && model_.context_table.size() != chunk.ctx.groups)
       return {StatusCode::invalid_argument, "rans: context count differs from the tables'"};
     const bool wide = chunk.bits > 8;
-    const std::uint32_t lanes = lanes_for(count);
+    const std::uint32_t lanes = lanes_for(count, lanes_);
     const std::size_t N = lanes;
     std::vector<std::uint8_t> buf(4 * count + 16);
     std::uint8_t* const buf_end = buf.data() + buf.size();
     std::uint8_t* p = buf_end;
-    std::uint32_t x[kRansLanes];
+    std::uint32_t x[kRansMaxLanes];
     for (auto& s : x) s = kL;
     const std::size_t rounds = (count + N - 1) / N;
-    const ContextMap cm{chunk.ctx.inner == 0 ? 1 : chunk.ctx.inner, chunk.ctx.groups == 0 ? 1 : chunk.ctx.groups};
+    // One table: the whole chunk is one run, whatever the contexts.
+    const ContextMap cm = model_.tables.size() == 1
+                              ? ContextMap{std::uint64_t{1} << 62, 1}
+                              : ContextMap{chunk.ctx.inner == 0 ? 1 : chunk.ctx.inner, chunk.ctx.groups == 0 ? 1 : chunk.ctx.groups};
     const bool simd = use_simd();
     const int w = chunk.bits;
+    // Runs of at least a round, 8-bit symbols: all full rounds in one kernel call.
+    const bool periodic = simd && !wide && N == lanes_ && !ctx_base_.empty() && cm.inner >= N && cm.groups == ctx_base_.size();
     std::size_t r = rounds;
     while (r-- > 0) {
+      bool general = false;
+      if (periodic && count - r * N >= N) {
+        EncKernelArgs a{lanes, x, &p, chunk.data, r + 1, EncTable{0, model_.storage.data()}, false, model_.precision,
+                        ctx_base_.data(), ctx_n_.data(), chunk.first_index, cm.inner, cm.groups};
+        const std::size_t done = encode_rounds_periodic(a);
+        if (done != kNoPeriodicKernel) {
+          if (done == r + 1) break;
+          r -= done;        // round r has an escape: the general path below codes it
+          general = true;
+        }
+      }
       // Fast path: full rounds in one context run.
-      if (N == kRansLanes && count - r * N >= N) {
+      if (!general && N == lanes_ && count - r * N >= N) {
         const std::uint64_t first = chunk.first_index + r * N;
         const std::uint64_t last = first + N - 1;
         const std::uint64_t run_start = last - last % cm.inner;
         if (first >= run_start) {
           const std::size_t k = static_cast<std::size_t>(std::min<std::uint64_t>((first - run_start) / N + 1, r + 1));
           const std::uint32_t ctx = cm.at(first);
-          EncKernelArgs a{x, &p, static_cast<const std::uint8_t*>(chunk.data) + (r + 1 - k) * N * (wide ? 2 : 1), k,
+          EncKernelArgs a{lanes, x, &p, static_cast<const std::uint8_t*>(chunk.data) + (r + 1 - k) * N * (wide ? 2 : 1), k,
                           model_.tables[model_.table_of(ctx)], wide, model_.precision};
           const std::size_t done = simd ? encode_rounds_simd(a) : encode_rounds_scalar(a);
           if (done == k) { r -= k - 1; continue; }
@@ -190,8 +212,8 @@ class RansChunkEncoder final : public ChunkEncoder {
       const std::size_t base = r * N;
       const std::size_t L = std::min<std::size_t>(N, count - base);
       const std::uint64_t first = chunk.first_index + base;
-      const EncSym* es[kRansLanes];
-      std::uint32_t vals[kRansLanes];
+      const EncSym* es[kRansMaxLanes];
+      std::uint32_t vals[kRansMaxLanes];
       CtxCursor cur(cm, first);
       for (std::size_t j = 0; j < L; ++j) {
         const EncTable& t = model_.tables[model_.table_of(cur.ctx)];
@@ -224,28 +246,53 @@ class RansChunkEncoder final : public ChunkEncoder {
  private:
   std::shared_ptr<const RansTables> tables_;
   EncModel model_;
+  std::uint32_t lanes_;
+  std::vector<std::uint32_t> ctx_base_, ctx_n_;
 };
+
+std::uint8_t lane_code(std::uint32_t lanes) { return lanes == 128 ? 2 : lanes == 64 ? 1 : 0; }
 
 }  // namespace
 }  // namespace rans_detail
 
-Result<EncoderSetup> make_rans_encoder_with_tables(std::shared_ptr<const RansTables> tables) {
+std::uint32_t rans_auto_lanes(std::uint64_t chunk_symbols) {
+  if (chunk_symbols >= (std::uint64_t{1} << 18)) return 128;
+  if (chunk_symbols >= (std::uint64_t{1} << 16)) return 64;
+  return kRansLanes;
+}
+
+Result<EncoderSetup> make_rans_encoder_with_tables(std::shared_ptr<const RansTables> tables, std::uint32_t lanes) {
   if (!tables) return Status{StatusCode::invalid_argument, "rans: no tables"};
+  if (lanes != 32 && lanes != 64 && lanes != 128) return Status{StatusCode::invalid_argument, "rans: lanes must be 32, 64 or 128"};
   FTC_RETURN_IF_ERROR(tables->validate());
   EncoderSetup s;
-  s.encoder = std::make_unique<rans_detail::RansChunkEncoder>(std::move(tables));
+  s.encoder = std::make_unique<rans_detail::RansChunkEncoder>(std::move(tables), lanes);
   return s;
 }
 
-Result<EncoderSetup> make_rans_encoder(const SymbolSpan& all, const CoderConfig& /*config*/) {
+namespace {
+
+Result<EncoderSetup> make_encoder_with_params(const SymbolSpan& all, std::uint32_t lanes, bool lane_byte) {
   if (all.bits < 1 || all.bits > 16) return Status{StatusCode::invalid_argument, "rans: bits out of range"};
+  if (lanes != 32 && lanes != 64 && lanes != 128) return Status{StatusCode::invalid_argument, "rans: lanes must be 32, 64 or 128"};
   RansHistograms h = RansHistograms::of(all);
   FTC_ASSIGN_OR_RETURN(RansTables t, build_rans_tables(h));
   auto tables = std::make_shared<const RansTables>(std::move(t));
   EncoderSetup s;
+  if (lane_byte) s.params.push_back(rans_detail::lane_code(lanes));
   tables->serialize(s.params);
-  s.encoder = std::make_unique<rans_detail::RansChunkEncoder>(std::move(tables));
+  s.encoder = std::make_unique<rans_detail::RansChunkEncoder>(std::move(tables), lanes);
   return s;
+}
+
+}  // namespace
+
+Result<EncoderSetup> make_rans_encoder(const SymbolSpan& all, const CoderConfig& /*config*/) {
+  return make_encoder_with_params(all, kRansLanes, false);
+}
+
+Result<EncoderSetup> make_rans_wide_encoder(const SymbolSpan& all, const CoderConfig& config) {
+  return make_encoder_with_params(all, config.rans_lanes, true);
 }
 
 }  // namespace ftc::entropy

@@ -11,10 +11,10 @@ namespace ftc::entropy::rans_detail {
 
 inline constexpr std::uint32_t kL = 1u << 16;  // lower bound of a normalized state
 
-// Number of interleaved states for a chunk of `count` symbols (docs/format-rans.md §Payload).
-inline std::uint32_t lanes_for(std::size_t count) {
-  return count >= static_cast<std::size_t>(kRansLanes) ? static_cast<std::uint32_t>(kRansLanes)
-                                                        : static_cast<std::uint32_t>(count);
+// Number of interleaved states for a chunk of `count` symbols when the tensor's coder runs
+// `lanes` states (docs/format-rans.md §2): min(lanes, count).
+inline std::uint32_t lanes_for(std::size_t count, std::uint32_t lanes) {
+  return count >= lanes ? lanes : static_cast<std::uint32_t>(count);
 }
 
 inline std::uint32_t read_u16le(const std::uint8_t* p) {
@@ -87,10 +87,25 @@ inline std::uint32_t dec_lookup(const DecTable& t, std::uint32_t& x, std::uint32
   return idx;
 }
 
+// Writes table t's fused slots: 2^precision entries (bits ≤ 8, precision ≤ kFusedMaxPrecision),
+// each index | (slot − start) << 8 | (freq − 1) << 20, and may overwrite the 16 entries after
+// them. Highway-dispatched (rans_simd_dec.cpp).
+void expand_fused(const RansTable& t, std::uint32_t* dst);
+
+// Above this many bytes of fused tables (or when runs are long: rans_dec.cpp), and when every
+// context run holds at least a table's worth of symbols and a full round, the decoder expands
+// each table when its run starts into a small buffer that stays in L1 (DecModel::lazy), instead
+// of all tables up front.
+inline constexpr std::uint64_t kLazyFusedBytes = std::uint64_t{1} << 18;
+
 struct DecModel {
   int bits = 8;
   int precision = 12;
   bool wide = false;                        // bits > 8
+  // Fused form without the tables expanded: tables[i].fused is null and source[i] is expanded
+  // on use (the decoder keeps the buffers).
+  bool lazy = false;
+  const RansTable* source = nullptr;
   std::vector<std::uint8_t> slot_storage;   // all tables' slot arrays, padded for 4-byte gathers
   std::vector<std::uint32_t> info_storage;  // all tables' info arrays, padded
   std::vector<std::uint32_t> fused_storage; // all tables' fused arrays (or empty)
@@ -100,7 +115,9 @@ struct DecModel {
   std::uint32_t table_of(std::uint32_t ctx) const { return context_table.empty() ? 0 : context_table[ctx]; }
 };
 
-Result<DecModel> build_dec_model(const RansTables& t);
+// `t` must be valid (RansTables::validate) and outlive the model. `lazy_ok`: expand on use when
+// the fused form applies and there are several tables (see kLazyFusedBytes).
+Result<DecModel> build_dec_model(const RansTables& t, bool lazy_ok = false);
 
 // ---- Encoder tables -------------------------------------------------------------------------
 
@@ -139,11 +156,12 @@ EncModel build_enc_model(const RansTables& t);
 
 // ---- Kernels ----------------------------------------------------------------------------------
 
-// Decodes `rounds` rounds of kRansLanes symbols with one table. State x[kRansLanes]; `*in` points
+// Decodes `rounds` rounds of `lanes` symbols with one table. State x[kRansLanes]; `*in` points
 // at the next 16-bit word. Stops early after a round that decoded an escape (the escape indices
 // are left in `out`; the caller decodes their bypass values) or before a round when fewer than
-// kRansLanes + 2 words remain before `end`. Returns the rounds completed.
+// lanes + 2 words remain before `end`. Returns the rounds completed.
 struct DecKernelArgs {
+  std::uint32_t lanes;       // states a round: 32, 64 or 128
   std::uint32_t* x;
   const std::uint8_t** in;
   const std::uint8_t* end;
@@ -156,14 +174,26 @@ struct DecKernelArgs {
   // indices, for a round whose lanes use different tables (contexts change inside the round).
   const std::uint32_t* lane_off = nullptr;
   const std::uint32_t* lane_esc = nullptr;
+  // Periodic contexts (decode_rounds_periodic): the rounds' contexts follow a CtxCursor whose run
+  // length `inner` is ≥ lanes, so a round spans at most two runs; ctx_off[c] / ctx_esc[c]: the
+  // fused offset and escape index of context c's table. The cursor is advanced past the rounds
+  // decoded.
+  const std::uint32_t* ctx_off = nullptr;
+  const std::uint32_t* ctx_esc = nullptr;
+  CtxCursor* cursor = nullptr;
 };
 std::size_t decode_rounds_scalar(const DecKernelArgs& a);
 std::size_t decode_rounds_simd(const DecKernelArgs& a);   // Highway dynamic dispatch
+// Fused tables, periodic contexts (DecKernelArgs::cursor): same stopping rules as above. Returns
+// kNoPeriodicKernel where the dispatched target has no such kernel (then nothing was decoded).
+inline constexpr std::size_t kNoPeriodicKernel = ~std::size_t{0};
+std::size_t decode_rounds_periodic(const DecKernelArgs& a);
 
 // Encodes `rounds` rounds (in reverse: last round first) whose symbols all use `table` and none
 // needs the escape; words are written downward from *out. `syms` points at the first symbol of
 // the first round. Returns rounds completed (stops before a round with an escape).
 struct EncKernelArgs {
+  std::uint32_t lanes;       // states a round: 32, 64 or 128
   std::uint32_t* x;
   std::uint8_t** out;        // moves downward; caller guarantees room for 2 bytes per symbol
   const void* syms;
@@ -171,9 +201,19 @@ struct EncKernelArgs {
   EncTable table;
   bool wide;
   int precision;
+  // Periodic contexts (encode_rounds_periodic; 8-bit symbols): symbol j of round r has flat index
+  // first_index + r·lanes + j and context (index / inner) mod groups, inner ≥ lanes; table.sym is
+  // the model's first entry and context c's entries start at ctx_base[c], its n is ctx_n[c].
+  const std::uint32_t* ctx_base = nullptr;
+  const std::uint32_t* ctx_n = nullptr;
+  std::uint64_t first_index = 0;
+  std::uint64_t inner = 1;
+  std::uint32_t groups = 1;
 };
 std::size_t encode_rounds_scalar(const EncKernelArgs& a);
 std::size_t encode_rounds_simd(const EncKernelArgs& a);
+// Returns kNoPeriodicKernel where the dispatched target has no such kernel (nothing was coded).
+std::size_t encode_rounds_periodic(const EncKernelArgs& a);
 
 bool use_simd();
 

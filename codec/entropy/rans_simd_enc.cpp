@@ -1,7 +1,8 @@
 // rANS encode kernel, Highway runtime dispatch (docs/format-rans.md §Encoding). AVX-512 targets
-// run 2 × 16 lanes with gathered per-symbol constants, a 32×32→64 multiply for the reciprocal
+// run 2, 4 or 8 × 16 lanes with gathered per-symbol constants, a 32×32→64 multiply for the reciprocal
 // division and a compress-store of the emitted words; other targets run the portable scalar
 // kernel. Writes exactly what encode_rounds_scalar writes.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -50,11 +51,12 @@ inline __m512i step16(__m512i x, const Lanes16& l, std::uint8_t*& p) {
 }  // namespace
 #endif
 
-std::size_t EncodeRounds(const EncKernelArgs& a) {
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
-  if (a.wide) return encode_rounds_scalar(a);
-  constexpr std::size_t N = kRansLanes;
-  static_assert(N == 32, "two 16-lane vectors a round");
+// NV vectors of 16 lanes a round; vectors are coded last first so that the words land below p
+// in lane order.
+template <int NV, bool kPeriodic>
+std::size_t EncodeRoundsAvx512(const EncKernelArgs& a) {
+  constexpr std::size_t N = 16 * NV;
   const auto* syms = static_cast<const std::uint8_t*>(a.syms);
   const EncSym* tab = a.table.sym;
   const int* f_rcp = reinterpret_cast<const int*>(&tab[0].rcp);
@@ -68,8 +70,8 @@ std::size_t EncodeRounds(const EncKernelArgs& a) {
   const __m512i vone = _mm512_set1_epi32(1);
   const __m128i vsh = _mm_cvtsi32_si128(32 - a.precision);
   std::uint8_t* p = *a.out;
-  __m512i x0 = _mm512_loadu_si512(a.x);
-  __m512i x1 = _mm512_loadu_si512(a.x + 16);
+  __m512i x[NV];
+  for (int v = 0; v < NV; ++v) x[v] = _mm512_loadu_si512(a.x + 16 * v);
   std::size_t done = 0;
   auto lanes = [&](__m512i idx, __m512i fs) {
     Lanes16 l;
@@ -81,27 +83,71 @@ std::size_t EncodeRounds(const EncKernelArgs& a) {
     l.shift = _mm512_and_si512(_mm512_srli_epi32(fs, 24), vshmask);
     return l;
   };
+  [[maybe_unused]] const __m512i iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
   for (std::size_t r = a.rounds; r-- > 0;) {
     const std::uint8_t* s = syms + r * N;
-    const __m512i i0 = _mm512_slli_epi32(
-        _mm512_min_epu32(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s))), vn), 3);
-    const __m512i i1 = _mm512_slli_epi32(
-        _mm512_min_epu32(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 16))), vn), 3);
-    const __m512i fs0 = _mm512_i32gather_epi32(i0, f_fs, 4);
-    const __m512i fs1 = _mm512_i32gather_epi32(i1, f_fs, 4);
-    if (_mm512_test_epi32_mask(_mm512_or_si512(fs0, fs1), vflags)) break;
-    const Lanes16 l1 = lanes(i1, fs1);
-    const Lanes16 l0 = lanes(i0, fs0);
-    x1 = step16(x1, l1, p);
-    x0 = step16(x0, l0, p);
+    __m512i idx[NV], fs[NV];
+    __m512i any = _mm512_setzero_si512();
+    [[maybe_unused]] __m512i na = vn, nb = vn, ba = _mm512_setzero_si512(), bb = ba;
+    [[maybe_unused]] std::uint32_t b = 0;
+    if constexpr (kPeriodic) {
+      // Lanes [0, b) in the run of context ca, [b, N) in the next one.
+      const std::uint64_t first = a.first_index + r * N;
+      const std::uint64_t rem = first % a.inner;
+      const std::uint32_t ca = static_cast<std::uint32_t>((first / a.inner) % a.groups);
+      const std::uint32_t cb = ca + 1 == a.groups ? 0 : ca + 1;
+      b = static_cast<std::uint32_t>(std::min<std::uint64_t>(a.inner - rem, N));
+      na = _mm512_set1_epi32(static_cast<int>(a.ctx_n[ca]));
+      nb = _mm512_set1_epi32(static_cast<int>(a.ctx_n[cb]));
+      ba = _mm512_set1_epi32(static_cast<int>(a.ctx_base[ca]));
+      bb = _mm512_set1_epi32(static_cast<int>(a.ctx_base[cb]));
+    }
+    for (int v = 0; v < NV; ++v) {
+      const __m512i sv = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 16 * v)));
+      if constexpr (kPeriodic) {
+        const __mmask16 in_a = _mm512_cmplt_epu32_mask(_mm512_add_epi32(iota, _mm512_set1_epi32(16 * v)), _mm512_set1_epi32(static_cast<int>(b)));
+        idx[v] = _mm512_slli_epi32(_mm512_add_epi32(_mm512_min_epu32(sv, _mm512_mask_blend_epi32(in_a, nb, na)),
+                                                    _mm512_mask_blend_epi32(in_a, bb, ba)), 3);
+      } else {
+        idx[v] = _mm512_slli_epi32(_mm512_min_epu32(sv, vn), 3);
+      }
+      fs[v] = _mm512_i32gather_epi32(idx[v], f_fs, 4);
+      any = _mm512_or_si512(any, fs[v]);
+    }
+    if (_mm512_test_epi32_mask(any, vflags)) break;
+    for (int v = NV; v-- > 0;) x[v] = step16(x[v], lanes(idx[v], fs[v]), p);
     ++done;
   }
-  _mm512_storeu_si512(a.x, x0);
-  _mm512_storeu_si512(a.x + 16, x1);
+  for (int v = 0; v < NV; ++v) _mm512_storeu_si512(a.x + 16 * v, x[v]);
   *a.out = p;
   return done;
+}
+#endif
+
+std::size_t EncodeRounds(const EncKernelArgs& a) {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  if (a.wide) return encode_rounds_scalar(a);
+  switch (a.lanes) {
+    case 32: return EncodeRoundsAvx512<2, false>(a);
+    case 64: return EncodeRoundsAvx512<4, false>(a);
+    default: return EncodeRoundsAvx512<8, false>(a);
+  }
 #else
   return encode_rounds_scalar(a);
+#endif
+}
+
+std::size_t EncodePeriodic(const EncKernelArgs& a) {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  if (a.wide) return kNoPeriodicKernel;
+  switch (a.lanes) {
+    case 32: return EncodeRoundsAvx512<2, true>(a);
+    case 64: return EncodeRoundsAvx512<4, true>(a);
+    default: return EncodeRoundsAvx512<8, true>(a);
+  }
+#else
+  (void)a;
+  return kNoPeriodicKernel;
 #endif
 }
 
@@ -113,6 +159,8 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace ftc::entropy::rans_detail {
 HWY_EXPORT(EncodeRounds);
+HWY_EXPORT(EncodePeriodic);
+std::size_t encode_rounds_periodic(const EncKernelArgs& a) { return HWY_DYNAMIC_DISPATCH(EncodePeriodic)(a); }
 std::size_t encode_rounds_simd(const EncKernelArgs& a) { return HWY_DYNAMIC_DISPATCH(EncodeRounds)(a); }
 }  // namespace ftc::entropy::rans_detail
 #endif

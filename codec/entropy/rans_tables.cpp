@@ -68,6 +68,59 @@ class BitReader {
     pos_ += static_cast<std::size_t>(q + 1 + k);
     return true;
   }
+  // A table body's values (docs/format-rans.md §1.3) into out[0..max) — which must be zero —
+  // while each value, and the zero run after a zero value, lies within one 64-bit read and is in
+  // range; stops where it cannot go on that way (then the checked path reads on). Returns the
+  // entries covered; `run_pending`: the last one is a zero whose run is still to be read. Values
+  // are added to `sum`.
+  std::size_t rice_block(int k, std::uint32_t qmax, std::uint32_t* out, std::size_t max, std::uint64_t& sum,
+                         bool& run_pending) {
+    run_pending = false;
+    if (in_.size() < 8) return 0;
+    const std::uint8_t* data = in_.data();
+    const std::size_t last = (in_.size() - 8) * 8;  // a load at bit position p ≤ last is in range
+    const std::uint64_t kmask = (std::uint64_t{1} << k) - 1;
+    std::size_t pos = pos_, i = 0;
+    std::uint64_t acc = 0;
+    // buf holds the `avail` bits from pos on (zeros above them); refilled below 32 so that a
+    // value of up to 32 bits never straddles a refill.
+    std::uint64_t buf = 0;
+    int avail = 0;
+    while (i < max) {
+      if (avail < 32) {
+        if (pos > last) break;
+        std::memcpy(&buf, data + (pos >> 3), 8);
+        buf >>= (pos & 7);
+        avail = 64 - static_cast<int>(pos & 7);
+      }
+      if (~buf == 0) break;  // 64 one bits: longer than any value the fast path takes
+      const int q = __builtin_ctzll(~buf);
+      const int len = q + 1 + k;
+      if (len > avail || len >= 64 || static_cast<std::uint32_t>(q) > qmax) break;  // len < 64: shifts stay defined
+      const std::uint32_t f = (static_cast<std::uint32_t>(q) << k) | static_cast<std::uint32_t>((buf >> (q + 1)) & kmask);
+      buf >>= len;
+      avail -= len;
+      pos += static_cast<std::size_t>(len);
+      out[i++] = f;
+      acc += f;
+      if (f == 0) {
+        // Elias gamma of run + 1: z zero bits, a one, z low bits.
+        const int z = __builtin_ctzll(buf | (std::uint64_t{1} << 63));
+        const int glen = 2 * z + 1;
+        if (z > 17 || glen > avail) { run_pending = true; break; }
+        const std::uint64_t run =
+            ((std::uint64_t{1} << z) | ((buf >> (z + 1)) & ((std::uint64_t{1} << z) - 1))) - 1;
+        if (run > max - i) { run_pending = true; break; }
+        buf = buf >> glen;  // glen ≤ 35
+        avail -= glen;
+        pos += static_cast<std::size_t>(glen);
+        i += static_cast<std::size_t>(run);
+      }
+    }
+    pos_ = pos;
+    sum += acc;
+    return i;
+  }
   std::size_t bytes_used() const { return (pos_ + 7) / 8; }
   // Padding bits of the last byte must be zero.
   Status check_padding() const {
@@ -308,6 +361,22 @@ Result<RansTables> RansTables::parse(std::span<const std::uint8_t> in, int bits,
     std::uint64_t sum = esc;
     const std::uint32_t qmax = static_cast<std::uint32_t>(total >> k);
     for (std::size_t i = 0; i < n;) {
+      // A block of values at a time (each ≤ 2^P, at most 2^16 of them: sum cannot overflow).
+      bool run_pending = false;
+      const std::size_t got = br.rice_block(k, qmax, tab.freq.data() + i, static_cast<std::size_t>(n) - i, sum, run_pending);
+      if (sum > total) return r.corrupt("frequencies exceed 2^precision");
+      i += got;
+      if (run_pending) {
+        std::uint32_t z = 0;
+        FTC_RETURN_IF_ERROR(br.zeros(17, z));
+        std::uint32_t lowbits = 0;
+        if (z > 0) FTC_RETURN_IF_ERROR(br.get(static_cast<int>(z), lowbits));
+        const std::uint64_t run = ((std::uint64_t{1} << z) | lowbits) - 1;
+        if (run > n - i) return r.corrupt("zero run past the end of the table");
+        i += static_cast<std::size_t>(run);  // already zero
+        continue;
+      }
+      if (i >= n) break;
       std::uint32_t fast = 0;
       std::uint64_t f;
       if (br.rice_fast(k, qmax, fast)) {
@@ -342,8 +411,7 @@ Result<RansTables> RansTables::parse(std::span<const std::uint8_t> in, int bits,
 
 namespace rans_detail {
 
-Result<DecModel> build_dec_model(const RansTables& t) {
-  FTC_RETURN_IF_ERROR(t.validate());
+Result<DecModel> build_dec_model(const RansTables& t, bool lazy_ok) {
   DecModel m;
   m.bits = t.bits;
   m.precision = t.precision;
@@ -351,26 +419,20 @@ Result<DecModel> build_dec_model(const RansTables& t) {
   const std::size_t slots = std::size_t{1} << t.precision;
   m.tables.resize(t.tables.size());
   if (!m.wide && t.precision <= kFusedMaxPrecision && t.tables.size() * slots <= kFusedMaxSlots) {
-    // Fused form: index | (slot − start) << 8 | (freq − 1) << 20 in one u32 a slot (+16 padding
-    // entries: SIMD kernels may read a full vector).
+    for (std::size_t i = 0; i < t.tables.size(); ++i)
+      m.tables[i].esc = t.tables[i].escape ? static_cast<std::uint32_t>(t.tables[i].freq.size()) : 0xFFFFFFFFu;
+    m.context_table = t.context_table;
+    if (lazy_ok && t.tables.size() > 1) {
+      m.lazy = true;
+      m.source = t.tables.data();
+      return m;
+    }
+    // Fused form, all tables (+16 padding entries: SIMD kernels may read a full vector).
     m.fused_storage.resize(t.tables.size() * slots + 16);
     for (std::size_t i = 0; i < t.tables.size(); ++i) {
-      const RansTable& tab = t.tables[i];
-      std::uint32_t* f32 = m.fused_storage.data() + i * slots;
-      std::uint32_t start = 0;
-      const std::size_t n = tab.freq.size();
-      for (std::size_t v = 0; v <= n; ++v) {
-        const std::uint32_t f = v < n ? tab.freq[v] : tab.escape;
-        if (f == 0) continue;
-        const std::uint32_t base = static_cast<std::uint32_t>(v) | ((f - 1) << 20);
-        std::uint32_t* dst = f32 + start;
-        for (std::uint32_t j = 0; j < f; ++j) dst[j] = base + (j << 8);
-        start += f;
-      }
-      m.tables[i].fused = f32;
-      m.tables[i].esc = tab.escape ? static_cast<std::uint32_t>(n) : 0xFFFFFFFFu;
+      m.tables[i].fused = m.fused_storage.data() + i * slots;
+      expand_fused(t.tables[i], m.fused_storage.data() + i * slots);
     }
-    m.context_table = t.context_table;
     return m;
   }
   const std::size_t esize = m.wide ? 2 : 1;

@@ -70,13 +70,14 @@ typedef enum ftc_param {
   FTC_PARAM_CHUNK_ELEMENTS = 6,  /* 0 = automatic */
   FTC_PARAM_CHUNK_CHECKSUMS = 7, /* 0 or 1; default 1 */
   FTC_PARAM_THREADS = 8,         /* 1..256; default 1 */
-  FTC_PARAM_LAYOUT = 9           /* 0 unspecified, 1 NCHW, 2 NHWC */
+  FTC_PARAM_LAYOUT = 9,          /* 0 unspecified, 1 NCHW, 2 NHWC */
+  FTC_PARAM_RANS_LANES = 10      /* rans states: 0 automatic (default), 32 (format 1.0), 64, 128 */
 } ftc_param;
 
 #define FTC_CHANNEL_AXIS_NONE (-100)
 
 enum { FTC_QUANT_LOSSLESS = 0, FTC_QUANT_UNIFORM = 1, FTC_QUANT_CAST_F16 = 2, FTC_QUANT_CAST_BF16 = 3 };
-enum { FTC_CODER_RAW = 0, FTC_CODER_ZSTD = 1, FTC_CODER_RANS = 2, FTC_CODER_ADAPTIVE = 3 };
+enum { FTC_CODER_RAW = 0, FTC_CODER_ZSTD = 1, FTC_CODER_RANS = 2, FTC_CODER_ADAPTIVE = 3, FTC_CODER_RANS_WIDE = 4 };
 
 ftc_encoder* ftc_encoder_create(void);
 void ftc_encoder_free(ftc_encoder* encoder); /* NULL is fine */

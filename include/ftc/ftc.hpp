@@ -194,6 +194,7 @@ enum class CoderKind : std::uint8_t {
   zstd = 1,  // byte planes of the symbols, zstd
   rans = 2,  // CDF-driven rANS (codec/entropy/rans)
   adaptive = 3,  // context-adaptive binary rANS, no tables (format 1.1; codec/entropy/adaptive)
+  rans_wide = 4, // rans with 32, 64 or 128 interleaved states (format 1.2)
 };
 
 const char* quantizer_name(QuantizerKind k) noexcept;
@@ -208,6 +209,10 @@ struct EncoderOptions {
   std::optional<double> clip_hi;
   CoderKind coder = CoderKind::zstd;
   int zstd_level = 3;                 // 1..22 (negative: zstd's fast levels, down to -7)
+  // rans: interleaved states. 0: chosen per tensor by chunk size (32 as coder 2 under 64 Ki
+  // symbols a chunk, 64 under 256 Ki, else 128, as coder 4, format 1.2); 32: always coder 2 (format 1.0);
+  // 64 or 128: always coder 4. rans_wide: 0 means the automatic choice but at least 64.
+  int rans_lanes = 0;
   std::uint64_t chunk_elements = 0;   // 0: one chunk per tensor up to 1 Mi elements, then 1 Mi-element chunks
   bool chunk_checksums = true;
   Layout layout = Layout::unspecified;
@@ -289,7 +294,7 @@ class Decoder {
 const char* version_string() noexcept;
 inline constexpr int kFormatMajor = 1;
 // Newest minor version this library reads and writes. A frame is written with the lowest minor
-// version that has every feature it uses (1.0, or 1.1 with the adaptive coder).
-inline constexpr int kFormatMinor = 1;
+// version that has every feature it uses (1.0; 1.1 with the adaptive coder; 1.2 with rans-wide).
+inline constexpr int kFormatMinor = 2;
 
 }  // namespace ftc

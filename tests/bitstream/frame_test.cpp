@@ -57,7 +57,7 @@ TEST_CASE("varints are minimal, bounded and round-trip") {
 }
 
 TEST_CASE("every truncation of a valid frame is an error, never a crash") {
-  for (CoderKind c : {CoderKind::raw, CoderKind::zstd, CoderKind::rans, CoderKind::adaptive}) {
+  for (CoderKind c : {CoderKind::raw, CoderKind::zstd, CoderKind::rans, CoderKind::adaptive, CoderKind::rans_wide}) {
     const auto frame = sample_frame(c);
     REQUIRE(Decoder().decode(frame).ok());
     for (std::size_t n = 0; n < frame.size(); ++n) {
@@ -84,7 +84,7 @@ TEST_CASE("every single-bit flip in the header is detected") {
 TEST_CASE("payload bit flips: checksummed chunks fail; unchecksummed ones fail or stay in bounds") {
   std::mt19937 rng(42);
   for (bool sums : {true, false})
-    for (CoderKind c : {CoderKind::raw, CoderKind::zstd, CoderKind::rans, CoderKind::adaptive}) {
+    for (CoderKind c : {CoderKind::raw, CoderKind::zstd, CoderKind::rans, CoderKind::adaptive, CoderKind::rans_wide}) {
       const auto frame = sample_frame(c, sums);
       const auto info = Decoder().inspect(frame).value();
       for (int trial = 0; trial < 300; ++trial) {

@@ -76,7 +76,7 @@ int main(void) {
   CHECK(!ftc_status_is_input_error(FTC_ERROR_BUFFER_TOO_SMALL));
   CHECK(ftc_decoder_set_limit(dec, FTC_LIMIT_MAX_ELEMENTS, 0) == FTC_ERROR_INVALID_ARGUMENT);
   CHECK(strcmp(ftc_status_string(FTC_ERROR_CHECKSUM), "checksum mismatch") == 0);
-  CHECK(ftc_format_version() == 0x101);  /* newest format read and written: 1.1 */
+  CHECK(ftc_format_version() == 0x102);  /* newest format read and written: 1.2 */
 
   /* Lossless is bit-exact. */
   CHECK(ftc_encoder_set(enc, FTC_PARAM_QUANTIZER, FTC_QUANT_LOSSLESS) == FTC_OK);
@@ -84,6 +84,39 @@ int main(void) {
   CHECK(ftc_decode(dec, frame, size) == FTC_OK);
   CHECK(ftc_decoder_get_tensor(dec, 0, &out) == FTC_OK);
   CHECK(memcmp(out.data, x, sizeof x) == 0);
+
+  /* rans lanes (format 1.2): 0 automatic, 32 (coder 2, frame 1.0), 64 or 128 (coder 4, frame
+     1.2); nothing else. Coder ids 0..4. A refused value leaves the previous one in place. */
+  CHECK(ftc_encoder_set(enc, FTC_PARAM_QUANTIZER, FTC_QUANT_UNIFORM) == FTC_OK);
+  CHECK(ftc_encoder_set(enc, FTC_PARAM_CODER, FTC_CODER_RANS_WIDE) == FTC_OK);
+  CHECK(ftc_encoder_set(enc, FTC_PARAM_CODER, 5) == FTC_ERROR_INVALID_ARGUMENT);
+  CHECK(ftc_encoder_set(enc, FTC_PARAM_CODER, -1) == FTC_ERROR_INVALID_ARGUMENT);
+  CHECK(ftc_encoder_set(enc, FTC_PARAM_RANS_LANES, 0) == FTC_OK);
+  bound = ftc_encode_bound(enc, &t, 1);  /* rans bounds count 128 flushed states */
+  frame = realloc(frame, bound);
+  CHECK(frame != NULL);
+  CHECK(ftc_encode(enc, &t, 1, frame, bound, &size) == FTC_OK);
+  CHECK(frame[3] == 0x12);  /* rans-wide: at least 64 lanes */
+  float wide[N], narrow[N];
+  CHECK(ftc_decode_into(dec, frame, size, wide, sizeof wide, &need) == FTC_OK);
+  CHECK(ftc_encoder_set(enc, FTC_PARAM_CODER, FTC_CODER_RANS) == FTC_OK);
+  CHECK(ftc_encode(enc, &t, 1, frame, bound, &size) == FTC_OK);
+  CHECK(frame[3] == 0x10);  /* 200 elements: automatic lanes are 32, coder 2 */
+  CHECK(ftc_decode_into(dec, frame, size, narrow, sizeof narrow, &need) == FTC_OK);
+  CHECK(memcmp(wide, narrow, sizeof wide) == 0);
+  CHECK(ftc_encoder_set(enc, FTC_PARAM_RANS_LANES, 32) == FTC_OK);
+  CHECK(ftc_encoder_set(enc, FTC_PARAM_RANS_LANES, 128) == FTC_OK);
+  CHECK(ftc_encoder_set(enc, FTC_PARAM_RANS_LANES, 64) == FTC_OK);
+  CHECK(ftc_encoder_set(enc, FTC_PARAM_RANS_LANES, 48) == FTC_ERROR_INVALID_ARGUMENT);
+  CHECK(ftc_encoder_set(enc, FTC_PARAM_RANS_LANES, 256) == FTC_ERROR_INVALID_ARGUMENT);
+  CHECK(ftc_encoder_set(enc, FTC_PARAM_RANS_LANES, -32) == FTC_ERROR_INVALID_ARGUMENT);
+  CHECK(ftc_encode(enc, &t, 1, frame, bound, &size) == FTC_OK);
+  CHECK(frame[3] == 0x12);  /* 64 lanes kept after the refused 48: coder 4 */
+  CHECK(ftc_decode_into(dec, frame, size, wide, sizeof wide, &need) == FTC_OK);
+  CHECK(memcmp(wide, narrow, sizeof wide) == 0);
+  CHECK(ftc_encoder_set(enc, FTC_PARAM_RANS_LANES, 32) == FTC_OK);
+  CHECK(ftc_encode(enc, &t, 1, frame, bound, &size) == FTC_OK);
+  CHECK(frame[3] == 0x10);
 
   ftc_encoder_free(enc);
   ftc_decoder_free(dec);

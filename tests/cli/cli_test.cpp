@@ -101,6 +101,29 @@ TEST_CASE("8-bit per-channel round trip stays within half a step of each channel
   CHECK(text.out.find("lossless") != std::string::npos);
 }
 
+TEST_CASE("--coder rans-wide writes coder 4 in a format 1.2 frame that decodes like --coder rans") {
+  TempDir tmp;
+  Tensor x = features();   // 50,176 elements: under 64 Ki, so --coder rans stays coder 2 (1.0)
+  REQUIRE(io::write_npy_file(tmp / "x.npy", x.view()).ok());
+  Run w = run("encode " + tmp / "x.npy" + " -o " + tmp / "w.ftc --bits 8 --per-channel 1 --coder rans-wide");
+  REQUIRE_MESSAGE(w.status == 0, w.err);
+  REQUIRE(run("encode " + tmp / "x.npy" + " -o " + tmp / "r.ftc --bits 8 --per-channel 1 --coder rans").status == 0);
+  auto wj = nlohmann::json::parse(run("info --json " + tmp / "w.ftc").out);
+  CHECK(wj["format_version"] == "1.2");
+  CHECK(wj["tensors"][0]["coder"] == "rans-wide");
+  auto rj = nlohmann::json::parse(run("info --json " + tmp / "r.ftc").out);
+  CHECK(rj["format_version"] == "1.0");
+  CHECK(rj["tensors"][0]["coder"] == "rans");
+  Run text = run("info " + tmp / "w.ftc");
+  CHECK(text.out.find("format 1.2") != std::string::npos);
+  CHECK(text.out.find("coder rans-wide") != std::string::npos);
+  REQUIRE(run("decode " + tmp / "w.ftc" + " -o " + tmp / "w.npy").status == 0);
+  REQUIRE(run("decode " + tmp / "r.ftc" + " -o " + tmp / "r.npy").status == 0);
+  CHECK(read_bytes(tmp / "w.npy") == read_bytes(tmp / "r.npy"));
+  Run bad = run("encode " + tmp / "x.npy" + " -o " + tmp / "b.ftc --coder rans-narrow");
+  CHECK(bad.status != 0);
+}
+
 TEST_CASE("damaged frames exit 1 with one line naming the file and the reason") {
   TempDir tmp;
   Tensor x = features();

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <random>
 
+#include "bitstream/frame.hpp"
 #include "codec/quant/elements.hpp"
 #include "ftc/ftc.hpp"
 
@@ -45,7 +46,7 @@ double output_rounding(DType dtype, double v) {
 
 const DType kAll[] = {DType::f32, DType::f64, DType::f16, DType::bf16, DType::i8, DType::u8, DType::i16, DType::u16, DType::i32};
 const Shape kShapes[] = {{}, {17}, {3, 5}, {2, 4, 3, 5}, {1, 2, 1, 3, 1, 2, 2, 3}};
-const CoderKind kCoders[] = {CoderKind::raw, CoderKind::zstd, CoderKind::rans, CoderKind::adaptive};
+const CoderKind kCoders[] = {CoderKind::raw, CoderKind::zstd, CoderKind::rans, CoderKind::adaptive, CoderKind::rans_wide};
 
 }  // namespace
 
@@ -267,4 +268,108 @@ TEST_CASE("empty tensors and scalars round-trip") {
   REQUIRE(out.ok());
   CHECK((*out)[0].tensor.shape() == Shape{3, 0, 2});
   CHECK((*out)[0].tensor.element_count() == 0);
+}
+
+TEST_CASE("rans: chunks of 64 Ki symbols or more are written as coder 4 (format 1.2), smaller ones as coder 2 (1.0)") {
+  // 65,536 elements, 8-bit per channel: one chunk at the automatic 64-lane threshold.
+  Tensor t = random_tensor(DType::f32, {1, 16, 64, 64}, 11);
+  auto encode = [&](int lanes, CoderKind coder, std::uint64_t chunk = 0) {
+    EncoderOptions o;
+    o.coder = coder;
+    o.rans_lanes = lanes;
+    o.bits = 8;
+    o.channel_axis = 1;
+    o.chunk_elements = chunk;
+    auto f = Encoder(o).encode(t.view());
+    REQUIRE_MESSAGE(f.ok(), f.status().to_string());
+    return std::move(f).value();
+  };
+  // What each frame declares: header minor, coder id, lane byte (coder 4).
+  auto check = [](const std::vector<std::uint8_t>& f, int minor, CoderKind coder, int lane_byte) {
+    CHECK(f[3] == (0x10 | minor));
+    auto parsed = format::parse_frame(f, DecoderLimits{});
+    REQUIRE(parsed.ok());
+    CHECK(parsed->header.minor == minor);
+    const auto& d = parsed->header.tensors[0];
+    CHECK(d.coder == coder);
+    if (lane_byte >= 0) {
+      REQUIRE(!d.coder_params.empty());
+      CHECK(d.coder_params[0] == lane_byte);
+    }
+    auto info = Decoder().inspect(f);
+    REQUIRE(info.ok());
+    CHECK(info->format_minor == minor);
+    CHECK(info->tensors[0].coder == coder);
+  };
+  const auto automatic = encode(0, CoderKind::rans);
+  check(automatic, 2, CoderKind::rans_wide, 1);
+  const auto narrow = encode(32, CoderKind::rans);
+  check(narrow, 0, CoderKind::rans, -1);
+  const auto wide128 = encode(128, CoderKind::rans);
+  check(wide128, 2, CoderKind::rans_wide, 2);
+  check(encode(0, CoderKind::rans_wide), 2, CoderKind::rans_wide, 1);
+  // Chunks of 1000 elements: 32 lanes (coder 2) under the automatic choice; rans-wide still 64.
+  check(encode(0, CoderKind::rans, 1000), 0, CoderKind::rans, -1);
+  check(encode(0, CoderKind::rans_wide, 1000), 2, CoderKind::rans_wide, 1);
+  // 64 more states cost bytes but decode to the same tensor.
+  CHECK(narrow.size() < automatic.size());
+  CHECK(automatic.size() < wide128.size());
+  auto ref = Decoder().decode(narrow);
+  REQUIRE(ref.ok());
+  for (const auto* f : {&automatic, &wide128}) {
+    auto out = Decoder().decode(*f);
+    REQUIRE_MESSAGE(out.ok(), out.status().to_string());
+    const Tensor& a = (*out)[0].tensor;
+    const Tensor& b = (*ref)[0].tensor;
+    REQUIRE(a.byte_size() == b.byte_size());
+    CHECK(std::memcmp(a.data(), b.data(), a.byte_size()) == 0);
+    Decoder d;
+    d.threads = 2;
+    auto out2 = d.decode(*f);
+    REQUIRE(out2.ok());
+    CHECK(std::memcmp((*out2)[0].tensor.data(), b.data(), b.byte_size()) == 0);
+  }
+  // Within half a step of each channel.
+  for (int c = 0; c < 16; ++c) {
+    const float* x = t.data_as<float>() + c * 4096;
+    const float* y = (*ref)[0].tensor.data_as<float>() + c * 4096;
+    float lo = x[0], hi = x[0];
+    for (int i = 0; i < 4096; ++i) { lo = std::min(lo, x[i]); hi = std::max(hi, x[i]); }
+    const double half = (static_cast<double>(hi) - lo) / 255.0 / 2.0;
+    for (int i = 0; i < 4096; ++i) REQUIRE(std::fabs(static_cast<double>(x[i]) - y[i]) <= half * (1 + 1e-5) + 1e-6);
+  }
+}
+
+TEST_CASE("rans: 256 Ki symbols a chunk get 128 lanes, one fewer 64; bad lane options are the caller's error") {
+  Tensor t = random_tensor(DType::f32, {1 << 18}, 12);
+  EncoderOptions o;
+  o.coder = CoderKind::rans;
+  o.bits = 2;
+  auto f = Encoder(o).encode(t.view());
+  REQUIRE(f.ok());
+  auto parsed = format::parse_frame(*f, DecoderLimits{});
+  REQUIRE(parsed.ok());
+  CHECK(parsed->header.tensors[0].coder == CoderKind::rans_wide);
+  CHECK(parsed->header.tensors[0].coder_params[0] == 2);
+  REQUIRE(Decoder().decode(*f).ok());
+  Tensor below = random_tensor(DType::f32, {(1 << 18) - 1}, 12);
+  auto fb = Encoder(o).encode(below.view());
+  REQUIRE(fb.ok());
+  auto pb = format::parse_frame(*fb, DecoderLimits{});
+  REQUIRE(pb.ok());
+  CHECK(pb->header.tensors[0].coder_params[0] == 1);
+  Tensor small = random_tensor(DType::f32, {100}, 13);
+  for (int lanes : {-1, 1, 16, 48, 96, 256}) {
+    o.rans_lanes = lanes;
+    CHECK(Encoder(o).encode(small.view()).status().code() == StatusCode::invalid_argument);
+  }
+  o.coder = CoderKind::rans_wide;
+  o.rans_lanes = 32;
+  CHECK(Encoder(o).encode(small.view()).status().code() == StatusCode::invalid_argument);
+  // Other coders ignore the lanes: zstd stays format 1.0.
+  o.coder = CoderKind::zstd;
+  o.rans_lanes = 128;
+  auto z = Encoder(o).encode(small.view());
+  REQUIRE(z.ok());
+  CHECK((*z)[3] == 0x10);
 }

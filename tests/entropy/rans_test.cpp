@@ -399,3 +399,291 @@ TEST_CASE("rans: hostile params never crash the table parser") {
   std::vector<std::uint8_t> huge = {16, 0x80, 0x10, 0};  // 2^11 tables at 16-bit precision
   CHECK(make_rans_decoder(huge, 8, {1, 2048}).status().code() == StatusCode::limit_exceeded);
 }
+
+// ---- rans-wide (coder 4, format 1.2): 64 and 128 interleaved states ----------------------------
+
+namespace {
+
+std::uint8_t lane_code(std::uint32_t lanes) { return lanes == 128 ? 2 : lanes == 64 ? 1 : 0; }
+
+// Symbols codable by `t` (values without a frequency are moved to one that has one, unless the
+// context's table has an escape).
+void make_codable(Syms& s, const RansTables& t, ContextMap ctx) {
+  for (std::size_t i = 0; i < s.count; ++i) {
+    const RansTable& tab = t.tables[t.table_of(ctx.at(i))];
+    if (!tab.escape && (s.at(i) >= tab.freq.size() || !tab.freq[s.at(i)])) {
+      std::uint32_t v = 0;
+      while (!tab.freq[v]) ++v;
+      s.set(i, v);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("rans-wide: lane exponent 0..2 gives 32, 64, 128 lanes; anything else is corrupt") {
+  CHECK(*parse_rans_lanes(0) == 32);
+  CHECK(*parse_rans_lanes(1) == 64);
+  CHECK(*parse_rans_lanes(2) == 128);
+  for (int e : {3, 4, 7, 128, 255}) CHECK(parse_rans_lanes(static_cast<std::uint8_t>(e)).status().code() == StatusCode::corrupt);
+  const std::vector<std::uint8_t> tables = RansTables{8, 12, {{{4096}, 0}}, {}}.serialized();
+  auto with_lane = [&](std::uint8_t e) {
+    std::vector<std::uint8_t> p{e};
+    p.insert(p.end(), tables.begin(), tables.end());
+    return p;
+  };
+  for (std::uint8_t e : {0, 1, 2}) CHECK(make_rans_wide_decoder(with_lane(e), 8, {}).ok());
+  CHECK(make_rans_wide_decoder(with_lane(3), 8, {}).status().code() == StatusCode::corrupt);
+  CHECK(make_rans_wide_decoder(with_lane(255), 8, {}).status().code() == StatusCode::corrupt);
+  CHECK(make_rans_wide_decoder({}, 8, {}).status().code() == StatusCode::truncated);
+  CHECK(make_rans_wide_decoder(std::vector<std::uint8_t>{1}, 8, {}).status().code() == StatusCode::truncated);
+  // Coder 2 has no lane byte: its tables start with the precision (12 here), never a lane code.
+  CHECK(make_rans_wide_decoder(tables, 8, {}).status().code() == StatusCode::corrupt);
+  // The tables behind the lane byte obey every rule of format-rans.md §1.
+  auto trailing = with_lane(1);
+  trailing.push_back(0);
+  CHECK(make_rans_wide_decoder(trailing, 8, {}).status().code() == StatusCode::corrupt);
+  // Model-file tables: only 32, 64 or 128 lanes.
+  auto shared = std::make_shared<const RansTables>(RansTables{8, 12, {{{4096}, 0}}, {}});
+  for (std::uint32_t lanes : {0u, 16u, 48u, 96u, 256u}) {
+    CHECK(make_rans_encoder_with_tables(shared, lanes).status().code() == StatusCode::invalid_argument);
+    CHECK(make_rans_decoder_with_tables(shared, {}, lanes).status().code() == StatusCode::invalid_argument);
+  }
+}
+
+TEST_CASE("rans-wide: automatic lanes are 32 below 64 Ki symbols a chunk, 64 below 256 Ki, else 128") {
+  CHECK(rans_auto_lanes(0) == 32);
+  CHECK(rans_auto_lanes(1000) == 32);
+  CHECK(rans_auto_lanes(65535) == 32);
+  CHECK(rans_auto_lanes(65536) == 64);
+  CHECK(rans_auto_lanes(262143) == 64);
+  CHECK(rans_auto_lanes(262144) == 128);
+  CHECK(rans_auto_lanes(524288) == 128);
+  CHECK(rans_auto_lanes(std::uint64_t{1} << 40) == 128);
+}
+
+TEST_CASE("rans-wide: in-stream tables round-trip at 64 and 128 lanes over widths, contexts and chunkings") {
+  std::mt19937_64 rng(31);
+  for (int iter = 0; iter < 120; ++iter) {
+    const std::uint32_t lanes = iter % 2 ? 128 : 64;
+    const int bits = 1 + static_cast<int>(rng() % 16);
+    const std::uint32_t groups = 1 + static_cast<std::uint32_t>(rng() % 12);
+    // Context runs shorter than, around and longer than a round (never a multiple by design).
+    const std::uint64_t inner = 1 + rng() % (iter % 3 == 0 ? 3 : iter % 3 == 1 ? 200 : 700);
+    const ContextMap ctx{inner, groups};
+    const std::size_t count = static_cast<std::size_t>(rng() % (iter % 4 == 0 ? 300 : 40000));
+    const int kind = static_cast<int>(rng() % 3);
+    Syms s = random_symbols(rng, count, bits, ctx, 0, kind);
+    CAPTURE(lanes); CAPTURE(bits); CAPTURE(groups); CAPTURE(inner); CAPTURE(count); CAPTURE(kind);
+    CoderConfig cfg;
+    cfg.rans_lanes = lanes;
+    auto setup = make_rans_wide_encoder(s.span(0, count, ctx), cfg);
+    REQUIRE_MESSAGE(setup.ok(), setup.status().to_string());
+    // Params: the lane byte, then exactly coder 2's tables for the same symbols.
+    auto narrow = make_rans_encoder(s.span(0, count, ctx), {});
+    REQUIRE(narrow.ok());
+    REQUIRE(setup->params.size() == narrow->params.size() + 1);
+    CHECK(setup->params[0] == lane_code(lanes));
+    CHECK(std::equal(narrow->params.begin(), narrow->params.end(), setup->params.begin() + 1));
+    CHECK(setup->params.size() <= max_params_size(CoderKind::rans_wide, bits, groups));
+    auto dec = make_rans_wide_decoder(setup->params, bits, ctx);
+    REQUIRE_MESSAGE(dec.ok(), dec.status().to_string());
+    // Chunks shorter than the lanes, not multiples of them, and whole.
+    const std::size_t chunk = iter % 5 == 0 ? 1 + rng() % lanes : 1 + static_cast<std::size_t>(rng() % (count + 1));
+    CAPTURE(chunk);
+    Status st = roundtrip_chunks(*setup->encoder, **dec, s, ctx, chunk);
+    CHECK_MESSAGE(st.ok(), st.to_string());
+    // The payload has min(lanes, count) states: 4 bytes each, then whole words; and it is not
+    // a coder-2 payload (32 states) once the chunk is longer than 32 symbols.
+    if (count > 32) {
+      const std::size_t n = std::min<std::size_t>(count, 4 * lanes + 3);
+      std::vector<std::uint8_t> payload;
+      REQUIRE(setup->encoder->encode(s.span(0, n, ctx), payload).ok());
+      CHECK(payload.size() >= 4 * std::min<std::size_t>(lanes, n));
+      CHECK((payload.size() - 4 * std::min<std::size_t>(lanes, n)) % 2 == 0);
+      std::vector<std::uint8_t> narrow_payload;
+      REQUIRE(narrow->encoder->encode(s.span(0, n, ctx), narrow_payload).ok());
+      CHECK(payload != narrow_payload);
+      auto dec32 = make_rans_decoder(narrow->params, bits, ctx);
+      REQUIRE(dec32.ok());
+      Syms out = make_syms(n, bits);
+      Status st32 = (*dec32)->decode(payload, {out.storage.data(), n, bits, 0, ctx});
+      bool same = st32.ok();
+      for (std::size_t i = 0; same && i < n; ++i) same = out.at(i) == s.at(i);
+      CHECK_FALSE(same);
+    }
+  }
+}
+
+TEST_CASE("rans-wide: 32 lanes through coder 4 write exactly coder 2's payload") {
+  std::mt19937_64 rng(32);
+  const ContextMap ctx{37, 3};
+  Syms s = random_symbols(rng, 20000, 8, ctx, 0, 2);
+  CoderConfig cfg;
+  cfg.rans_lanes = 32;
+  auto wide = make_rans_wide_encoder(s.span(0, s.count, ctx), cfg);
+  auto narrow = make_rans_encoder(s.span(0, s.count, ctx), {});
+  REQUIRE(wide.ok());
+  REQUIRE(narrow.ok());
+  CHECK(wide->params[0] == 0);
+  for (std::size_t first : {std::size_t{0}, std::size_t{5000}}) {
+    std::vector<std::uint8_t> a, b;
+    REQUIRE(wide->encoder->encode(s.span(first, 7001, ctx), a).ok());
+    REQUIRE(narrow->encoder->encode(s.span(first, 7001, ctx), b).ok());
+    CHECK(a == b);
+  }
+}
+
+TEST_CASE("rans-wide: model-file tables with escapes at 64 and 128 lanes") {
+  std::mt19937_64 rng(33);
+  for (int iter = 0; iter < 60; ++iter) {
+    const std::uint32_t lanes = iter % 2 ? 128 : 64;
+    const int bits = 2 + static_cast<int>(rng() % 15);
+    const int p = 2 + static_cast<int>(rng() % 15);
+    const std::uint32_t groups = 1 + static_cast<std::uint32_t>(rng() % 5);
+    const ContextMap ctx{1 + rng() % 300, groups};
+    RansTables t = random_tables(rng, bits, p, groups, true);
+    const std::size_t count = static_cast<std::size_t>(rng() % 20000);
+    Syms s = make_syms(count, bits);
+    for (std::size_t i = 0; i < count; ++i) {
+      const RansTable& tab = t.tables[t.table_of(ctx.at(i))];
+      std::uint32_t v = static_cast<std::uint32_t>(rng() % (1u << bits));
+      if (rng() % 8 && !tab.freq.empty()) v = static_cast<std::uint32_t>(rng() % tab.freq.size());
+      s.set(i, v);
+    }
+    auto tables = std::make_shared<const RansTables>(t);
+    auto enc = make_rans_encoder_with_tables(tables, lanes);
+    auto dec = make_rans_decoder_with_tables(tables, ctx, lanes);
+    REQUIRE(enc.ok());
+    REQUIRE(dec.ok());
+    CHECK(enc->params.empty());
+    const std::size_t chunk = iter % 3 == 0 ? 1 + rng() % lanes : 1 + rng() % 5000;
+    CAPTURE(lanes); CAPTURE(bits); CAPTURE(p); CAPTURE(groups); CAPTURE(ctx.inner); CAPTURE(chunk); CAPTURE(count);
+    Status st = roundtrip_chunks(*enc->encoder, **dec, s, ctx, chunk);
+    CHECK_MESSAGE(st.ok(), st.to_string());
+    // A decoder for another lane count does not accept the payload as these symbols.
+    if (count > lanes) {
+      auto other = make_rans_decoder_with_tables(tables, ctx, lanes == 64 ? 128 : 64);
+      REQUIRE(other.ok());
+      std::vector<std::uint8_t> payload;
+      REQUIRE(enc->encoder->encode(s.span(0, count, ctx), payload).ok());
+      Syms out = make_syms(count, bits);
+      Status so = (*other)->decode(payload, {out.storage.data(), count, bits, 0, ctx});
+      bool same = so.ok();
+      for (std::size_t i = 0; same && i < count; ++i) same = out.at(i) == s.at(i);
+      CHECK_FALSE(same);
+    }
+  }
+}
+
+TEST_CASE("rans-wide: scalar and every SIMD target write and read identical bytes at 64 and 128 lanes") {
+  std::mt19937_64 rng(34);
+  const auto targets = rans_simd_targets();
+  REQUIRE(!targets.empty());
+  for (int iter = 0; iter < 32; ++iter) {
+    const std::uint32_t lanes = iter % 2 ? 128 : 64;
+    const int bits = iter % 4 < 2 ? 8 : 1 + static_cast<int>(rng() % 16);
+    const std::uint32_t groups = 1 + static_cast<std::uint32_t>(rng() % 6);
+    // Long runs (the one-table kernel) and runs that straddle rounds (per-lane tables).
+    const ContextMap ctx{iter % 3 ? 4096 + rng() % 100 : 1 + rng() % 200, groups};
+    const std::size_t count = 1000 + static_cast<std::size_t>(rng() % 100000);
+    Syms s = random_symbols(rng, count, bits, ctx, 0, static_cast<int>(rng() % 3));
+    std::shared_ptr<const RansTables> tables;
+    if (iter % 4 == 3 && bits > 1) {
+      // Escapes; precision ≤ 12 at 8 bits keeps the fused tables of the SIMD kernel.
+      const int p = bits <= 8 && iter % 8 == 3 ? 8 + static_cast<int>(rng() % 5) : 1 + static_cast<int>(rng() % 16);
+      tables = std::make_shared<const RansTables>(random_tables(rng, bits, p, groups, true));
+    } else {
+      auto t = build_rans_tables(RansHistograms::of(s.span(0, count, ctx)));
+      REQUIRE(t.ok());
+      tables = std::make_shared<const RansTables>(std::move(*t));
+    }
+    auto enc = make_rans_encoder_with_tables(tables, lanes);
+    auto dec = make_rans_decoder_with_tables(tables, ctx, lanes);
+    REQUIRE(enc.ok());
+    REQUIRE(dec.ok());
+    CAPTURE(lanes); CAPTURE(bits); CAPTURE(groups); CAPTURE(ctx.inner); CAPTURE(count);
+    // Chunks: about half the tensor (not a multiple of the lanes), and a remainder.
+    const std::size_t chunk = count / 2 + 1 + (iter % 3);
+    rans_set_kernel(RansKernel::scalar);
+    std::vector<std::uint8_t> ref;
+    REQUIRE(roundtrip_chunks(*enc->encoder, **dec, s, ctx, chunk, &ref).ok());
+    rans_set_kernel(RansKernel::automatic);
+    for (std::int64_t target : targets) {
+      CAPTURE(rans_target_name(target));
+      rans_force_simd_target(target);
+      std::vector<std::uint8_t> got;
+      Status st = roundtrip_chunks(*enc->encoder, **dec, s, ctx, chunk, &got);
+      CHECK_MESSAGE(st.ok(), st.to_string());
+      CHECK(got == ref);
+    }
+    rans_force_simd_target(0);
+  }
+}
+
+TEST_CASE("rans-wide: corrupted and truncated payloads fail or decode in-range symbols") {
+  std::mt19937_64 rng(35);
+  for (int iter = 0; iter < 30; ++iter) {
+    const std::uint32_t lanes = iter % 2 ? 128 : 64;
+    const int bits = 1 + static_cast<int>(rng() % 16);
+    const ContextMap ctx{1 + rng() % 150, 1 + static_cast<std::uint32_t>(rng() % 4)};
+    const std::size_t count = 1 + static_cast<std::size_t>(rng() % 6000);
+    Syms s = random_symbols(rng, count, bits, ctx, 0, static_cast<int>(rng() % 3));
+    std::shared_ptr<const RansTables> tables;
+    if (iter % 3 == 0 && bits > 1) {
+      tables = std::make_shared<const RansTables>(random_tables(rng, bits, 1 + static_cast<int>(rng() % 16), ctx.groups, true));
+    } else {
+      auto t = build_rans_tables(RansHistograms::of(s.span(0, count, ctx)));
+      REQUIRE(t.ok());
+      tables = std::make_shared<const RansTables>(std::move(*t));
+    }
+    make_codable(s, *tables, ctx);
+    auto enc = make_rans_encoder_with_tables(tables, lanes);
+    auto dec = make_rans_decoder_with_tables(tables, ctx, lanes);
+    REQUIRE(enc.ok());
+    REQUIRE(dec.ok());
+    std::vector<std::uint8_t> payload;
+    REQUIRE(enc->encoder->encode(s.span(0, count, ctx), payload).ok());
+    // Cutting the payload inside the states is `truncated`.
+    const std::size_t states = std::min<std::size_t>(lanes, count);
+    CHECK((*dec)->decode(std::span(payload).first(4 * states - 1), {make_syms(count, bits).storage.data(), count, bits, 0, ctx}).code() ==
+          StatusCode::truncated);
+    for (int k = 0; k < 45; ++k) {
+      std::vector<std::uint8_t> bad = payload;
+      const int mode = k % 3;
+      if (mode == 0) bad.resize(rng() % bad.size());
+      else if (mode == 1) for (int f = 0; f < 1 + k % 4; ++f) bad[rng() % bad.size()] ^= static_cast<std::uint8_t>(1 + rng() % 255);
+      else { bad.resize(rng() % (bad.size() + 8)); for (auto& b : bad) if (rng() % 8 == 0) b = static_cast<std::uint8_t>(rng()); }
+      for (int kernel = 0; kernel < 2; ++kernel) {
+        rans_set_kernel(kernel ? RansKernel::scalar : RansKernel::automatic);
+        Syms out = make_syms(count, bits);
+        Status st = (*dec)->decode(bad, {out.storage.data(), count, bits, 0, ctx});
+        if (st.ok())
+          for (std::size_t i = 0; i < count; ++i) REQUIRE(out.at(i) < (1u << bits));
+        else
+          CHECK((st.code() == StatusCode::corrupt || st.code() == StatusCode::truncated));
+      }
+      rans_set_kernel(RansKernel::automatic);
+    }
+  }
+}
+
+TEST_CASE("rans-wide: hostile params never crash the parser") {
+  std::mt19937_64 rng(36);
+  for (int iter = 0; iter < 10000; ++iter) {
+    const int bits = 1 + static_cast<int>(rng() % 16);
+    const std::uint32_t groups = 1 + static_cast<std::uint32_t>(rng() % 3);
+    std::vector<std::uint8_t> b(rng() % 40);
+    for (auto& x : b) x = static_cast<std::uint8_t>(rng());
+    if (b.size() > 1 && iter % 2) { b[0] = static_cast<std::uint8_t>(rng() % 3); b[1] = static_cast<std::uint8_t>(1 + rng() % 16); }
+    auto d = make_rans_wide_decoder(b, bits, {1, groups});
+    if (!b.empty() && b[0] > 2) CHECK(d.status().code() == StatusCode::corrupt);
+    if (d.ok()) {
+      std::vector<std::uint8_t> payload(rng() % 700);
+      for (auto& x : payload) x = static_cast<std::uint8_t>(rng());
+      std::vector<std::uint16_t> out(300);
+      const Status st = (*d)->decode(payload, {out.data(), 300, bits, 0, {1, groups}});
+      if (!st.ok()) CHECK((st.code() == StatusCode::corrupt || st.code() == StatusCode::truncated));
+    }
+  }
+}

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "ftc/ftc.hpp"
@@ -22,9 +23,11 @@ std::vector<std::uint8_t> slurp(const fs::path& p) {
 TEST_CASE("golden vectors of every format version") {
   const fs::path root = fs::path(FTC_SOURCE_DIR) / "tests" / "golden";
   int versions = 0, valid = 0, invalid = 0;
+  std::set<std::string> seen;
   for (const auto& dir : fs::directory_iterator(root)) {
     if (!dir.is_directory() || !fs::exists(dir.path() / "MANIFEST")) continue;
     ++versions;
+    seen.insert(dir.path().filename().string());
     std::ifstream m(dir.path() / "MANIFEST");
     std::string line;
     while (std::getline(m, line)) {
@@ -55,7 +58,9 @@ TEST_CASE("golden vectors of every format version") {
       }
     }
   }
-  CHECK(versions >= 1);
+  // Every format version up to this library's (kFormatMinor) has its directory.
+  for (const char* v : {"v1", "v1.1", "v1.2"}) CHECK_MESSAGE(seen.count(v) == 1, v);
+  CHECK(versions >= 1 + kFormatMinor);
   CHECK(valid >= 30);
   CHECK(invalid >= 20);
 }

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Writes the golden vectors of one format version: tests/golden/v1 (format 1.0) or
-# tests/golden/v1.1 (format 1.1, the adaptive coder). Only for a new format version: log it in
+# Writes the golden vectors of one format version: tests/golden/v1 (format 1.0),
+# tests/golden/v1.1 (format 1.1, the adaptive coder) or tests/golden/v1.2 (format 1.2, the
+# rans-wide coder). Only for a new format version: log it in
 # the changelog of docs/format.md in the same commit. Vectors of released versions never change,
 # so an existing directory is refused unless FORCE=1.
-#   BUILD_DIR=build tests/golden/make_golden.sh 1.1
+#   BUILD_DIR=build tests/golden/make_golden.sh 1.2
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${BUILD_DIR:-$here/../../build}
-version=${1:-1.1}
+version=${1:-1.2}
 case "$version" in
   1.0) dir=$here/v1 ;;
   1.1) dir=$here/v1.1 ;;
-  *) echo "usage: $0 1.0|1.1" >&2; exit 2 ;;
+  1.2) dir=$here/v1.2 ;;
+  *) echo "usage: $0 1.0|1.1|1.2" >&2; exit 2 ;;
 esac
 if [[ -e "$dir" && "${FORCE:-0}" != 1 ]]; then
   echo "$dir exists: golden vectors of a released version never change (FORCE=1 to overwrite)" >&2
