@@ -361,36 +361,28 @@ Result<RansTables> RansTables::parse(std::span<const std::uint8_t> in, int bits,
     std::uint64_t sum = esc;
     const std::uint32_t qmax = static_cast<std::uint32_t>(total >> k);
     for (std::size_t i = 0; i < n;) {
-      // A block of values at a time (each ≤ 2^P, at most 2^16 of them: sum cannot overflow).
+      // A block of values at a time (each ≤ 2^P, at most 2^16 of them: sum cannot overflow),
+      // then, where the block stopped, one value through the checked readers.
       bool run_pending = false;
-      const std::size_t got = br.rice_block(k, qmax, tab.freq.data() + i, static_cast<std::size_t>(n) - i, sum, run_pending);
+      i += br.rice_block(k, qmax, tab.freq.data() + i, static_cast<std::size_t>(n) - i, sum, run_pending);
       if (sum > total) return r.corrupt("frequencies exceed 2^precision");
-      i += got;
-      if (run_pending) {
-        std::uint32_t z = 0;
-        FTC_RETURN_IF_ERROR(br.zeros(17, z));
-        std::uint32_t lowbits = 0;
-        if (z > 0) FTC_RETURN_IF_ERROR(br.get(static_cast<int>(z), lowbits));
-        const std::uint64_t run = ((std::uint64_t{1} << z) | lowbits) - 1;
-        if (run > n - i) return r.corrupt("zero run past the end of the table");
-        i += static_cast<std::size_t>(run);  // already zero
-        continue;
+      if (!run_pending && i < n) {
+        std::uint32_t fast = 0;
+        std::uint64_t f;
+        if (br.rice_fast(k, qmax, fast)) {
+          f = fast;
+        } else {
+          std::uint32_t q, low = 0;
+          FTC_RETURN_IF_ERROR(br.unary(qmax, q));
+          if (k > 0) FTC_RETURN_IF_ERROR(br.get(k, low));
+          f = (static_cast<std::uint64_t>(q) << k) | low;
+        }
+        sum += f;
+        if (sum > total) return r.corrupt("frequencies exceed 2^precision");
+        tab.freq[i++] = static_cast<std::uint32_t>(f);
+        run_pending = f == 0;
       }
-      if (i >= n) break;
-      std::uint32_t fast = 0;
-      std::uint64_t f;
-      if (br.rice_fast(k, qmax, fast)) {
-        f = fast;
-      } else {
-        std::uint32_t q, low = 0;
-        FTC_RETURN_IF_ERROR(br.unary(qmax, q));
-        if (k > 0) FTC_RETURN_IF_ERROR(br.get(k, low));
-        f = (static_cast<std::uint64_t>(q) << k) | low;
-      }
-      sum += f;
-      if (sum > total) return r.corrupt("frequencies exceed 2^precision");
-      tab.freq[i++] = static_cast<std::uint32_t>(f);
-      if (f == 0) {
+      if (run_pending) {  // the zero run after a zero value
         std::uint32_t z = 0;
         FTC_RETURN_IF_ERROR(br.zeros(17, z));
         std::uint32_t lowbits = 0;
