@@ -111,6 +111,29 @@ RansTables random_tables(std::mt19937_64& rng, int bits, int precision, std::uin
 
 }  // namespace
 
+// Truncations, bit flips and byte noise of `payload`, `iterations` of them, with the SIMD and the
+// scalar kernels: each decodes to in-range symbols or fails as corrupt/truncated.
+void check_damaged_payloads(const ChunkDecoder& dec, const std::vector<std::uint8_t>& payload, int iterations,
+                            std::size_t count, int bits, ContextMap ctx, std::mt19937_64& rng) {
+  for (int k = 0; k < iterations; ++k) {
+    std::vector<std::uint8_t> bad = payload;
+    const int mode = k % 3;
+    if (mode == 0) bad.resize(rng() % bad.size());
+    else if (mode == 1) for (int f = 0; f < 1 + k % 4; ++f) bad[rng() % bad.size()] ^= static_cast<std::uint8_t>(1 + rng() % 255);
+    else { bad.resize(rng() % (bad.size() + 8)); for (auto& b : bad) if (rng() % 8 == 0) b = static_cast<std::uint8_t>(rng()); }
+    for (int kernel = 0; kernel < 2; ++kernel) {
+      rans_set_kernel(kernel ? RansKernel::scalar : RansKernel::automatic);
+      Syms out = make_syms(count, bits);
+      Status st = dec.decode(bad, {out.storage.data(), count, bits, 0, ctx});
+      if (st.ok())
+        for (std::size_t i = 0; i < count; ++i) REQUIRE(out.at(i) < (1u << bits));
+      else
+        CHECK((st.code() == StatusCode::corrupt || st.code() == StatusCode::truncated));
+    }
+    rans_set_kernel(RansKernel::automatic);
+  }
+}
+
 TEST_CASE("rans: quantize_histogram keeps every seen symbol and sums to 2^P") {
   std::mt19937_64 rng(1);
   for (int iter = 0; iter < 200; ++iter) {
@@ -358,23 +381,7 @@ TEST_CASE("rans: corrupted and truncated payloads fail or decode in-range symbol
     auto dec = make_rans_decoder_with_tables(tables, ctx);
     std::vector<std::uint8_t> payload;
     REQUIRE(enc->encoder->encode(s.span(0, count, ctx), payload).ok());
-    for (int k = 0; k < 60; ++k) {
-      std::vector<std::uint8_t> bad = payload;
-      const int mode = k % 3;
-      if (mode == 0) bad.resize(rng() % bad.size());
-      else if (mode == 1) for (int f = 0; f < 1 + k % 4; ++f) bad[rng() % bad.size()] ^= static_cast<std::uint8_t>(1 + rng() % 255);
-      else { bad.resize(rng() % (bad.size() + 8)); for (auto& b : bad) if (rng() % 8 == 0) b = static_cast<std::uint8_t>(rng()); }
-      for (int kernel = 0; kernel < 2; ++kernel) {
-        rans_set_kernel(kernel ? RansKernel::scalar : RansKernel::automatic);
-        Syms out = make_syms(count, bits);
-        Status st = (*dec)->decode(bad, {out.storage.data(), count, bits, 0, ctx});
-        if (st.ok())
-          for (std::size_t i = 0; i < count; ++i) REQUIRE(out.at(i) < (1u << bits));
-        else
-          CHECK((st.code() == StatusCode::corrupt || st.code() == StatusCode::truncated));
-      }
-      rans_set_kernel(RansKernel::automatic);
-    }
+    check_damaged_payloads(**dec, payload, 60, count, bits, ctx, rng);
   }
 }
 
@@ -648,23 +655,7 @@ TEST_CASE("rans-wide: corrupted and truncated payloads fail or decode in-range s
     const std::size_t states = std::min<std::size_t>(lanes, count);
     CHECK((*dec)->decode(std::span(payload).first(4 * states - 1), {make_syms(count, bits).storage.data(), count, bits, 0, ctx}).code() ==
           StatusCode::truncated);
-    for (int k = 0; k < 45; ++k) {
-      std::vector<std::uint8_t> bad = payload;
-      const int mode = k % 3;
-      if (mode == 0) bad.resize(rng() % bad.size());
-      else if (mode == 1) for (int f = 0; f < 1 + k % 4; ++f) bad[rng() % bad.size()] ^= static_cast<std::uint8_t>(1 + rng() % 255);
-      else { bad.resize(rng() % (bad.size() + 8)); for (auto& b : bad) if (rng() % 8 == 0) b = static_cast<std::uint8_t>(rng()); }
-      for (int kernel = 0; kernel < 2; ++kernel) {
-        rans_set_kernel(kernel ? RansKernel::scalar : RansKernel::automatic);
-        Syms out = make_syms(count, bits);
-        Status st = (*dec)->decode(bad, {out.storage.data(), count, bits, 0, ctx});
-        if (st.ok())
-          for (std::size_t i = 0; i < count; ++i) REQUIRE(out.at(i) < (1u << bits));
-        else
-          CHECK((st.code() == StatusCode::corrupt || st.code() == StatusCode::truncated));
-      }
-      rans_set_kernel(RansKernel::automatic);
-    }
+    check_damaged_payloads(**dec, payload, 45, count, bits, ctx, rng);
   }
 }
 
