@@ -147,5 +147,10 @@ std::vector<std::int64_t> rans_simd_targets();
 const char* rans_target_name(std::int64_t target);
 // Restricts Highway dispatch to `target` (0: undo). Tests only.
 void rans_force_simd_target(std::int64_t target);
+// How the AVX-512 kernels fetch one table entry per lane: vpgatherdd, or scalar loads through
+// memory (faster where gathers are microcoded: AMD Zen 4/5). `automatic` picks by CPU; the bytes
+// and symbols never depend on the choice. Process-wide, like rans_set_kernel.
+enum class RansLookup { automatic, gather, loads };
+void rans_set_lookup(RansLookup lookup);
 
 }  // namespace ftc::entropy

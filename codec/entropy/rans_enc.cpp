@@ -7,14 +7,38 @@
 
 namespace ftc::entropy {
 namespace rans_detail {
+namespace {
+
+// Division by f ≥ 2 as t = mulhi(x, rcp), q = (t + ((x − t) >> 1)) >> (l − 1), l = ceil(log2 f):
+// rcp = floor(2^32·(2^l − f)/f) + 1, exact for every 32-bit x.
+std::uint32_t reciprocal(std::uint32_t f, int l) {
+  return static_cast<std::uint32_t>(((std::uint64_t{1} << 32) * ((std::uint64_t{1} << l) - f)) / f + 1);
+}
+
+// reciprocal() of every f ≤ 2^kFusedMaxPrecision (the precisions of 8-bit models), computed once.
+constexpr std::uint32_t kReciprocalCache = 1u << kFusedMaxPrecision;
+std::uint32_t cached_reciprocal(std::uint32_t f, int l) {
+  static const std::vector<std::uint32_t> cache = [] {
+    std::vector<std::uint32_t> c(kReciprocalCache + 1, 0);
+    for (std::uint32_t g = 2; g <= kReciprocalCache; ++g) c[g] = reciprocal(g, 32 - __builtin_clz(g - 1));
+    return c;
+  }();
+  return f <= kReciprocalCache ? cache[f] : reciprocal(f, l);
+}
+
+}  // namespace
 
 EncModel build_enc_model(const RansTables& t) {
   EncModel m;
   m.bits = t.bits;
   m.precision = t.precision;
   const std::uint32_t total = 1u << t.precision;
+  // Entries 0..n−1 for the values, n.. for the escape; at ≤ 8 bits every value up to
+  // kernel_symbol_clamp(bits) has one, so that the AVX-512 kernels index by the symbol itself.
+  const std::size_t min_entries = t.bits <= 8 ? std::size_t{kernel_symbol_clamp(t.bits)} + 1 : 0;
+  auto entries = [&](const RansTable& tab) { return std::max(tab.freq.size() + 1, min_entries); };
   std::size_t size = 0;
-  for (const RansTable& tab : t.tables) size += tab.freq.size() + 1;
+  for (const RansTable& tab : t.tables) size += entries(tab);
   m.storage.resize(size);
   m.tables.resize(t.tables.size());
   std::size_t off = 0;
@@ -22,46 +46,37 @@ EncModel build_enc_model(const RansTables& t) {
     const RansTable& tab = t.tables[i];
     const std::size_t n = tab.freq.size();
     EncSym* out = m.storage.data() + off;
-    auto make = [&](std::uint32_t start, std::uint32_t f) {
+    auto make = [&](std::uint32_t start, std::uint32_t f, std::uint32_t flags) {
       EncSym e;
       e.xmax_m1 = static_cast<std::uint32_t>(((std::uint64_t{1} << (32 - t.precision)) * f) - 1);
-      e.cmpl = total - f;
+      std::uint32_t shift = 0;
       if (f == 1) {
         e.rcp = 0xFFFFFFFFu;
-        e.shift = 0;
         e.bias = start + total - 1;
       } else {
-        int l = 0;
-        while ((1u << l) < f) ++l;
-        e.rcp = static_cast<std::uint32_t>(((std::uint64_t{1} << 32) * ((std::uint64_t{1} << l) - f)) / f + 1);
-        e.shift = static_cast<std::uint32_t>(l - 1);
+        const int l = 32 - __builtin_clz(f - 1);  // ceil(log2 f)
+        e.rcp = cached_reciprocal(f, l);
+        shift = static_cast<std::uint32_t>(l - 1);
         e.bias = start;
       }
+      e.fs = f | shift << 24 | flags << 29;
       return e;
     };
     std::uint32_t start = 0;
-    std::vector<std::uint32_t> starts(n + 1, 0);
-    for (std::size_t v = 0; v <= n; ++v) {
-      starts[v] = start;
-      start += v < n ? tab.freq[v] : tab.escape;
+    for (std::size_t v = 0; v < n; ++v) {
+      if (tab.freq[v]) out[v] = make(start, tab.freq[v], 0);
+      start += tab.freq[v];
     }
     EncSym esc;
-    if (tab.escape) {
-      esc = make(starts[n], tab.escape);
-      esc.flags = kEscapeFlag;
-    } else {
-      esc.flags = kInvalidFlag;
-    }
-    for (std::size_t v = 0; v < n; ++v) out[v] = tab.freq[v] ? make(starts[v], tab.freq[v]) : esc;
-    out[n] = esc;
-    for (std::size_t v = 0; v <= n; ++v) {
-      EncSym& e = out[v];
-      const std::uint32_t f = e.flags & kInvalidFlag ? 0 : total - e.cmpl;
-      e.fs = f | (e.shift << 24) | (e.flags << 29);
-    }
+    esc.fs = kInvalidFlag << 29;
+    if (tab.escape) esc = make(start, tab.escape, kEscapeFlag);
+    for (std::size_t v = 0; v < n; ++v)
+      if (!tab.freq[v]) out[v] = esc;
+    const std::size_t count = entries(tab);
+    std::fill(out + n, out + count, esc);
     m.tables[i].n = static_cast<std::uint32_t>(n);
     m.tables[i].sym = out;
-    off += n + 1;
+    off += count;
   }
   m.context_table = t.context_table;
   return m;
@@ -75,14 +90,14 @@ inline void put_word(std::uint8_t*& p, std::uint32_t x) {
   p[1] = static_cast<std::uint8_t>(x >> 8);
 }
 
-inline std::uint32_t enc_step(std::uint32_t x, const EncSym& e, std::uint8_t*& p) {
+inline std::uint32_t enc_step(std::uint32_t x, const EncSym& e, std::uint32_t cmpl, std::uint8_t*& p) {
   if (x > e.xmax_m1) {
     put_word(p, x);
     x >>= 16;
   }
   const std::uint32_t t = static_cast<std::uint32_t>((static_cast<std::uint64_t>(x) * e.rcp) >> 32);
-  const std::uint32_t q = (t + ((x - t) >> 1)) >> e.shift;
-  return x + e.bias + q * e.cmpl;
+  const std::uint32_t q = (t + ((x - t) >> 1)) >> e.shift();
+  return x + e.bias + q * cmpl;
 }
 
 inline std::uint32_t enc_bypass(std::uint32_t x, std::uint32_t v, int w, std::uint8_t*& p) {
@@ -104,6 +119,7 @@ std::size_t encode_rounds_scalar(const EncKernelArgs& a) {
   std::uint8_t* p = *a.out;
   const EncSym* tab = a.table.sym;
   const std::uint32_t n = a.table.n;
+  const std::uint32_t total = 1u << a.precision;
   std::uint32_t xs[kRansMaxLanes];  // local copy: the byte stores of put_word may alias a.x
   std::memcpy(xs, a.x, N * sizeof xs[0]);
   std::size_t done = 0;
@@ -114,7 +130,7 @@ std::size_t encode_rounds_scalar(const EncKernelArgs& a) {
     for (std::size_t j = 0; j < N; ++j) {
       const std::uint32_t v = sym_at(a.syms, a.wide, base + j);
       es[j] = &tab[v < n ? v : n];
-      flags |= es[j]->flags;
+      flags |= es[j]->flags();
     }
     if (flags) break;
     for (std::size_t j = N; j-- > 0;) {
@@ -128,8 +144,8 @@ std::size_t encode_rounds_scalar(const EncKernelArgs& a) {
       p -= emit ? 2 : 0;
       x = emit ? x >> 16 : x;
       const std::uint32_t t = static_cast<std::uint32_t>((static_cast<std::uint64_t>(x) * e.rcp) >> 32);
-      const std::uint32_t q = (t + ((x - t) >> 1)) >> e.shift;
-      xs[j] = x + e.bias + q * e.cmpl;
+      const std::uint32_t q = (t + ((x - t) >> 1)) >> e.shift();
+      xs[j] = x + e.bias + q * (total - e.freq());
     }
     ++done;
   }
@@ -166,8 +182,13 @@ class RansChunkEncoder final : public ChunkEncoder {
     const bool wide = chunk.bits > 8;
     const std::uint32_t lanes = lanes_for(count, lanes_);
     const std::size_t N = lanes;
-    std::vector<std::uint8_t> buf(4 * count + 16);
-    std::uint8_t* const buf_end = buf.data() + buf.size();
+    // Words are written downward from the end of a per-thread buffer that only grows: a chunk
+    // needs ≤ 4 bytes a symbol (a word for the symbol, one for an escape's value) plus the
+    // kernels' 16 bytes of slack, and zero-filling or faulting in that much on every call costs
+    // as much as coding a sixth of it.
+    thread_local std::vector<std::uint8_t> buf;
+    if (buf.size() < 4 * count + 16) buf.resize(4 * count + 16);
+    std::uint8_t* const buf_end = buf.data() + 4 * count + 16;
     std::uint8_t* p = buf_end;
     std::uint32_t x[kRansMaxLanes];
     for (auto& s : x) s = kL;
@@ -185,7 +206,8 @@ class RansChunkEncoder final : public ChunkEncoder {
       bool general = false;
       if (periodic && count - r * N >= N) {
         EncKernelArgs a{lanes, x, &p, chunk.data, r + 1, EncTable{0, model_.storage.data()}, false, model_.precision,
-                        ctx_base_.data(), ctx_n_.data(), chunk.first_index, cm.inner, cm.groups};
+                        ctx_base_.data(), ctx_n_.data(), chunk.first_index, cm.inner, cm.groups,
+                        kernel_symbol_clamp(w)};
         const std::size_t done = encode_rounds_periodic(a);
         if (done != kNoPeriodicKernel) {
           if (done == r + 1) break;
@@ -203,6 +225,7 @@ class RansChunkEncoder final : public ChunkEncoder {
           const std::uint32_t ctx = cm.at(first);
           EncKernelArgs a{lanes, x, &p, static_cast<const std::uint8_t*>(chunk.data) + (r + 1 - k) * N * (wide ? 2 : 1), k,
                           model_.tables[model_.table_of(ctx)], wide, model_.precision};
+          a.symbol_clamp = kernel_symbol_clamp(w);
           const std::size_t done = simd ? encode_rounds_simd(a) : encode_rounds_scalar(a);
           if (done == k) { r -= k - 1; continue; }
           r -= done;  // round r has an escape: the general path below codes it
@@ -221,13 +244,14 @@ class RansChunkEncoder final : public ChunkEncoder {
         if (v >> w) return {StatusCode::invalid_argument, "rans: symbol wider than its bit width"};
         vals[j] = v;
         es[j] = &t.sym[v < t.n ? v : t.n];
-        if (es[j]->flags & kInvalidFlag)
+        if (es[j]->flags() & kInvalidFlag)
           return {StatusCode::invalid_argument, "rans: symbol " + std::to_string(v) + " has no frequency and its table no escape"};
         cur.step();
       }
       for (std::size_t j = L; j-- > 0;)
-        if (es[j]->flags & kEscapeFlag) x[j] = enc_bypass(x[j], vals[j], w, p);
-      for (std::size_t j = L; j-- > 0;) x[j] = enc_step(x[j], *es[j], p);
+        if (es[j]->flags() & kEscapeFlag) x[j] = enc_bypass(x[j], vals[j], w, p);
+      const std::uint32_t total = 1u << model_.precision;
+      for (std::size_t j = L; j-- > 0;) x[j] = enc_step(x[j], *es[j], total - es[j]->freq(), p);
     }
     const std::size_t words = static_cast<std::size_t>(buf_end - p);
     const std::size_t at = out.size();

@@ -122,26 +122,31 @@ Result<DecModel> build_dec_model(const RansTables& t, bool lazy_ok = false);
 // ---- Encoder tables -------------------------------------------------------------------------
 
 // Per coded value: division by freq through a reciprocal (exact for all 32-bit states):
-// t = mulhi(x, rcp); q = (t + ((x − t) >> 1)) >> shift; x' = x + bias + q·cmpl.
-// 32 bytes, so that SIMD kernels gather fields at index·32 + offset.
-struct alignas(32) EncSym {
+// t = mulhi(x, rcp); q = (t + ((x − t) >> 1)) >> shift; x' = x + bias + q·(2^P − freq).
+// 16 bytes, so that the AVX-512 kernels fetch an entry with one 128-bit load, or gather its
+// fields at index·16 + offset.
+struct alignas(16) EncSym {
   std::uint32_t rcp = 0;
   std::uint32_t bias = 0;
-  std::uint32_t cmpl = 0;
+  std::uint32_t fs = 0;        // freq | shift << 24 | flags << 29 (freq ≤ 2^16; 0 when not codable)
   std::uint32_t xmax_m1 = 0;   // renormalize (emit 16 bits) when x > xmax_m1
-  std::uint32_t shift = 0;
-  std::uint32_t flags = 0;     // kEscapeFlag: value goes through the escape; kInvalid: not codable
-  std::uint32_t fs = 0;        // SIMD: freq | shift << 24 | flags << 29
-  std::uint32_t pad = 0;
+  std::uint32_t freq() const { return fs & 0x1FFFFu; }
+  std::uint32_t shift() const { return (fs >> 24) & 0x1Fu; }
+  std::uint32_t flags() const { return fs >> 29; }   // kEscapeFlag, kInvalidFlag
 };
-static_assert(sizeof(EncSym) == 32);
+static_assert(sizeof(EncSym) == 16);
 inline constexpr std::uint32_t kEscapeFlag = 1;
 inline constexpr std::uint32_t kInvalidFlag = 2;
 
 struct EncTable {
   std::uint32_t n = 0;                 // entries 0..n-1 for values, entry n for ≥ n
-  const EncSym* sym = nullptr;
+  const EncSym* sym = nullptr;         // at ≤ 8 bits: entries up to kernel_symbol_clamp(bits)
 };
+
+// At ≤ 8 bits the SIMD kernels index a table with min(symbol, kernel_symbol_clamp(bits)): 255,
+// or 2^bits below 8 bits (a symbol too wide for its width lands on an escape entry, and the
+// general path reports it).
+inline constexpr std::uint32_t kernel_symbol_clamp(int bits) { return bits < 8 ? 1u << bits : 255u; }
 
 struct EncModel {
   int bits = 8;
@@ -209,6 +214,7 @@ struct EncKernelArgs {
   std::uint64_t first_index = 0;
   std::uint64_t inner = 1;
   std::uint32_t groups = 1;
+  std::uint32_t symbol_clamp = 255;   // kernel_symbol_clamp(bits), 8-bit symbol storage
 };
 std::size_t encode_rounds_scalar(const EncKernelArgs& a);
 std::size_t encode_rounds_simd(const EncKernelArgs& a);
@@ -216,5 +222,8 @@ std::size_t encode_rounds_simd(const EncKernelArgs& a);
 std::size_t encode_rounds_periodic(const EncKernelArgs& a);
 
 bool use_simd();
+// AVX-512 kernels: per-lane table entries through scalar loads instead of vpgatherdd
+// (rans_set_lookup; automatic: on AMD CPUs).
+bool lookups_by_loads();
 
 }  // namespace ftc::entropy::rans_detail

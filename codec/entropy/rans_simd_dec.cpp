@@ -90,7 +90,7 @@ std::size_t DecodeRoundsT(const DecKernelArgs& a) {
 // first, then the renormalizations in lane order (vpexpandd of the next 16 words per vector):
 // the NV lookup chains are independent, only the word pointer runs through them in order.
 // kEmulated: the lookups as 16 scalar loads through memory instead of vpgatherdd — faster where
-// gathers are microcoded at about one element a cycle (AMD Zen 4/5), see fused_emulated().
+// gathers are microcoded at about one element a cycle (AMD Zen 4/5), see lookups_by_loads().
 template <int NV, bool kEmulated, bool kPeriodic>
 std::size_t DecodeFusedAvx512(const DecKernelArgs& a) {
   constexpr std::size_t N = 16 * NV;
@@ -165,16 +165,9 @@ std::size_t DecodeFusedAvx512(const DecKernelArgs& a) {
   return done;
 }
 
-// vpgatherdd is microcoded on AMD's AVX-512 cores (Zen 4, Zen 5: ~21 cycles a 16-lane gather on
-// this project's bench machine, against ~5 for 16 scalar loads); Intel's is not.
-inline bool fused_emulated() {
-  static const bool amd = __builtin_cpu_is("amd");
-  return amd;
-}
-
 template <int NV, bool kPeriodic>
 std::size_t DecodeFusedNV(const DecKernelArgs& a) {
-  return fused_emulated() ? DecodeFusedAvx512<NV, true, kPeriodic>(a) : DecodeFusedAvx512<NV, false, kPeriodic>(a);
+  return lookups_by_loads() ? DecodeFusedAvx512<NV, true, kPeriodic>(a) : DecodeFusedAvx512<NV, false, kPeriodic>(a);
 }
 #endif
 

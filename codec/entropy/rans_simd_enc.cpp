@@ -1,5 +1,5 @@
 // rANS encode kernel, Highway runtime dispatch (docs/format-rans.md §Encoding). AVX-512 targets
-// run 2, 4 or 8 × 16 lanes with gathered per-symbol constants, a 32×32→64 multiply for the reciprocal
+// run 2, 4 or 8 × 16 lanes with per-symbol constants gathered or loaded (lookups_by_loads()), a 32×32→64 multiply for the reciprocal
 // division and a compress-store of the emitted words; other targets run the portable scalar
 // kernel. Writes exactly what encode_rounds_scalar writes.
 #include <algorithm>
@@ -52,9 +52,35 @@ inline __m512i step16(__m512i x, const Lanes16& l, std::uint8_t*& p) {
 #endif
 
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+// The first 16 bytes (rcp, bias, fs, xmax_m1: EncSym) of the entries of 16 symbols as four
+// vectors of 16 lanes, with 16 loads and a 4×4 transpose inside each 128-bit block: block b of
+// z[k] holds lane 4b + k, so that after the transpose lane 4b + k of field j is that lane's
+// field j. Lane l's entry is (l < split ? ta : tb)[min(s[l], clamp)] (kernel_symbol_clamp).
+inline void load_entries16(const std::uint8_t* s, std::uint32_t clamp, const EncSym* ta, const EncSym* tb, int split,
+                           __m512i& rcp, __m512i& bias, __m512i& fs, __m512i& xmax) {
+  auto row = [&](int l) {
+    const EncSym* e = (l < split ? ta : tb) + std::min<std::uint32_t>(s[l], clamp);
+    return _mm_load_si128(reinterpret_cast<const __m128i*>(e));
+  };
+  __m512i z[4];
+  for (int k = 0; k < 4; ++k) {
+    z[k] = _mm512_castsi128_si512(row(k));
+    z[k] = _mm512_mask_broadcast_i32x4(z[k], 0x00F0, row(4 + k));
+    z[k] = _mm512_mask_broadcast_i32x4(z[k], 0x0F00, row(8 + k));
+    z[k] = _mm512_mask_broadcast_i32x4(z[k], 0xF000, row(12 + k));
+  }
+  const __m512i a = _mm512_unpacklo_epi32(z[0], z[1]), b = _mm512_unpackhi_epi32(z[0], z[1]);
+  const __m512i c = _mm512_unpacklo_epi32(z[2], z[3]), d = _mm512_unpackhi_epi32(z[2], z[3]);
+  rcp = _mm512_unpacklo_epi64(a, c);
+  bias = _mm512_unpackhi_epi64(a, c);
+  fs = _mm512_unpacklo_epi64(b, d);
+  xmax = _mm512_unpackhi_epi64(b, d);
+}
+
 // NV vectors of 16 lanes a round; vectors are coded last first so that the words land below p
-// in lane order.
-template <int NV, bool kPeriodic>
+// in lane order. kLoads: the per-lane entries through load_entries16 instead of three gathers
+// (lookups_by_loads()).
+template <int NV, bool kPeriodic, bool kLoads>
 std::size_t EncodeRoundsAvx512(const EncKernelArgs& a) {
   constexpr std::size_t N = 16 * NV;
   const auto* syms = static_cast<const std::uint8_t*>(a.syms);
@@ -73,65 +99,85 @@ std::size_t EncodeRoundsAvx512(const EncKernelArgs& a) {
   __m512i x[NV];
   for (int v = 0; v < NV; ++v) x[v] = _mm512_loadu_si512(a.x + 16 * v);
   std::size_t done = 0;
-  auto lanes = [&](__m512i idx, __m512i fs) {
-    Lanes16 l;
-    const __m512i f = _mm512_and_si512(fs, vfmask);
-    l.rcp = _mm512_i32gather_epi32(idx, f_rcp, 4);
-    l.bias = _mm512_i32gather_epi32(idx, f_bias, 4);
-    l.cmpl = _mm512_sub_epi32(vtotal, f);
-    l.xmax = _mm512_sub_epi32(_mm512_sll_epi32(f, vsh), vone);
-    l.shift = _mm512_and_si512(_mm512_srli_epi32(fs, 24), vshmask);
-    return l;
-  };
   [[maybe_unused]] const __m512i iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
   for (std::size_t r = a.rounds; r-- > 0;) {
     const std::uint8_t* s = syms + r * N;
+    Lanes16 l[NV];
     __m512i idx[NV], fs[NV];
     __m512i any = _mm512_setzero_si512();
     [[maybe_unused]] __m512i na = vn, nb = vn, ba = _mm512_setzero_si512(), bb = ba;
-    [[maybe_unused]] std::uint32_t b = 0;
+    [[maybe_unused]] std::uint32_t b = 0, ca = 0, cb = 0;
     if constexpr (kPeriodic) {
       // Lanes [0, b) in the run of context ca, [b, N) in the next one.
       const std::uint64_t first = a.first_index + r * N;
       const std::uint64_t rem = first % a.inner;
-      const std::uint32_t ca = static_cast<std::uint32_t>((first / a.inner) % a.groups);
-      const std::uint32_t cb = ca + 1 == a.groups ? 0 : ca + 1;
+      ca = static_cast<std::uint32_t>((first / a.inner) % a.groups);
+      cb = ca + 1 == a.groups ? 0 : ca + 1;
       b = static_cast<std::uint32_t>(std::min<std::uint64_t>(a.inner - rem, N));
-      na = _mm512_set1_epi32(static_cast<int>(a.ctx_n[ca]));
-      nb = _mm512_set1_epi32(static_cast<int>(a.ctx_n[cb]));
-      ba = _mm512_set1_epi32(static_cast<int>(a.ctx_base[ca]));
-      bb = _mm512_set1_epi32(static_cast<int>(a.ctx_base[cb]));
+      if constexpr (!kLoads) {
+        na = _mm512_set1_epi32(static_cast<int>(a.ctx_n[ca]));
+        nb = _mm512_set1_epi32(static_cast<int>(a.ctx_n[cb]));
+        ba = _mm512_set1_epi32(static_cast<int>(a.ctx_base[ca]));
+        bb = _mm512_set1_epi32(static_cast<int>(a.ctx_base[cb]));
+      }
     }
     for (int v = 0; v < NV; ++v) {
-      const __m512i sv = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 16 * v)));
-      if constexpr (kPeriodic) {
-        const __mmask16 in_a = _mm512_cmplt_epu32_mask(_mm512_add_epi32(iota, _mm512_set1_epi32(16 * v)), _mm512_set1_epi32(static_cast<int>(b)));
-        idx[v] = _mm512_slli_epi32(_mm512_add_epi32(_mm512_min_epu32(sv, _mm512_mask_blend_epi32(in_a, nb, na)),
-                                                    _mm512_mask_blend_epi32(in_a, bb, ba)), 3);
+      if constexpr (kLoads) {
+        const EncSym* ta = tab;
+        const EncSym* tb = tab;
+        if constexpr (kPeriodic) {
+          ta += a.ctx_base[ca];
+          tb += a.ctx_base[cb];
+        }
+        const int split = kPeriodic ? std::clamp(static_cast<int>(b) - 16 * v, 0, 16) : 16;
+        load_entries16(s + 16 * v, a.symbol_clamp, ta, tb, split, l[v].rcp, l[v].bias, fs[v], l[v].xmax);
       } else {
-        idx[v] = _mm512_slli_epi32(_mm512_min_epu32(sv, vn), 3);
+        const __m512i sv = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 16 * v)));
+        if constexpr (kPeriodic) {
+          const __mmask16 in_a = _mm512_cmplt_epu32_mask(_mm512_add_epi32(iota, _mm512_set1_epi32(16 * v)), _mm512_set1_epi32(static_cast<int>(b)));
+          idx[v] = _mm512_add_epi32(_mm512_min_epu32(sv, _mm512_mask_blend_epi32(in_a, nb, na)), _mm512_mask_blend_epi32(in_a, bb, ba));
+        } else {
+          idx[v] = _mm512_min_epu32(sv, vn);
+        }
+        idx[v] = _mm512_slli_epi32(idx[v], 2);  // EncSym: 4 words
+        fs[v] = _mm512_i32gather_epi32(idx[v], f_fs, 4);
       }
-      fs[v] = _mm512_i32gather_epi32(idx[v], f_fs, 4);
       any = _mm512_or_si512(any, fs[v]);
     }
     if (_mm512_test_epi32_mask(any, vflags)) break;
-    for (int v = NV; v-- > 0;) x[v] = step16(x[v], lanes(idx[v], fs[v]), p);
+    for (int v = NV; v-- > 0;) {
+      const __m512i f = _mm512_and_si512(fs[v], vfmask);
+      if constexpr (!kLoads) {
+        l[v].rcp = _mm512_i32gather_epi32(idx[v], f_rcp, 4);
+        l[v].bias = _mm512_i32gather_epi32(idx[v], f_bias, 4);
+        l[v].xmax = _mm512_sub_epi32(_mm512_sll_epi32(f, vsh), vone);
+      }
+      l[v].cmpl = _mm512_sub_epi32(vtotal, f);
+      l[v].shift = _mm512_and_si512(_mm512_srli_epi32(fs[v], 24), vshmask);
+      x[v] = step16(x[v], l[v], p);
+    }
     ++done;
   }
   for (int v = 0; v < NV; ++v) _mm512_storeu_si512(a.x + 16 * v, x[v]);
   *a.out = p;
   return done;
 }
+
+template <bool kPeriodic>
+std::size_t EncodeRoundsLanes(const EncKernelArgs& a) {
+  const bool loads = lookups_by_loads();
+  switch (a.lanes) {
+    case 32: return loads ? EncodeRoundsAvx512<2, kPeriodic, true>(a) : EncodeRoundsAvx512<2, kPeriodic, false>(a);
+    case 64: return loads ? EncodeRoundsAvx512<4, kPeriodic, true>(a) : EncodeRoundsAvx512<4, kPeriodic, false>(a);
+    default: return loads ? EncodeRoundsAvx512<8, kPeriodic, true>(a) : EncodeRoundsAvx512<8, kPeriodic, false>(a);
+  }
+}
 #endif
 
 std::size_t EncodeRounds(const EncKernelArgs& a) {
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
   if (a.wide) return encode_rounds_scalar(a);
-  switch (a.lanes) {
-    case 32: return EncodeRoundsAvx512<2, false>(a);
-    case 64: return EncodeRoundsAvx512<4, false>(a);
-    default: return EncodeRoundsAvx512<8, false>(a);
-  }
+  return EncodeRoundsLanes<false>(a);
 #else
   return encode_rounds_scalar(a);
 #endif
@@ -140,11 +186,7 @@ std::size_t EncodeRounds(const EncKernelArgs& a) {
 std::size_t EncodePeriodic(const EncKernelArgs& a) {
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
   if (a.wide) return kNoPeriodicKernel;
-  switch (a.lanes) {
-    case 32: return EncodeRoundsAvx512<2, true>(a);
-    case 64: return EncodeRoundsAvx512<4, true>(a);
-    default: return EncodeRoundsAvx512<8, true>(a);
-  }
+  return EncodeRoundsLanes<true>(a);
 #else
   (void)a;
   return kNoPeriodicKernel;

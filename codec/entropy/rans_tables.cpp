@@ -15,20 +15,30 @@ namespace {
 
 Status corrupt(const std::string& msg) { return {StatusCode::corrupt, "rans tables: " + msg}; }
 
-// LSB-first bit packing (docs/format-rans.md §Bit packing).
+// LSB-first bit packing (docs/format-rans.md §Bit packing). Invariant: fill_ < 32 between calls.
 class BitWriter {
  public:
   explicit BitWriter(std::vector<std::uint8_t>& out) : out_(out) {}
-  void put(std::uint32_t v, int n) {  // n ≤ 24
-    acc_ |= static_cast<std::uint64_t>(v) << fill_;
+  void put(std::uint64_t v, int n) {  // n ≤ 32, v < 2^n
+    acc_ |= v << fill_;
     fill_ += n;
-    while (fill_ >= 8) { out_.push_back(static_cast<std::uint8_t>(acc_)); acc_ >>= 8; fill_ -= 8; }
+    if (fill_ >= 32) {
+      const std::uint8_t b[4] = {static_cast<std::uint8_t>(acc_), static_cast<std::uint8_t>(acc_ >> 8),
+                                 static_cast<std::uint8_t>(acc_ >> 16), static_cast<std::uint8_t>(acc_ >> 24)};
+      out_.insert(out_.end(), b, b + 4);
+      acc_ >>= 32;
+      fill_ -= 32;
+    }
   }
   void unary(std::uint32_t q) {  // q one bits, then a zero
     while (q >= 16) { put(0xFFFF, 16); q -= 16; }
     put((1u << q) - 1, static_cast<int>(q) + 1);
   }
-  void flush() { if (fill_ > 0) { out_.push_back(static_cast<std::uint8_t>(acc_)); acc_ = 0; fill_ = 0; } }
+  void flush() {
+    for (; fill_ > 0; fill_ -= 8) { out_.push_back(static_cast<std::uint8_t>(acc_)); acc_ >>= 8; }
+    acc_ = 0;
+    fill_ = 0;
+  }
  private:
   std::vector<std::uint8_t>& out_;
   std::uint64_t acc_ = 0;
@@ -176,46 +186,57 @@ int ceil_log2(std::uint64_t v) {
   return b;
 }
 
-// Body bits of one table with Rice parameter k (see write_body).
-std::uint64_t body_bits(const RansTable& t, int k) {
-  std::uint64_t bits = 0;
-  const std::size_t n = t.freq.size();
-  for (std::size_t i = 0; i < n;) {
-    std::uint32_t f = t.freq[i];
-    bits += (f >> k) + 1 + static_cast<std::uint64_t>(k);
-    ++i;
-    if (f == 0) {
+// The body's size with Rice parameter k (write_body) is S(k) + coded·(1 + k) + run_bits, with
+// S(k) = Σ over the non-zero f of f >> k, `coded` the entries written as a Rice code (the
+// non-zero ones and the first zero of each run) and `run_bits` the runs' Elias-gamma lengths.
+struct BodyShape {
+  std::uint64_t sum = 0, nonzero = 0, coded = 0, run_bits = 0;
+  explicit BodyShape(const RansTable& t) {
+    const std::size_t n = t.freq.size();
+    for (std::size_t i = 0; i < n;) {
+      const std::uint32_t f = t.freq[i++];
+      ++coded;
+      if (f) { sum += f; ++nonzero; continue; }
       std::size_t run = 0;
       while (i + run < n && t.freq[i + run] == 0) ++run;
-      const int z = 63 - __builtin_clzll(run + 1);
-      bits += 2 * static_cast<std::uint64_t>(z) + 1;
+      run_bits += 2 * static_cast<std::uint64_t>(63 - __builtin_clzll(run + 1)) + 1;
       i += run;
     }
   }
-  return bits;
-}
+};
 
-int best_k(const RansTable& t, int precision) {
-  // The optimum lies near log2 of the mean non-zero frequency; try a window around it.
-  std::uint64_t sum = 0, nz = 0;
-  for (std::uint32_t f : t.freq) if (f) { sum += f; ++nz; }
+// The Rice parameter with the fewest body bits among a window around log2 of the mean non-zero
+// frequency (ties: the smallest k), and those bits.
+std::pair<int, std::uint64_t> best_k(const RansTable& t, int precision) {
+  const BodyShape b(t);
   int center = 0;
-  if (nz) while ((std::uint64_t{2} << center) * nz <= sum) ++center;
-  int best = 0;
+  if (b.nonzero) while ((std::uint64_t{2} << center) * b.nonzero <= b.sum) ++center;
+  const int lo = std::max(0, center - 3), hi = std::min({precision, 15, center + 2});
+  if (hi < lo) return {0, b.sum + b.coded + b.run_bits};
+  std::uint64_t shifted[6] = {};  // S(lo + j)
+  for (std::uint32_t f : t.freq)
+    for (int j = 0; j <= hi - lo; ++j) shifted[j] += f >> (lo + j);
+  int best = lo;
   std::uint64_t best_bits = UINT64_MAX;
-  for (int k = std::max(0, center - 3); k <= precision && k <= 15 && k <= center + 2; ++k) {
-    std::uint64_t b = body_bits(t, k);
-    if (b < best_bits) { best_bits = b; best = k; }
+  for (int k = lo; k <= hi; ++k) {
+    const std::uint64_t bits = shifted[k - lo] + b.coded * (1 + static_cast<std::uint64_t>(k)) + b.run_bits;
+    if (bits < best_bits) { best_bits = bits; best = k; }
   }
-  return best;
+  return {best, best_bits};
 }
 
 void write_body(BitWriter& w, const RansTable& t, int k) {
   const std::size_t n = t.freq.size();
+  const std::uint32_t low_mask = (1u << k) - 1;
   for (std::size_t i = 0; i < n;) {
-    std::uint32_t f = t.freq[i];
-    w.unary(f >> k);
-    if (k > 0) w.put(f & ((1u << k) - 1), k);
+    const std::uint32_t f = t.freq[i];
+    const std::uint32_t q = f >> k;
+    if (q + 1 + static_cast<std::uint32_t>(k) <= 32) {  // q ones, a zero, the k low bits: one put
+      w.put(((std::uint64_t{1} << q) - 1) | static_cast<std::uint64_t>(f & low_mask) << (q + 1), static_cast<int>(q) + 1 + k);
+    } else {
+      w.unary(q);
+      if (k > 0) w.put(f & low_mask, k);
+    }
     ++i;
     if (f == 0) {
       std::size_t run = 0;
@@ -223,9 +244,8 @@ void write_body(BitWriter& w, const RansTable& t, int k) {
       // Elias gamma of run + 1: z zero bits, a one bit, then the z low bits.
       const std::uint64_t v = run + 1;
       const int z = 63 - __builtin_clzll(v);
-      for (int j = 0; j < z; ++j) w.put(0, 1);
-      w.put(1, 1);
-      if (z > 0) w.put(static_cast<std::uint32_t>(v & ((std::uint64_t{1} << z) - 1)), z);
+      w.put(std::uint64_t{1} << z, z + 1);
+      if (z > 0) w.put(v & ((std::uint64_t{1} << z) - 1), z);
       i += run;
     }
   }
@@ -282,7 +302,7 @@ void RansTables::serialize(std::vector<std::uint8_t>& out) const {
   for (const RansTable& t : tables) {
     w.varint(t.freq.size());
     w.varint(t.escape);
-    const int k = best_k(t, precision);
+    const int k = best_k(t, precision).first;
     w.u8(static_cast<std::uint8_t>(k));
     BitWriter bw(out);
     write_body(bw, t, k);
@@ -297,7 +317,7 @@ std::size_t RansTables::serialized_size() const {
     size += (context_table.size() * static_cast<std::size_t>(ceil_log2(tables.size())) + 7) / 8;
   for (const RansTable& t : tables) {
     size += varint_size(t.freq.size()) + varint_size(t.escape) + 1;
-    size += static_cast<std::size_t>((body_bits(t, best_k(t, precision)) + 7) / 8);
+    size += static_cast<std::size_t>((best_k(t, precision).second + 7) / 8);
   }
   return size;
 }

@@ -295,6 +295,36 @@ TEST_CASE("rans: escapes code values outside a model's tables") {
   CHECK(enc->encoder->encode({sym, 3, 8, 0, {}}, out).code() == StatusCode::invalid_argument);
 }
 
+TEST_CASE("rans: a symbol wider than its bit width is refused by every kernel and lookup") {
+  // 4-bit tables with an escape; one symbol of 200 in 8-bit storage, in a long run (the
+  // one-table and periodic SIMD kernels) and at the end of a partial round (the general path).
+  std::mt19937_64 rng(41);
+  for (std::uint32_t lanes : {32u, 64u, 128u}) {
+    for (std::uint32_t groups : {1u, 3u}) {
+      const ContextMap ctx{1024, groups};
+      auto tables = std::make_shared<const RansTables>(random_tables(rng, 4, 10, groups, true));
+      auto enc = make_rans_encoder_with_tables(tables, lanes);
+      REQUIRE(enc.ok());
+      for (std::size_t at : {std::size_t{700}, std::size_t{2500}, std::size_t{4099}}) {
+        std::vector<std::uint8_t> sym(4100);
+        for (auto& v : sym) v = static_cast<std::uint8_t>(rng() % 16);
+        sym[at] = 200;
+        for (RansKernel kernel : {RansKernel::scalar, RansKernel::automatic}) {
+          for (RansLookup lookup : {RansLookup::gather, RansLookup::loads}) {
+            CAPTURE(lanes); CAPTURE(groups); CAPTURE(at); CAPTURE(static_cast<int>(kernel)); CAPTURE(static_cast<int>(lookup));
+            rans_set_kernel(kernel);
+            rans_set_lookup(lookup);
+            std::vector<std::uint8_t> out;
+            CHECK(enc->encoder->encode({sym.data(), sym.size(), 4, 0, ctx}, out).code() == StatusCode::invalid_argument);
+          }
+        }
+      }
+    }
+  }
+  rans_set_kernel(RansKernel::automatic);
+  rans_set_lookup(RansLookup::automatic);
+}
+
 TEST_CASE("rans: scalar and every SIMD target write and read identical bytes") {
   std::mt19937_64 rng(6);
   const auto targets = rans_simd_targets();
@@ -322,14 +352,18 @@ TEST_CASE("rans: scalar and every SIMD target write and read identical bytes") {
     REQUIRE(roundtrip_chunks(*enc->encoder, **dec, s, ctx, count / 2 + 1, &ref).ok());
     rans_set_kernel(RansKernel::automatic);
     for (std::int64_t target : targets) {
-      CAPTURE(rans_target_name(target));
-      rans_force_simd_target(target);
-      std::vector<std::uint8_t> got;
-      Status st = roundtrip_chunks(*enc->encoder, **dec, s, ctx, count / 2 + 1, &got);
-      CHECK_MESSAGE(st.ok(), st.to_string());
-      CHECK(got == ref);
+      for (RansLookup lookup : {RansLookup::gather, RansLookup::loads}) {
+        CAPTURE(rans_target_name(target)); CAPTURE(static_cast<int>(lookup));
+        rans_force_simd_target(target);
+        rans_set_lookup(lookup);
+        std::vector<std::uint8_t> got;
+        Status st = roundtrip_chunks(*enc->encoder, **dec, s, ctx, count / 2 + 1, &got);
+        CHECK_MESSAGE(st.ok(), st.to_string());
+        CHECK(got == ref);
+      }
     }
     rans_force_simd_target(0);
+    rans_set_lookup(RansLookup::automatic);
   }
 }
 
@@ -617,14 +651,18 @@ TEST_CASE("rans-wide: scalar and every SIMD target write and read identical byte
     REQUIRE(roundtrip_chunks(*enc->encoder, **dec, s, ctx, chunk, &ref).ok());
     rans_set_kernel(RansKernel::automatic);
     for (std::int64_t target : targets) {
-      CAPTURE(rans_target_name(target));
-      rans_force_simd_target(target);
-      std::vector<std::uint8_t> got;
-      Status st = roundtrip_chunks(*enc->encoder, **dec, s, ctx, chunk, &got);
-      CHECK_MESSAGE(st.ok(), st.to_string());
-      CHECK(got == ref);
+      for (RansLookup lookup : {RansLookup::gather, RansLookup::loads}) {
+        CAPTURE(rans_target_name(target)); CAPTURE(static_cast<int>(lookup));
+        rans_force_simd_target(target);
+        rans_set_lookup(lookup);
+        std::vector<std::uint8_t> got;
+        Status st = roundtrip_chunks(*enc->encoder, **dec, s, ctx, chunk, &got);
+        CHECK_MESSAGE(st.ok(), st.to_string());
+        CHECK(got == ref);
+      }
     }
     rans_force_simd_target(0);
+    rans_set_lookup(RansLookup::automatic);
   }
 }
 
