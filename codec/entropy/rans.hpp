@@ -85,15 +85,18 @@ struct RansModelOptions {
   // is given the frequency a value with this many occurrences would get; 0: no escape
   // (every value that can occur must be in the histogram).
   std::uint64_t escape_count = 0;
-  // Tables: true lets the builder share tables between contexts when it pays (the table cost is
-  // counted); false keeps one table per context.
+  // Tables: true lets the builder share tables between contexts (one for all, or one per group
+  // of similar contexts) when it pays (the table cost is counted); false keeps one table per
+  // context.
   bool allow_sharing = true;
   bool count_table_cost = true;  // false for model files: tables cost nothing in the stream
 };
 
 // Histogram → quantized tables minimizing Σ count·log2(2^P/freq) (+ the serialized table bits)
-// under the precision limit. Integer fixed-point arithmetic only: the same histograms give the
-// same tables on every machine. Encoder-only (rans_model_enc.cpp).
+// under the precision limit: one table per context, one shared table, or groups of similar
+// contexts sharing a table each (an explicit context map; rans_group_enc.cpp). Integer
+// fixed-point arithmetic only: the same histograms give the same tables on every machine.
+// Encoder-only (rans_model_enc.cpp).
 Result<RansTables> build_rans_tables(const RansHistograms& hist, const RansModelOptions& options = {});
 
 // Quantizes one histogram to frequencies summing to 2^precision with freq ≥ 1 wherever

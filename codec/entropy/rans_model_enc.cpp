@@ -7,32 +7,14 @@
 
 #include "codec/entropy/rans.hpp"
 #include "codec/entropy/rans_internal.hpp"
+#include "codec/entropy/rans_model_enc.hpp"
 
 namespace ftc::entropy {
 namespace {
 
-constexpr int kFrac = 24;
+constexpr int kFrac = rans_detail::kLgFrac;
 constexpr std::uint32_t kMaxF = 1u << kRansMaxPrecision;
-
-// lg[f] = floor(log2(f) · 2^24) for f in [1, 2^16], by repeated squaring (exact integer steps).
-const std::vector<std::uint32_t>& lg_table() {
-  static const std::vector<std::uint32_t> table = [] {
-    std::vector<std::uint32_t> t(kMaxF + 1, 0);
-    for (std::uint32_t f = 1; f <= kMaxF; ++f) {
-      const int ip = 31 - __builtin_clz(f);
-      std::uint64_t m = static_cast<std::uint64_t>(f) << (31 - ip);  // Q1.31 in [1, 2)
-      std::uint32_t frac = 0;
-      for (int i = 0; i < kFrac; ++i) {
-        m = (m * m) >> 31;
-        frac <<= 1;
-        if (m >= (std::uint64_t{1} << 32)) { frac |= 1; m >>= 1; }
-      }
-      t[f] = (static_cast<std::uint32_t>(ip) << kFrac) | frac;
-    }
-    return t;
-  }();
-  return table;
-}
+using rans_detail::lg_table;
 
 std::uint64_t sat_add(std::uint64_t a, std::uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
 std::uint64_t sat_mul(std::uint64_t a, std::uint64_t b) {
@@ -63,6 +45,7 @@ Result<RansTable> quantize_histogram(std::span<const std::uint64_t> counts, int 
   std::size_t n = counts.size();
   while (n > 0 && counts[n - 1] == 0) --n;
   std::vector<Item> items;
+  items.reserve(n + 1);
   unsigned __int128 sum = 0;
   for (std::size_t v = 0; v < n; ++v)
     if (counts[v]) { items.push_back({counts[v], 0, static_cast<std::uint32_t>(v)}); sum += counts[v]; }
@@ -83,10 +66,13 @@ Result<RansTable> quantize_histogram(std::span<const std::uint64_t> counts, int 
   std::uint64_t free = total;
   unsigned __int128 rest = sum;
   for (int round = 0; round < 4; ++round) {
+    // Pinned: count·free < rest, i.e. count ≤ (rest − 1) / free (every count when free = 0).
+    const std::uint64_t below = rest == 0 ? 0 : free == 0 ? UINT64_MAX : static_cast<std::uint64_t>(std::min<unsigned __int128>(div128(rest - 1, free), UINT64_MAX));
     std::uint64_t pinned = 0;
     unsigned __int128 pinned_count = 0;
-    for (const Item& it : items)
-      if (static_cast<unsigned __int128>(it.count) * free < rest) { ++pinned; pinned_count += it.count; }
+    if (rest != 0)
+      for (const Item& it : items)
+        if (it.count <= below) { ++pinned; pinned_count += it.count; }
     if (pinned == total - free || pinned_count == sum) break;  // fixed point, or nothing left to scale
     free = total - pinned;
     rest = sum - pinned_count;
@@ -100,11 +86,14 @@ Result<RansTable> quantize_histogram(std::span<const std::uint64_t> counts, int 
     it.f = f0 < 1 ? 1u : f0 >= total ? total : f0 + (x * (lg[f0 + 1] - lg[f0]) > kInvLn2 ? 1u : 0u);
     used += it.f;
   }
+  // count · (lg difference < 2^25) cannot overflow 64 bits when every count is below 2^38.
+  const bool narrow = sum < (std::uint64_t{1} << 38);
+  auto times = [narrow](std::uint64_t count, std::uint32_t d) { return narrow ? count * d : sat_mul(count, d); };
   auto gain = [&](const Item& it) -> std::uint64_t {  // bits saved by f + 1
-    return it.f >= total ? 0 : sat_mul(it.count, lg[it.f + 1] - lg[it.f]);
+    return it.f >= total ? 0 : times(it.count, lg[it.f + 1] - lg[it.f]);
   };
   auto loss = [&](const Item& it) -> std::uint64_t {  // bits lost by f − 1
-    return it.f <= 1 ? UINT64_MAX : sat_mul(it.count, lg[it.f] - lg[it.f - 1]);
+    return it.f <= 1 ? UINT64_MAX : times(it.count, lg[it.f] - lg[it.f - 1]);
   };
   // Moves single slots (step +1: greatest gain first; −1: least loss first; ties: lowest
   // position) until Σf = 2^P. Gains fall and losses rise with each move (log is concave).
@@ -205,8 +194,11 @@ void RansHistograms::add(const SymbolSpan& span) {
     if (counts[c].size() < alphabet) counts[c].resize(alphabet, 0);
   constexpr std::size_t kBlock = std::size_t{1} << 30;  // partial counters stay below 2^32
   if (span.bits <= 8 && span.count >= std::size_t{4096} * cur.groups && span.count <= kBlock) {
-    // Enough symbols to pay for 4 KiB of partials a context, which also serve short runs.
-    std::vector<std::uint32_t> part(std::size_t{1024} * cur.groups, 0);
+    // Enough symbols to pay for 4 KiB of partials a context, which also serve short runs. The
+    // partials live in a per-thread buffer (fold4 leaves them zero): allocating and zeroing them
+    // per call costs page faults.
+    thread_local std::vector<std::uint32_t> part;
+    if (part.size() < std::size_t{1024} * cur.groups) part.resize(std::size_t{1024} * cur.groups, 0);
     for (std::size_t i = 0; i < span.count;) {
       const std::size_t run = static_cast<std::size_t>(std::min<std::uint64_t>(cur.run_left(), span.count - i));
       count4(static_cast<const std::uint8_t*>(span.data) + i, run, part.data() + std::size_t{1024} * cur.ctx);
@@ -241,65 +233,47 @@ void RansHistograms::add(const SymbolSpan& span) {
   }
 }
 
-namespace {
+namespace rans_detail {
 
-Result<RansTables> tables_at(const RansHistograms& h, int precision, bool shared, const std::vector<std::uint64_t>& merged,
-                             const RansModelOptions& o) {
-  RansTables t;
-  t.bits = h.bits;
-  t.precision = precision;
-  if (shared) {
-    FTC_ASSIGN_OR_RETURN(RansTable tab, quantize_histogram(merged, precision, o.escape_count));
-    t.tables.push_back(std::move(tab));
-  } else {
-    for (const auto& row : h.counts) {
-      FTC_ASSIGN_OR_RETURN(RansTable tab, quantize_histogram(row, precision, o.escape_count));
-      t.tables.push_back(std::move(tab));
+const std::vector<std::uint32_t>& lg_table() {  // exact integer steps: the same table everywhere
+  static const std::vector<std::uint32_t> table = [] {
+    std::vector<std::uint32_t> t(kMaxF + 1, 0);
+    for (std::uint32_t f = 1; f <= kMaxF; ++f) {
+      const int ip = 31 - __builtin_clz(f);
+      std::uint64_t m = static_cast<std::uint64_t>(f) << (31 - ip);  // Q1.31 in [1, 2)
+      std::uint32_t frac = 0;
+      for (int i = 0; i < kFrac; ++i) {
+        m = (m * m) >> 31;
+        frac <<= 1;
+        if (m >= (std::uint64_t{1} << 32)) { frac |= 1; m >>= 1; }
+      }
+      t[f] = (static_cast<std::uint32_t>(ip) << kFrac) | frac;
     }
-    t.context_table.resize(h.counts.size());
-    for (std::uint32_t c = 0; c < t.context_table.size(); ++c) t.context_table[c] = c;
-  }
-  return t;
+    return t;
+  }();
+  return table;
 }
 
-// The non-zero counts of each context (and of the merged histogram, last), in value order: the
-// estimates below touch only these.
-struct SparseRows {
-  std::vector<std::uint32_t> value;
-  std::vector<std::uint64_t> count;
-  std::vector<std::size_t> begin;   // row r: [begin[r], begin[r + 1])
-  std::vector<std::uint64_t> total;  // row r: Σ count
-  std::size_t rows() const { return total.size(); }
-
-  void add_row(std::span<const std::uint64_t> counts) {
-    if (begin.empty()) begin.push_back(0);
-    std::uint64_t sum = 0;
-    for (std::size_t v = 0; v < counts.size(); ++v)
-      if (counts[v]) { value.push_back(static_cast<std::uint32_t>(v)); count.push_back(counts[v]); sum += counts[v]; }
-    begin.push_back(value.size());
-    total.push_back(sum);
-  }
-};
-
-std::uint64_t lg_any(std::uint64_t v) {  // floor-ish log2(v)·2^24 for v ≥ 1
+std::uint64_t lg_any(std::uint64_t v) {
   const auto& lg = lg_table();
   int e = 0;
   while (v > kMaxF) { v >>= 1; ++e; }
   return lg[v] + (static_cast<std::uint64_t>(e) << kFrac);
 }
 
-// Estimated cost (1/2^24 bit) of row r coded at precision P with a table proportional to the
-// row itself, without quantizing: f = clamp(count·2^P / (total + esc_count), 1, 2^16) through a
-// 2^-40 fixed-point reciprocal, costed as log2(max(Σf, 2^P) / f) a symbol (Σf includes the
-// escape's f). Payload: Σ count·(norm − lg f) = total·norm − Σ count·lg f. With `table_bits`,
-// adds the Rice-coded body of such a table (docs/format-rans.md §1.3: per value (f >> k) + 1 + k
-// bits; a run of g ≥ 1 zeros costs the first zero's 1 + k bits plus 2·floor(log2 g) + 1 for its
-// Elias-gamma length), the varints (≈ 32 bits) and the byte padding (≈ 7), with k the largest
-// with 2^(k+1)·nz ≤ 2^P (≤ 15).
-std::uint64_t estimate_row(const SparseRows& s, std::size_t r, int P, std::uint64_t esc_count, bool table_bits) {
+// Without quantizing: f = clamp(count·2^P / (total + esc_count), 1, 2^16) through a 2^-40
+// fixed-point reciprocal, costed as log2(max(Σf, 2^P) / f) a symbol (Σf includes the escape's
+// f). Payload: Σ count·(norm − lg f) = total·norm − Σ count·lg f. Table bits: the Rice-coded
+// body of such a table (docs/format-rans.md §1.3: per value (f >> k) + 1 + k bits; a run of
+// g ≥ 1 zeros costs the first zero's 1 + k bits plus 2·floor(log2 g) + 1 for its Elias-gamma
+// length), the varints (≈ 32 bits) and the byte padding (≈ 7), with k the largest with
+// 2^(k+1)·nz ≤ 2^P (≤ 15).
+std::uint64_t estimate_row(const SparseRows& s, std::size_t r, int P, std::uint64_t esc_count, bool table_bits,
+                           std::uint64_t* payload) {
   const auto& lg = lg_table();
   const std::size_t b = s.begin[r], e = s.begin[r + 1];
   const unsigned __int128 tot = static_cast<unsigned __int128>(s.total[r]) + esc_count;
+  if (payload) *payload = 0;
   if (tot == 0) return 0;
   // scale ≤ 2^(P+40) / tot and every count ≤ tot: count·scale < 2^57.
   const std::uint64_t scale = static_cast<std::uint64_t>((static_cast<unsigned __int128>(1) << (P + 40)) / tot);
@@ -314,22 +288,51 @@ std::uint64_t estimate_row(const SparseRows& s, std::size_t r, int P, std::uint6
     return kk;
   }();
   std::uint64_t sumf = esc_count ? f_of(esc_count) : 0;
-  unsigned __int128 clg = 0;           // Σ count·lg f
   std::uint64_t bits = 8 * 4 + 7;
-  std::uint32_t next = 0;              // first value after the previous non-zero one
-  for (std::size_t i = b; i < e; ++i) {
-    const std::uint32_t f = f_of(s.count[i]);
-    sumf += f;
-    clg += static_cast<unsigned __int128>(s.count[i]) * lg[f];
-    const std::uint32_t gap = s.value[i] - next;
-    if (gap) bits += static_cast<std::uint64_t>(k) + 2 * static_cast<std::uint64_t>(31 - __builtin_clz(gap)) + 2;
-    bits += (f >> k) + 1 + static_cast<std::uint64_t>(k);
-    next = s.value[i] + 1;
-  }
+  const std::uint32_t* value = s.value.data();
+  const std::uint64_t* count = s.count.data();
+  auto pass = [&](auto zero) -> unsigned __int128 {  // Σ count·lg f, in the accumulator type of zero
+    decltype(zero) clg = zero;
+    std::uint32_t next = 0;  // first value after the previous non-zero one
+    for (std::size_t i = b; i < e; ++i) {
+      const std::uint32_t f = f_of(count[i]);
+      sumf += f;
+      clg += static_cast<decltype(zero)>(count[i]) * lg[f];
+      const std::uint32_t gap = value[i] - next;
+      if (gap) bits += static_cast<std::uint64_t>(k) + 2 * static_cast<std::uint64_t>(31 - __builtin_clz(gap)) + 2;
+      bits += (f >> k) + 1 + static_cast<std::uint64_t>(k);
+      next = value[i] + 1;
+    }
+    return clg;
+  };
+  // lg f < 2^28: below 2^35 symbols the sum fits 64 bits.
+  const unsigned __int128 clg = s.total[r] < (std::uint64_t{1} << 35) ? pass(std::uint64_t{0}) : pass(static_cast<unsigned __int128>(0));
   const std::uint64_t norm = sumf > (std::uint64_t{1} << P) ? lg_any(sumf) : static_cast<std::uint64_t>(P) << kFrac;
   unsigned __int128 cost = static_cast<unsigned __int128>(s.total[r]) * norm - clg;  // exact; saturates once
+  if (payload) *payload = cost > UINT64_MAX ? UINT64_MAX : static_cast<std::uint64_t>(cost);
   if (table_bits) cost += static_cast<unsigned __int128>(bits) << kFrac;
   return cost > UINT64_MAX ? UINT64_MAX : static_cast<std::uint64_t>(cost);
+}
+
+}  // namespace rans_detail
+
+namespace {
+
+using rans_detail::estimate_row;
+using rans_detail::SparseRows;
+
+// Table t quantizes rows[t] at `precision`; context_table as in RansTables (empty: one table).
+Result<RansTables> tables_at(int bits, int precision, std::span<const std::vector<std::uint64_t>> rows,
+                             std::vector<std::uint32_t> context_table, const RansModelOptions& o) {
+  RansTables t;
+  t.bits = bits;
+  t.precision = precision;
+  for (const auto& row : rows) {
+    FTC_ASSIGN_OR_RETURN(RansTable tab, quantize_histogram(row, precision, o.escape_count));
+    t.tables.push_back(std::move(tab));
+  }
+  t.context_table = std::move(context_table);
+  return t;
 }
 
 }  // namespace
@@ -372,25 +375,38 @@ Result<RansTables> build_rans_tables(const RansHistograms& hist, const RansModel
                                      : (hist.bits <= 8 ? rans_detail::kFusedMaxPrecision : kRansMaxPrecision);
   const int plo = options.precision ? options.precision : std::min(8, pcap);
   bool best_shared = false;
-  int best_p = 0;
-  std::uint64_t best_est = UINT64_MAX;
+  int best_p = 0, shared_p = 0;
+  std::uint64_t best_est = UINT64_MAX, shared_est = UINT64_MAX;
   const bool tcost = options.count_table_cost;
+  // Groups of contexts sharing a table (a third candidate, below) pay only through the table
+  // and map bits they save, so only when tables cost stream bytes and may be shared. They need
+  // each context's payload alone: self[p][c], kept from the per-context estimates.
+  const bool try_groups = tcost && options.allow_sharing && groups >= 3 && groups <= kRansMaxTables;
+  std::vector<std::vector<std::uint64_t>> self(kRansMaxPrecision + 1);
   for (int shared = 0; shared < 2; ++shared) {
     if (shared && groups == 1) break;
     const int phi = options.precision ? pcap : std::max(pcap, shared ? pmin_all : pmin_ctx);
-    for (int p = std::max(plo, shared ? pmin_all : pmin_ctx); p <= phi; ++p) {
+    // The estimate is about unimodal in P (the payload falls, the tables grow): from the top,
+    // step down while it falls.
+    std::uint64_t prev = UINT64_MAX;
+    for (int p = phi; p >= std::max(plo, shared ? pmin_all : pmin_ctx); --p) {
       if (!feasible(shared != 0, p)) continue;
       std::uint64_t cost = 0;
       if (shared) {
         cost = estimate_row(rows, groups, p, options.escape_count, tcost);
       } else {
+        if (try_groups) self[p].assign(groups, 0);
         for (std::size_t c = 0; c < groups; ++c) {
-          const std::uint64_t e = rows.total[c] ? estimate_row(rows, c, p, options.escape_count, tcost)
+          const std::uint64_t e = rows.total[c] ? estimate_row(rows, c, p, options.escape_count, tcost,
+                                                               try_groups ? &self[p][c] : nullptr)
                                                 : (tcost ? std::uint64_t{40} << kFrac : 0);
           cost = sat_add(cost, e);
         }
       }
+      if (cost >= prev) break;
+      prev = cost;
       if (cost < best_est) { best_est = cost; best_shared = shared != 0; best_p = p; }
+      if (shared && cost < shared_est) { shared_est = cost; shared_p = p; }
     }
     if (options.precision == 0 && best_p == 0 && !shared) {
       // No per-context candidate within the cap (too many distinct values): allow up to 16.
@@ -398,12 +414,70 @@ Result<RansTables> build_rans_tables(const RansHistograms& hist, const RansModel
         if (feasible(false, p)) { best_p = p; best_shared = false; best_est = UINT64_MAX - 1; }
     }
   }
+
+  // Third candidate: groups of similar contexts sharing a table (context map mode 2), formed by
+  // rans_group_enc.cpp at the shared table's best precision (group tables, like it, merge many
+  // contexts; else at the best one), then priced at neighbouring precisions while that lowers
+  // the estimate. Skipped when the best candidate is within 1/128 (or two tables and the map)
+  // of the per-context payload without tables: no grouping undercuts it by more, and groupings
+  // recover a fraction of that.
+  rans_detail::ContextGrouping grouping;
+  const int p0 = shared_p ? shared_p : best_p;
+  if (try_groups && best_p != 0 && best_est < UINT64_MAX - 1) {
+    if (self[p0].empty()) {
+      self[p0].assign(groups, 0);
+      for (std::size_t c = 0; c < groups; ++c)
+        if (rows.total[c]) (void)estimate_row(rows, c, p0, options.escape_count, false, &self[p0][c]);
+    }
+    std::uint64_t self_sum = 0;
+    for (std::uint64_t s : self[p0]) self_sum = sat_add(self_sum, s);
+    const std::uint64_t floor = sat_add(self_sum, sat_add(rans_detail::context_map_cost(groups, 2),
+                                                          std::uint64_t{2 * 39} << kFrac));
+    if (best_est > floor && best_est - self_sum > self_sum / 128)
+      grouping = rans_detail::group_contexts(rows, groups, merged, p0, options.escape_count, self[p0]);
+  }
+  bool best_grouped = false;
+  if (!grouping.context_table.empty()) {
+    SparseRows grows;
+    std::size_t kg = 1;
+    for (const auto& row : grouping.rows) {
+      grows.add_row(row);
+      kg = std::max(kg, grows.begin.back() - grows.begin[grows.begin.size() - 2]);
+    }
+    const std::uint64_t ntab = grouping.rows.size();
+    const std::uint64_t map_cost = rans_detail::context_map_cost(groups, ntab);
+    const int lo = std::max(plo, min_precision(kg + esc));
+    const int hi = std::min(options.precision ? pcap : std::max(pcap, lo), kRansMaxPrecision);
+    auto cost_at = [&](int p) {
+      if (p < lo || p > hi || (ntab << p) > kRansMaxTableSlots) return UINT64_MAX;
+      std::uint64_t cost = map_cost;
+      for (std::size_t t = 0; t < ntab; ++t) cost = sat_add(cost, estimate_row(grows, t, p, options.escape_count, true));
+      return cost;
+    };
+    // The total is about unimodal in P: from the grouping's precision, step down while it
+    // falls, else up while it falls.
+    int gp = std::clamp(p0, lo, std::max(lo, hi));
+    std::uint64_t gcost = cost_at(gp);
+    for (int step : {-1, +1}) {
+      bool moved = false;
+      for (std::uint64_t c; (c = cost_at(gp + step)) < gcost; gp += step) { gcost = c; moved = true; }
+      if (moved) break;
+    }
+    if (gcost < best_est) { best_est = gcost; best_grouped = true; best_p = gp; }
+  }
   if (best_p == 0 && options.precision == 0) {
     for (int p = pmin_all; p <= kRansMaxPrecision && best_p == 0; ++p)
       if (feasible(true, p)) { best_p = p; best_shared = true; }
   }
   if (best_p == 0) return Status{StatusCode::invalid_argument, "rans: no table set fits the precision and size limits"};
-  FTC_ASSIGN_OR_RETURN(RansTables best, tables_at(hist, best_p, best_shared, merged, options));
+  auto build = [&]() -> Result<RansTables> {
+    if (best_grouped) return tables_at(hist.bits, best_p, grouping.rows, std::move(grouping.context_table), options);
+    if (best_shared) return tables_at(hist.bits, best_p, std::span(&merged, 1), {}, options);
+    std::vector<std::uint32_t> identity(groups);
+    for (std::uint32_t c = 0; c < groups; ++c) identity[c] = c;
+    return tables_at(hist.bits, best_p, hist.counts, std::move(identity), options);
+  };
+  FTC_ASSIGN_OR_RETURN(RansTables best, build());
   if (best.tables.size() == 1) best.context_table.clear();
   return best;
 }

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The entropy-coder table of docs/benchmarks.md: `ftc bench coders` on the synthetic and real
+# inputs, one process per input, printed as one markdown row per input.
+#   BUILD=build bench/coders_table.sh [DIR]
+# DIR holds the inputs (default /tmp/ftc-bench); missing ones are made with ftc_make_tensors and,
+# for the real feature tensors, ftc_dump_features (a build with FTC_BUILD_PIPELINE=ON).
+# Extra ftc bench options come from FTC_BENCH_ARGS (default: --repetitions 5).
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-$src/build}
+dir=${1:-/tmp/ftc-bench}
+ftc=$build/cli/ftc
+mkdir -p "$dir"
+[[ -f $dir/laplace_16384k.npy ]] || "$build/bench/ftc_make_tensors" "$dir" 64 1024 16384 >/dev/null
+dump=$build/bench/ftc_dump_features
+m=$src/models
+real=()
+if [[ -x $dump ]]; then
+  [[ -f $dir/resnet_s1_64.npy ]] || "$dump" "$m/fmnist_resnet.onnx" /stage1/block1/relu_2/Relu_output_0 64 "$dir/resnet_s1_64.npy" >/dev/null
+  [[ -f $dir/resnet_s2_64.npy ]] || "$dump" "$m/fmnist_resnet.onnx" /stage2/block1/relu_2/Relu_output_0 64 "$dir/resnet_s2_64.npy" >/dev/null
+  [[ -f $dir/mbv2_s2_64.npy ]] || "$dump" "$m/fmnist_mobilenetv2.onnx" /stage2/block2/Add_output_0 64 "$dir/mbv2_s2_64.npy" >/dev/null
+  [[ -f $dir/resnet_s2_1.npy ]] || "$dump" "$m/fmnist_resnet.onnx" /stage2/block1/relu_2/Relu_output_0 1 "$dir/resnet_s2_1.npy" >/dev/null
+  real=("resnet stage 1, N=64:resnet_s1_64" "resnet stage 2, N=64:resnet_s2_64" "mobilenetv2 stage 2, N=64:mbv2_s2_64"
+        "resnet stage 2, N=1:resnet_s2_1")
+fi
+inputs=("relu 64 KiB:relu_64k" "relu 1 MiB:relu_1024k" "laplace 1 MiB:laplace_1024k" "relu 16 MiB:relu_16384k"
+        "laplace 16 MiB:laplace_16384k" "${real[@]}")
+read -r -a extra <<<"${FTC_BENCH_ARGS:---repetitions 5}"
+echo "| input | ftc-rans: bits/sym, enc / dec MB/s (lanes, table bytes) | hts-o0 | zstd-19 | decode ÷ hts-o0 | payload ÷ entropy |"
+echo "|---|---|---|---|---|---|"
+for entry in "${inputs[@]}"; do
+  label=${entry%%:*}
+  name=${entry#*:}
+  "$ftc" bench coders "$dir/$name.npy" --bits 8 --per-channel 1 --coders ftc-rans,zstd-19,htscodecs-rans-o0 \
+    "${extra[@]}" --json | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+row = {c["name"]: c for c in r["coders"]}
+f, h, z, e = row["ftc-rans"], row["htscodecs-rans-o0"], row["zstd-19"], row["entropy"]
+lanes = f["note"].split(", ")[-1].split()[0]
+cells = [sys.argv[1],
+         "%.3f, %s / %s (%s, %s B)" % (f["bits_per_symbol"], format(round(f["encode_MBps"]), ","),
+                                       format(round(f["decode_MBps"]), ","), lanes, format(f["table_bytes"], ",")),
+         "%.3f, %s / %s" % (h["bits_per_symbol"], format(round(h["encode_MBps"]), ","), format(round(h["decode_MBps"]), ",")),
+         "%.3f" % z["bits_per_symbol"],
+         "%.2f" % (f["decode_MBps"] / h["decode_MBps"]),
+         "%.4f" % ((f["bytes"] - f["table_bytes"]) / e["bytes"])]
+print("| " + " | ".join(cells) + " |")
+' "$label"
+done
