@@ -56,10 +56,13 @@ inline __m512i step16(__m512i x, const Lanes16& l, std::uint8_t*& p) {
 // vectors of 16 lanes, with 16 loads and a 4×4 transpose inside each 128-bit block: block b of
 // z[k] holds lane 4b + k, so that after the transpose lane 4b + k of field j is that lane's
 // field j. Lane l's entry is (l < split ? ta : tb)[min(s[l], clamp)] (kernel_symbol_clamp).
+// kClamp: clamp < 255; kSplit: the lanes use two tables.
+template <bool kClamp, bool kSplit>
 inline void load_entries16(const std::uint8_t* s, std::uint32_t clamp, const EncSym* ta, const EncSym* tb, int split,
                            __m512i& rcp, __m512i& bias, __m512i& fs, __m512i& xmax) {
   auto row = [&](int l) {
-    const EncSym* e = (l < split ? ta : tb) + std::min<std::uint32_t>(s[l], clamp);
+    const std::uint32_t v = kClamp ? std::min<std::uint32_t>(s[l], clamp) : s[l];
+    const EncSym* e = (kSplit && l >= split ? tb : ta) + v;
     return _mm_load_si128(reinterpret_cast<const __m128i*>(e));
   };
   __m512i z[4];
@@ -129,8 +132,15 @@ std::size_t EncodeRoundsAvx512(const EncKernelArgs& a) {
           ta += a.ctx_base[ca];
           tb += a.ctx_base[cb];
         }
-        const int split = kPeriodic ? std::clamp(static_cast<int>(b) - 16 * v, 0, 16) : 16;
-        load_entries16(s + 16 * v, a.symbol_clamp, ta, tb, split, l[v].rcp, l[v].bias, fs[v], l[v].xmax);
+        const int split = kPeriodic ? static_cast<int>(b) - 16 * v : 16;  // lanes below it: table a
+        if (split <= 0) ta = tb;
+        if (a.symbol_clamp < 255) {
+          if (split > 0 && split < 16) load_entries16<true, true>(s + 16 * v, a.symbol_clamp, ta, tb, split, l[v].rcp, l[v].bias, fs[v], l[v].xmax);
+          else load_entries16<true, false>(s + 16 * v, a.symbol_clamp, ta, ta, 16, l[v].rcp, l[v].bias, fs[v], l[v].xmax);
+        } else {
+          if (split > 0 && split < 16) load_entries16<false, true>(s + 16 * v, 255, ta, tb, split, l[v].rcp, l[v].bias, fs[v], l[v].xmax);
+          else load_entries16<false, false>(s + 16 * v, 255, ta, ta, 16, l[v].rcp, l[v].bias, fs[v], l[v].xmax);
+        }
       } else {
         const __m512i sv = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 16 * v)));
         if constexpr (kPeriodic) {
