@@ -383,8 +383,10 @@ Result<RansTables> build_rans_tables(const RansHistograms& hist, const RansModel
   // each context's payload alone: self[p][c], kept from the per-context estimates.
   const bool try_groups = tcost && options.allow_sharing && groups >= 3 && groups <= kRansMaxTables;
   std::vector<std::vector<std::uint64_t>> self(kRansMaxPrecision + 1);
-  for (int shared = 0; shared < 2; ++shared) {
-    if (shared && groups == 1) break;
+  // Shared first: its estimate bounds the per-context sums, which stop as soon as they pass the
+  // best so far (on small tensors the per-context tables cost far more than they save).
+  for (int shared = 1; shared >= 0; --shared) {
+    if (shared && groups == 1) continue;
     const int phi = options.precision ? pcap : std::max(pcap, shared ? pmin_all : pmin_ctx);
     // The estimate is about unimodal in P (the payload falls, the tables grow): from the top,
     // step down while it falls.
@@ -396,11 +398,16 @@ Result<RansTables> build_rans_tables(const RansHistograms& hist, const RansModel
         cost = estimate_row(rows, groups, p, options.escape_count, tcost);
       } else {
         if (try_groups) self[p].assign(groups, 0);
-        for (std::size_t c = 0; c < groups; ++c) {
+        std::size_t c = 0;
+        for (; c < groups && cost < best_est; ++c) {
           const std::uint64_t e = rows.total[c] ? estimate_row(rows, c, p, options.escape_count, tcost,
                                                                try_groups ? &self[p][c] : nullptr)
                                                 : (tcost ? std::uint64_t{40} << kFrac : 0);
           cost = sat_add(cost, e);
+        }
+        if (c < groups) {  // stopped above the best so far; a lower P may still beat it (fewer table bits)
+          self[p].clear();
+          continue;
         }
       }
       if (cost >= prev) break;
