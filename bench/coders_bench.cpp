@@ -75,6 +75,32 @@ void run_parallel(std::size_t jobs, int threads, const std::function<void(std::s
   for (auto& th : pool) th.join();
 }
 
+// CodersReport::rans_model_bytes and rans_per_context_bytes for the ftc-rans stream whose params
+// are `params` (coder 4: a lane byte first).
+template <class SpanOf>
+Status rans_model_figures(const entropy::SymbolSpan& all, std::span<const std::uint8_t> params, bool lane_byte,
+                          std::uint32_t lanes, std::size_t nchunks, const SpanOf& span_of, CodersReport& rep) {
+  const entropy::RansHistograms h = entropy::RansHistograms::of(all);
+  const auto groups = static_cast<std::uint32_t>(h.counts.size());
+  FTC_ASSIGN_OR_RETURN(entropy::RansTables own, entropy::RansTables::parse(params.subspan(lane_byte ? 1 : 0), all.bits, groups));
+  double fixed = 0;  // 1/2^24 bit
+  for (std::uint32_t c = 0; c < groups; ++c)
+    fixed += static_cast<double>(entropy::rans_cost_fixed(h.counts[c], own.tables[own.table_of(c)], own.precision, own.bits));
+  rep.rans_model_bytes = fixed / (8.0 * (1 << 24));
+  entropy::RansModelOptions per_context;
+  per_context.allow_sharing = false;
+  FTC_ASSIGN_OR_RETURN(entropy::RansTables forced, entropy::build_rans_tables(h, per_context));
+  auto tables = std::make_shared<const entropy::RansTables>(std::move(forced));
+  rep.rans_per_context_bytes = tables->serialized().size() + (lane_byte ? 1 : 0);
+  FTC_ASSIGN_OR_RETURN(entropy::EncoderSetup setup, entropy::make_rans_encoder_with_tables(tables, lanes));
+  for (std::size_t c = 0; c < nchunks; ++c) {
+    std::vector<std::uint8_t> payload;
+    FTC_RETURN_IF_ERROR(setup.encoder->encode(span_of(c), payload));
+    rep.rans_per_context_bytes += payload.size();
+  }
+  return {};
+}
+
 }  // namespace
 
 const std::vector<std::string>& coder_row_names() {
@@ -158,7 +184,11 @@ Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOp
     for (auto& p : payloads) row.bytes += p.size();
     row.note = std::to_string(nchunks) + " chunk(s)";
     if (kind == CoderKind::rans) row.note += ", " + std::to_string(config.rans_lanes) + " lanes";
-    if (kind == CoderKind::rans) rep.entropy_table_bytes = params.size();
+    if (kind == CoderKind::rans) {
+      rep.entropy_table_bytes = params.size();
+      FTC_RETURN_IF_ERROR(rans_model_figures(all, params, coder == CoderKind::rans_wide, config.rans_lanes, nchunks,
+                                             span_of, rep));
+    }
     rep.rows.push_back(row);
   }
   entropy::rans_set_kernel(entropy::RansKernel::automatic);
@@ -256,10 +286,12 @@ std::string to_json(const CodersReport& r) {
   char buf[512];
   std::snprintf(buf, sizeof buf,
                 "{\"symbols\": %llu, \"bits\": %d, \"contexts\": %u, \"symbol_bytes\": %llu, \"threads\": %d, "
-                "\"entropy_bits_per_symbol\": %.6f, \"entropy_table_bytes\": %llu, \"coders\": [",
+                "\"entropy_bits_per_symbol\": %.6f, \"entropy_table_bytes\": %llu, \"rans_model_bytes\": %.1f, "
+                "\"rans_per_context_bytes\": %llu, \"coders\": [",
                 static_cast<unsigned long long>(r.symbols), r.bits, r.contexts,
                 static_cast<unsigned long long>(r.symbol_bytes), r.threads, r.entropy_bits_per_symbol,
-                static_cast<unsigned long long>(r.entropy_table_bytes));
+                static_cast<unsigned long long>(r.entropy_table_bytes), r.rans_model_bytes,
+                static_cast<unsigned long long>(r.rans_per_context_bytes));
   s += buf;
   for (std::size_t i = 0; i < r.rows.size(); ++i) {
     const CoderRow& c = r.rows[i];
@@ -287,6 +319,13 @@ std::string to_text(const CodersReport& r) {
     std::snprintf(buf, sizeof buf, "%-20s %12.1f %12.1f %10.4f %12llu %8llu%s\n", c.name.c_str(), c.encode_MBps,
                   c.decode_MBps, c.bits_per_symbol, static_cast<unsigned long long>(c.bytes),
                   static_cast<unsigned long long>(c.table_bytes), c.roundtrip_ok ? "" : "  ROUNDTRIP FAILED");
+    s += buf;
+  }
+  if (r.rans_per_context_bytes) {
+    std::snprintf(buf, sizeof buf,
+                  "ftc-rans apart from its model: ideal payload under its own tables %.0f bytes; "
+                  "one table per context forced: %llu bytes\n",
+                  r.rans_model_bytes, static_cast<unsigned long long>(r.rans_per_context_bytes));
     s += buf;
   }
   return s;

@@ -47,6 +47,12 @@ struct CodersReport {
   // bits/symbol, and the ftc-rans table cost beside it (bytes), reported apart.
   double entropy_bits_per_symbol = 0;
   std::uint64_t entropy_table_bytes = 0;
+  // ftc-rans apart from its model choice: the ideal payload of the symbols under the stream's own
+  // tables (Σ count·log2(2^P / f); payload ÷ this is the coder's own overhead), and the whole
+  // stream (tables + payloads) with one table per context forced (RansModelOptions::allow_sharing
+  // off), the model the entropy row is the bound of.
+  double rans_model_bytes = 0;
+  std::uint64_t rans_per_context_bytes = 0;
   std::vector<CoderRow> rows;       // ftc-rans, zstd-1, zstd-3, zstd-19, htscodecs-rans-o0, -o1, entropy
 };
 

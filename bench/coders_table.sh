@@ -4,7 +4,8 @@
 #   BUILD=build bench/coders_table.sh [DIR]
 # DIR holds the inputs (default /tmp/ftc-bench); missing ones are made with ftc_make_tensors and,
 # for the real feature tensors, ftc_dump_features (a build with FTC_BUILD_PIPELINE=ON).
-# Extra ftc bench options come from FTC_BENCH_ARGS (default: --repetitions 5).
+# Extra ftc bench options come from FTC_BENCH_ARGS (default: --repetitions 5); each input runs
+# FTC_TABLE_RUNS processes (default 3) and its MB/s are the medians over them (sizes are exact).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$src/build}
@@ -26,25 +27,37 @@ fi
 inputs=("relu 64 KiB:relu_64k" "relu 1 MiB:relu_1024k" "laplace 1 MiB:laplace_1024k" "relu 16 MiB:relu_16384k"
         "laplace 16 MiB:laplace_16384k" "${real[@]}")
 read -r -a extra <<<"${FTC_BENCH_ARGS:---repetitions 5}"
-echo "| input | ftc-rans: bits/sym, enc / dec MB/s (lanes, table bytes) | hts-o0 | zstd-19 | decode ÷ hts-o0 | payload ÷ entropy |"
-echo "|---|---|---|---|---|---|"
+echo "| input | ftc-rans: bits/sym, enc / dec MB/s (lanes, table bytes) | hts-o0 | zstd-19 | decode ÷ hts-o0 | payload ÷ entropy | payload ÷ own tables' ideal | per-channel tables forced: bytes ÷ ftc-rans |"
+echo "|---|---|---|---|---|---|---|---|"
+runs=${FTC_TABLE_RUNS:-3}
 for entry in "${inputs[@]}"; do
   label=${entry%%:*}
   name=${entry#*:}
-  "$ftc" bench coders "$dir/$name.npy" --bits 8 --per-channel 1 --coders ftc-rans,zstd-19,htscodecs-rans-o0 \
-    "${extra[@]}" --json | python3 -c '
-import json, sys
-r = json.load(sys.stdin)
-row = {c["name"]: c for c in r["coders"]}
-f, h, z, e = row["ftc-rans"], row["htscodecs-rans-o0"], row["zstd-19"], row["entropy"]
+  for ((k = 0; k < runs; ++k)); do
+    "$ftc" bench coders "$dir/$name.npy" --bits 8 --per-channel 1 --coders ftc-rans,zstd-19,htscodecs-rans-o0 \
+      "${extra[@]}" --json
+    echo
+  done | python3 -c '
+import json, statistics, sys
+text, reports, dec, at = sys.stdin.read(), [], json.JSONDecoder(), 0
+while text[at:].strip():
+    at += len(text[at:]) - len(text[at:].lstrip())
+    obj, at = dec.raw_decode(text, at)
+    reports.append(obj)
+def rows(name): return [next(c for c in r["coders"] if c["name"] == name) for r in reports]
+def med(name, key): return statistics.median(c[key] for c in rows(name))
+f, h, z, e = (rows(n)[0] for n in ("ftc-rans", "htscodecs-rans-o0", "zstd-19", "entropy"))
+mb = lambda name, key: format(round(med(name, key)), ",")
 lanes = f["note"].split(", ")[-1].split()[0]
 cells = [sys.argv[1],
-         "%.3f, %s / %s (%s, %s B)" % (f["bits_per_symbol"], format(round(f["encode_MBps"]), ","),
-                                       format(round(f["decode_MBps"]), ","), lanes, format(f["table_bytes"], ",")),
-         "%.3f, %s / %s" % (h["bits_per_symbol"], format(round(h["encode_MBps"]), ","), format(round(h["decode_MBps"]), ",")),
+         "%.3f, %s / %s (%s, %s B)" % (f["bits_per_symbol"], mb("ftc-rans", "encode_MBps"), mb("ftc-rans", "decode_MBps"),
+                                       lanes, format(f["table_bytes"], ",")),
+         "%.3f, %s / %s" % (h["bits_per_symbol"], mb("htscodecs-rans-o0", "encode_MBps"), mb("htscodecs-rans-o0", "decode_MBps")),
          "%.3f" % z["bits_per_symbol"],
-         "%.2f" % (f["decode_MBps"] / h["decode_MBps"]),
-         "%.4f" % ((f["bytes"] - f["table_bytes"]) / e["bytes"])]
+         "%.2f" % (med("ftc-rans", "decode_MBps") / med("htscodecs-rans-o0", "decode_MBps")),
+         "%.4f" % ((f["bytes"] - f["table_bytes"]) / e["bytes"]),
+         "%.4f" % ((f["bytes"] - f["table_bytes"]) / reports[0]["rans_model_bytes"]),
+         "%.4f" % (reports[0]["rans_per_context_bytes"] / f["bytes"])]
 print("| " + " | ".join(cells) + " |")
 ' "$label"
 done
