@@ -182,13 +182,13 @@ class RansChunkEncoder final : public ChunkEncoder {
     const bool wide = chunk.bits > 8;
     const std::uint32_t lanes = lanes_for(count, lanes_);
     const std::size_t N = lanes;
-    // Words are written downward from the end of a per-thread buffer that only grows: a chunk
-    // needs ≤ 4 bytes a symbol (a word for the symbol, one for an escape's value) plus the
-    // kernels' 16 bytes of slack, and zero-filling or faulting in that much on every call costs
-    // as much as coding a sixth of it.
-    thread_local std::vector<std::uint8_t> buf;
-    if (buf.size() < 4 * count + 16) buf.resize(4 * count + 16);
-    std::uint8_t* const buf_end = buf.data() + 4 * count + 16;
+    // Words are written downward from the end of a scratch buffer: a chunk needs ≤ 4 bytes a
+    // symbol (a word for the symbol, one for an escape's value) plus the kernels' 16 bytes of
+    // slack, and zero-filling or faulting in that much on every call costs as much as coding a
+    // sixth of it.
+    thread_local std::vector<std::uint8_t> kept;
+    std::vector<std::uint8_t> local;
+    std::uint8_t* const buf_end = scratch(kept, local, 4 * count + 16) + 4 * count + 16;
     std::uint8_t* p = buf_end;
     std::uint32_t x[kRansMaxLanes];
     for (auto& s : x) s = kL;

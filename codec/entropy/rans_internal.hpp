@@ -21,6 +21,18 @@ inline std::uint32_t read_u16le(const std::uint8_t* p) {
   return static_cast<std::uint32_t>(p[0]) | (static_cast<std::uint32_t>(p[1]) << 8);
 }
 
+// Scratch memory for one call, n elements: `kept` (a caller's thread_local vector) when that is
+// at most kScratchKeepBytes, so that usual sizes are neither allocated nor zero-filled per call;
+// else `local` (the caller's), so that one huge call does not pin its memory for the thread's
+// life. Elements added by growth are value-initialized; kept ones keep their contents.
+inline constexpr std::size_t kScratchKeepBytes = std::size_t{8} << 20;
+template <class T>
+T* scratch(std::vector<T>& kept, std::vector<T>& local, std::size_t n) {
+  std::vector<T>& v = n <= kScratchKeepBytes / sizeof(T) ? kept : local;
+  if (v.size() < n) v.resize(n);
+  return v.data();
+}
+
 // Walks the contexts of consecutive flat indices without a division per symbol.
 struct CtxCursor {
   std::uint64_t inner = 1;

@@ -194,18 +194,18 @@ void RansHistograms::add(const SymbolSpan& span) {
     if (counts[c].size() < alphabet) counts[c].resize(alphabet, 0);
   constexpr std::size_t kBlock = std::size_t{1} << 30;  // partial counters stay below 2^32
   if (span.bits <= 8 && span.count >= std::size_t{4096} * cur.groups && span.count <= kBlock) {
-    // Enough symbols to pay for 4 KiB of partials a context, which also serve short runs. The
-    // partials live in a per-thread buffer (fold4 leaves them zero): allocating and zeroing them
-    // per call costs page faults.
-    thread_local std::vector<std::uint32_t> part;
-    if (part.size() < std::size_t{1024} * cur.groups) part.resize(std::size_t{1024} * cur.groups, 0);
+    // Enough symbols to pay for 4 KiB of partials a context, which also serve short runs. They
+    // are scratch memory (rans_detail::scratch), all zero between calls: fold4 clears them.
+    thread_local std::vector<std::uint32_t> kept;
+    std::vector<std::uint32_t> local;
+    std::uint32_t* const part = rans_detail::scratch(kept, local, std::size_t{1024} * cur.groups);
     for (std::size_t i = 0; i < span.count;) {
       const std::size_t run = static_cast<std::size_t>(std::min<std::uint64_t>(cur.run_left(), span.count - i));
-      count4(static_cast<const std::uint8_t*>(span.data) + i, run, part.data() + std::size_t{1024} * cur.ctx);
+      count4(static_cast<const std::uint8_t*>(span.data) + i, run, part + std::size_t{1024} * cur.ctx);
       i += run;
       cur.advance(run);
     }
-    for (std::uint32_t c = 0; c < cur.groups; ++c) fold4(counts[c], part.data() + std::size_t{1024} * c);
+    for (std::uint32_t c = 0; c < cur.groups; ++c) fold4(counts[c], part + std::size_t{1024} * c);
     return;
   }
   std::vector<std::uint32_t> part;
