@@ -1,10 +1,11 @@
 // rANS encode kernel, Highway runtime dispatch (docs/format-rans.md §Encoding). AVX-512 targets
-// run 2, 4 or 8 × 16 lanes with per-symbol constants gathered or loaded (lookups_by_loads()), a 32×32→64 multiply for the reciprocal
-// division and a compress-store of the emitted words; other targets run the portable scalar
-// kernel. Writes exactly what encode_rounds_scalar writes.
+// run 2, 4 or 8 × 16 lanes with per-symbol constants gathered or loaded (lookups_by_loads()), a
+// 32×32→64 multiply for the reciprocal division and a compress-store of the emitted words; other
+// targets run the portable scalar kernel. Writes exactly what encode_rounds_scalar writes.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "codec/entropy/rans_internal.hpp"
 
@@ -134,13 +135,15 @@ std::size_t EncodeRoundsAvx512(const EncKernelArgs& a) {
         }
         const int split = kPeriodic ? static_cast<int>(b) - 16 * v : 16;  // lanes below it: table a
         if (split <= 0) ta = tb;
-        if (a.symbol_clamp < 255) {
-          if (split > 0 && split < 16) load_entries16<true, true>(s + 16 * v, a.symbol_clamp, ta, tb, split, l[v].rcp, l[v].bias, fs[v], l[v].xmax);
-          else load_entries16<true, false>(s + 16 * v, a.symbol_clamp, ta, ta, 16, l[v].rcp, l[v].bias, fs[v], l[v].xmax);
-        } else {
-          if (split > 0 && split < 16) load_entries16<false, true>(s + 16 * v, 255, ta, tb, split, l[v].rcp, l[v].bias, fs[v], l[v].xmax);
-          else load_entries16<false, false>(s + 16 * v, 255, ta, ta, 16, l[v].rcp, l[v].bias, fs[v], l[v].xmax);
-        }
+        auto load = [&](auto clamp, auto two_tables) {
+          load_entries16<decltype(clamp)::value, decltype(two_tables)::value>(s + 16 * v, a.symbol_clamp, ta, tb, split,
+                                                                             l[v].rcp, l[v].bias, fs[v], l[v].xmax);
+        };
+        using Yes = std::true_type;
+        using No = std::false_type;
+        const bool two = split > 0 && split < 16;
+        if (a.symbol_clamp < 255) two ? load(Yes{}, Yes{}) : load(Yes{}, No{});
+        else two ? load(No{}, Yes{}) : load(No{}, No{});
       } else {
         const __m512i sv = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 16 * v)));
         if constexpr (kPeriodic) {
