@@ -7,26 +7,6 @@
 
 namespace ftc::entropy {
 namespace rans_detail {
-namespace {
-
-// Division by f ≥ 2 as t = mulhi(x, rcp), q = (t + ((x − t) >> 1)) >> (l − 1), l = ceil(log2 f):
-// rcp = floor(2^32·(2^l − f)/f) + 1, exact for every 32-bit x.
-std::uint32_t reciprocal(std::uint32_t f, int l) {
-  return static_cast<std::uint32_t>(((std::uint64_t{1} << 32) * ((std::uint64_t{1} << l) - f)) / f + 1);
-}
-
-// reciprocal() of every f ≤ 2^kFusedMaxPrecision (the precisions of 8-bit models), computed once.
-constexpr std::uint32_t kReciprocalCache = 1u << kFusedMaxPrecision;
-std::uint32_t cached_reciprocal(std::uint32_t f, int l) {
-  static const std::vector<std::uint32_t> cache = [] {
-    std::vector<std::uint32_t> c(kReciprocalCache + 1, 0);
-    for (std::uint32_t g = 2; g <= kReciprocalCache; ++g) c[g] = reciprocal(g, 32 - __builtin_clz(g - 1));
-    return c;
-  }();
-  return f <= kReciprocalCache ? cache[f] : reciprocal(f, l);
-}
-
-}  // namespace
 
 EncModel build_enc_model(const RansTables& t) {
   EncModel m;
@@ -54,8 +34,10 @@ EncModel build_enc_model(const RansTables& t) {
         e.rcp = 0xFFFFFFFFu;
         e.bias = start + total - 1;
       } else {
-        const int l = 32 - __builtin_clz(f - 1);  // ceil(log2 f)
-        e.rcp = cached_reciprocal(f, l);
+        // Division by f ≥ 2: t = mulhi(x, rcp), q = (t + ((x − t) >> 1)) >> (l − 1), with
+        // l = ceil(log2 f) and rcp = floor(2^32·(2^l − f)/f) + 1, exact for every 32-bit x.
+        const int l = 32 - __builtin_clz(f - 1);
+        e.rcp = static_cast<std::uint32_t>(((std::uint64_t{1} << 32) * ((std::uint64_t{1} << l) - f)) / f + 1);
         shift = static_cast<std::uint32_t>(l - 1);
         e.bias = start;
       }
