@@ -78,9 +78,9 @@ void run_parallel(std::size_t jobs, int threads, const std::function<void(std::s
 // CodersReport::rans_model_bytes and rans_per_context_bytes for the ftc-rans stream whose params
 // are `params` (coder 4: a lane byte first).
 template <class SpanOf>
-Status rans_model_figures(const entropy::SymbolSpan& all, std::span<const std::uint8_t> params, bool lane_byte,
-                          std::uint32_t lanes, std::size_t nchunks, const SpanOf& span_of, CodersReport& rep) {
-  const entropy::RansHistograms h = entropy::RansHistograms::of(all);
+Status rans_model_figures(const entropy::SymbolSpan& all, const entropy::RansHistograms& h,
+                          std::span<const std::uint8_t> params, bool lane_byte, std::uint32_t lanes, std::size_t nchunks,
+                          const SpanOf& span_of, CodersReport& rep) {
   const auto groups = static_cast<std::uint32_t>(h.counts.size());
   FTC_ASSIGN_OR_RETURN(entropy::RansTables own, entropy::RansTables::parse(params.subspan(lane_byte ? 1 : 0), all.bits, groups));
   double fixed = 0;  // 1/2^24 bit
@@ -123,6 +123,7 @@ Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOp
   const double mb = static_cast<double>(rep.symbol_bytes) / 1e6;
   const std::vector<std::uint8_t> original(static_cast<const std::uint8_t*>(all.data),
                                            static_cast<const std::uint8_t*>(all.data) + rep.symbol_bytes);
+  const entropy::RansHistograms hist = entropy::RansHistograms::of(all);  // the entropy row, ftc-rans' model figures
 
   // --- ftc-rans, ftc-adaptive: the codec's own chunked coders, as `ftc encode` runs them ----------
   entropy::rans_set_kernel(o.scalar_kernels ? entropy::RansKernel::scalar : entropy::RansKernel::automatic);
@@ -186,7 +187,7 @@ Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOp
     if (kind == CoderKind::rans) row.note += ", " + std::to_string(config.rans_lanes) + " lanes";
     if (kind == CoderKind::rans) {
       rep.entropy_table_bytes = params.size();
-      FTC_RETURN_IF_ERROR(rans_model_figures(all, params, coder == CoderKind::rans_wide, config.rans_lanes, nchunks,
+      FTC_RETURN_IF_ERROR(rans_model_figures(all, hist, params, coder == CoderKind::rans_wide, config.rans_lanes, nchunks,
                                              span_of, rep));
     }
     rep.rows.push_back(row);
@@ -259,9 +260,8 @@ Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOp
 
   // --- ideal per-context static entropy -----------------------------------------------------
   {
-    entropy::RansHistograms h = entropy::RansHistograms::of(all);
     double bits = 0;
-    for (const auto& row : h.counts) {
+    for (const auto& row : hist.counts) {
       double n = 0;
       for (auto c : row) n += static_cast<double>(c);
       for (auto c : row)

@@ -67,8 +67,8 @@ struct ContextGrouping {
 // lowest such total found. `self[c]`: estimate_row(rows, c, P, esc_count, false, …), the
 // payload of context c with a table of its own. Returns an empty map when grouping does not
 // apply: fewer than 2 contexts with symbols or 3 in all, values ≥ 1024, contexts · values over
-// 2^22, 2^34 symbols or more, or no split that lowers the estimate. Deterministic: integer arithmetic, ties to the lowest
-// index, a work budget counted in operations (not time).
+// 2^22, 2^34 symbols or more, or no split that lowers the estimate. Deterministic: integer
+// arithmetic, ties to the lowest index, a work budget counted in operations (not time).
 ContextGrouping group_contexts(const SparseRows& rows, std::size_t groups, std::span<const std::uint64_t> merged,
                                int P, std::uint64_t esc_count, std::span<const std::uint64_t> self);
 
