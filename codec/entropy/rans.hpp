@@ -76,6 +76,9 @@ struct RansHistograms {
   std::vector<std::vector<std::uint64_t>> counts;   // groups × 2^bits (shorter rows allowed)
 
   static RansHistograms of(const SymbolSpan& all);
+  // counts = the histograms of `all` alone, reusing the rows' memory (no allocation when the
+  // shape is unchanged).
+  void count(const SymbolSpan& all);
   void add(const SymbolSpan& span);
 };
 

@@ -281,7 +281,13 @@ namespace {
 Result<EncoderSetup> make_encoder_with_params(const SymbolSpan& all, std::uint32_t lanes, bool lane_byte) {
   if (all.bits < 1 || all.bits > 16) return Status{StatusCode::invalid_argument, "rans: bits out of range"};
   if (lanes != 32 && lanes != 64 && lanes != 128) return Status{StatusCode::invalid_argument, "rans: lanes must be 32, 64 or 128"};
-  RansHistograms h = RansHistograms::of(all);
+  // Per-thread histograms up to the scratch limit: a setup per small tensor then allocates
+  // (and, with glibc, returns to the kernel: an munmap and a TLB flush) no rows.
+  thread_local RansHistograms kept;
+  RansHistograms local;
+  const std::uint64_t row_bytes = sizeof(std::uint64_t) << all.bits;
+  RansHistograms& h = row_bytes * std::max<std::uint32_t>(all.ctx.groups, 1) <= rans_detail::kScratchKeepBytes ? kept : local;
+  h.count(all);
   FTC_ASSIGN_OR_RETURN(RansTables t, build_rans_tables(h));
   auto tables = std::make_shared<const RansTables>(std::move(t));
   EncoderSetup s;

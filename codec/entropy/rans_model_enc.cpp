@@ -160,10 +160,15 @@ std::uint64_t rans_cost_fixed(std::span<const std::uint64_t> counts, const RansT
 
 RansHistograms RansHistograms::of(const SymbolSpan& all) {
   RansHistograms h;
-  h.bits = all.bits;
-  h.counts.assign(all.ctx.groups == 0 ? 1 : all.ctx.groups, {});
-  h.add(all);
+  h.count(all);
   return h;
+}
+
+void RansHistograms::count(const SymbolSpan& all) {
+  bits = all.bits;
+  counts.resize(all.ctx.groups == 0 ? 1 : all.ctx.groups);
+  for (auto& row : counts) row.assign(std::size_t{1} << bits, 0);
+  add(all);
 }
 
 namespace {
@@ -178,9 +183,11 @@ void count4(const std::uint8_t* s, std::size_t n, std::uint32_t* p) {
 }
 
 // row[v] += Σ of the four partials at v, for v < row.size() (≤ 256); clears the partials.
-void fold4(std::vector<std::uint64_t>& row, std::uint32_t* p) {
-  for (std::size_t v = 0; v < row.size() && v < 256; ++v)
-    row[v] += std::uint64_t{p[v]} + p[256 + v] + p[512 + v] + p[768 + v];
+void fold4(std::vector<std::uint64_t>& row, std::uint32_t* __restrict p) {
+  std::uint64_t* __restrict r = row.data();
+  const std::size_t n = std::min<std::size_t>(row.size(), 256);
+  for (std::size_t v = 0; v < n; ++v)  // a loop the compiler vectorizes: no aliasing, known bound
+    r[v] += std::uint64_t{p[v]} + p[256 + v] + p[512 + v] + p[768 + v];
   std::fill(p, p + 1024, 0u);
 }
 
@@ -193,9 +200,11 @@ void RansHistograms::add(const SymbolSpan& span) {
   for (std::uint32_t c = 0; c < cur.groups; ++c)
     if (counts[c].size() < alphabet) counts[c].resize(alphabet, 0);
   constexpr std::size_t kBlock = std::size_t{1} << 30;  // partial counters stay below 2^32
-  if (span.bits <= 8 && span.count >= std::size_t{4096} * cur.groups && span.count <= kBlock) {
-    // Enough symbols to pay for 4 KiB of partials a context, which also serve short runs. They
-    // are scratch memory (rans_detail::scratch), all zero between calls: fold4 clears them.
+  if (span.bits <= 8 && span.count >= std::size_t{64} * cur.groups && span.count <= kBlock) {
+    // 4 KiB of partials a context, which also serve short runs: folding and clearing them
+    // (vectorized, ~1/4 cycle a counter) costs less than the repeated-value stalls of counting
+    // straight into the rows once contexts average 64 symbols. They are scratch memory
+    // (rans_detail::scratch), all zero between calls: fold4 clears them.
     thread_local std::vector<std::uint32_t> kept;
     std::vector<std::uint32_t> local;
     std::uint32_t* const part = rans_detail::scratch(kept, local, std::size_t{1024} * cur.groups);
@@ -314,12 +323,62 @@ std::uint64_t estimate_row(const SparseRows& s, std::size_t r, int P, std::uint6
   return cost > UINT64_MAX ? UINT64_MAX : static_cast<std::uint64_t>(cost);
 }
 
+
+PerContextBound::PerContextBound(const SparseRows& rows, std::size_t groups) : stats_(groups) {
+  const std::uint32_t* value = rows.value.data();
+  const std::uint64_t* count = rows.count.data();
+  const std::uint32_t* lg = lg_table().data();
+  for (std::size_t c = 0; c < groups; ++c) {
+    Stats& st = stats_[c];
+    const std::size_t b = rows.begin[c], e = rows.begin[c + 1];
+    st.total = rows.total[c];
+    st.nz = e - b;
+    if (st.total == 0) { ++empty_; continue; }
+    unsigned __int128 clg = 0;
+    std::uint32_t next = 0;
+    auto gap_of = [&](std::uint32_t v) {
+      const std::uint32_t gap = v - next;
+      if (gap) { ++st.gaps; st.gap_bits += 2 * static_cast<std::uint64_t>(31 - __builtin_clz(gap)) + 2; }
+      next = v + 1;
+    };
+    if (st.total <= kMaxF) {  // every count ≤ 2^16: lg[count] directly, Σ count·lg < 2^45
+      std::uint64_t sum = 0;
+      for (std::size_t i = b; i < e; ++i) { sum += count[i] * lg[count[i]]; gap_of(value[i]); }
+      clg = sum;
+    } else {
+      for (std::size_t i = b; i < e; ++i) { clg += static_cast<unsigned __int128>(count[i]) * lg_any(count[i]); gap_of(value[i]); }
+    }
+    const unsigned __int128 whole = static_cast<unsigned __int128>(st.total) * lg_any(st.total);
+    const unsigned __int128 margin = static_cast<unsigned __int128>(st.total) * 1024 + clg;
+    if (whole > margin) payload_ += whole - margin;
+  }
+}
+
+unsigned __int128 PerContextBound::at(int P, std::uint64_t esc, bool table_bits) const {
+  if (!table_bits) return payload_;
+  std::uint64_t bits = 40 * empty_;
+  for (const Stats& st : stats_) {
+    if (st.total == 0) continue;
+    int k = 0;
+    if (st.nz) while ((std::uint64_t{2} << k) * st.nz <= (std::uint64_t{1} << P) && k < 15) ++k;
+    const unsigned __int128 tot = static_cast<unsigned __int128>(st.total) + esc;
+    const std::uint64_t scale = static_cast<std::uint64_t>((static_cast<unsigned __int128>(1) << (P + 40)) / tot);
+    const std::uint64_t unfloored = static_cast<std::uint64_t>((static_cast<unsigned __int128>(st.total) * scale) >> 40);
+    const std::uint64_t sumf = std::max(st.nz, unfloored > st.nz ? unfloored - st.nz : 0);
+    const std::uint64_t rounding = st.nz * ((std::uint64_t{1} << k) - 1);
+    const std::uint64_t shifted = sumf > rounding ? (sumf - rounding) >> k : 0;
+    bits += 39 + shifted + st.nz * (1 + static_cast<std::uint64_t>(k)) + st.gaps * static_cast<std::uint64_t>(k) + st.gap_bits;
+  }
+  return payload_ + (static_cast<unsigned __int128>(bits) << kFrac);
+}
+
 }  // namespace rans_detail
 
 namespace {
 
 using rans_detail::estimate_row;
 using rans_detail::SparseRows;
+using rans_detail::PerContextBound;
 
 // Table t quantizes rows[t] at `precision`; context_table as in RansTables (empty: one table).
 Result<RansTables> tables_at(int bits, int precision, std::span<const std::vector<std::uint64_t>> rows,
@@ -343,7 +402,11 @@ Result<RansTables> build_rans_tables(const RansHistograms& hist, const RansModel
   const std::size_t groups = hist.counts.size();
   const std::size_t alphabet = std::size_t{1} << hist.bits;
   std::vector<std::uint64_t> merged(alphabet, 0);
-  SparseRows rows;
+  // Per-thread rows up to the scratch limit (a row entry takes 12 bytes): no allocation a call.
+  thread_local SparseRows kept_rows;
+  SparseRows local_rows;
+  SparseRows& rows = (groups + 1) * alphabet * 12 <= rans_detail::kScratchKeepBytes ? kept_rows : local_rows;
+  rows.clear();
   std::size_t kmax = 1;
   for (std::size_t c = 0; c < groups; ++c) {
     const auto& row = hist.counts[c];
@@ -383,6 +446,7 @@ Result<RansTables> build_rans_tables(const RansHistograms& hist, const RansModel
   // each context's payload alone: self[p][c], kept from the per-context estimates.
   const bool try_groups = tcost && options.allow_sharing && groups >= 3 && groups <= kRansMaxTables;
   std::vector<std::vector<std::uint64_t>> self(kRansMaxPrecision + 1);
+  const PerContextBound bound(rows, groups);
   // Shared first: its estimate bounds the per-context sums, which stop as soon as they pass the
   // best so far (on small tensors the per-context tables cost far more than they save).
   for (int shared = 1; shared >= 0; --shared) {
@@ -397,6 +461,7 @@ Result<RansTables> build_rans_tables(const RansHistograms& hist, const RansModel
       if (shared) {
         cost = estimate_row(rows, groups, p, options.escape_count, tcost);
       } else {
+        if (best_est != UINT64_MAX && bound.at(p, options.escape_count, tcost) >= best_est) continue;
         if (try_groups) self[p].assign(groups, 0);
         std::size_t c = 0;
         for (; c < groups && cost < best_est; ++c) {

@@ -42,6 +42,33 @@ struct SparseRows {
 std::uint64_t estimate_row(const SparseRows& s, std::size_t r, int P, std::uint64_t esc_count, bool table_bits,
                            std::uint64_t* payload = nullptr);
 
+// Lower bounds of estimate_row for one table per context, from statistics of the rows that do
+// not depend on P (one pass over them), so that precisions where that candidate cannot win are
+// skipped without estimating every row:
+// - payload ≥ the row's empirical entropy: the estimate's f / max(Σf, 2^P) sum to ≤ 1, so
+//   Σ count·log2(max(Σf, 2^P)/f) ≥ Σ count·log2(total/count) (Gibbs). The fixed-point log2
+//   floors (lg_any loses < 371 units once it halves its argument) cost < 742 units a symbol:
+//   the bound subtracts 1024.
+// - table bits ≥ 39 + Σ_v ((f_v >> k) + 1 + k) + the gaps' bits, with Σf ≥ max(nz,
+//   total·scale/2^40 − nz) (each f ≥ 1 and ≥ its unfloored value less one) and
+//   f >> k ≥ (f − 2^k + 1) / 2^k.
+class PerContextBound {
+ public:
+  PerContextBound(const SparseRows& rows, std::size_t groups);  // rows 0..groups−1
+  // min(this, UINT64_MAX) ≤ Σ_c estimate_row(rows, c, P, esc, table_bits) over the contexts
+  // with symbols (each saturating at UINT64_MAX), plus 40 bits a context without symbols when
+  // table_bits (as build_rans_tables counts them).
+  unsigned __int128 at(int P, std::uint64_t esc, bool table_bits) const;
+
+ private:
+  struct Stats {
+    std::uint64_t total = 0, nz = 0, gaps = 0, gap_bits = 0;
+  };
+  std::vector<Stats> stats_;
+  std::uint64_t empty_ = 0;
+  unsigned __int128 payload_ = 0;
+};
+
 // Map bits of `tables` tables over `groups` contexts (mode 2, docs/format-rans.md §1.2), in 1/2^24
 // bit: ceil(groups · ceil(log2 tables) / 8) bytes; 0 for one table.
 std::uint64_t context_map_cost(std::size_t groups, std::size_t tables);

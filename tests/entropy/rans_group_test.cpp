@@ -271,3 +271,54 @@ TEST_CASE("rans grouping: group_contexts directly") {
   }
   CHECK(group_contexts(wide, 12, wmerged, 12, 0, std::vector<std::uint64_t>(12, 0)).context_table.empty());
 }
+
+TEST_CASE("rans tables: the per-context lower bound never exceeds the per-context estimates") {
+  // build_rans_tables skips a precision for one table per context when this bound reaches the
+  // best estimate so far: it must hold for every row shape, count size, escape and precision.
+  std::mt19937_64 rng(20261127);
+  for (int trial = 0; trial < 400; ++trial) {
+    const std::size_t groups = 1 + rng() % 40;
+    const std::size_t V = std::size_t{2} << (rng() % 10);
+    const int shape = static_cast<int>(rng() % 4);
+    rans_detail::SparseRows rows;
+    for (std::size_t c = 0; c < groups; ++c) {
+      std::vector<std::uint64_t> row(V, 0);
+      if (rng() % 8 != 0) {  // else a context without symbols
+        const std::size_t nz = 1 + rng() % V;
+        for (std::size_t j = 0; j < nz; ++j) {
+          const std::uint64_t big = shape == 3 ? (std::uint64_t{1} << (16 + rng() % 24)) : 0;  // counts past 2^16
+          row[rng() % V] += shape == 0 ? 1 : shape == 1 ? 1 + rng() % 50 : 1 + rng() % 100000 + big;
+        }
+        if (shape == 2) row[rng() % V] += 1 + rng() % 10000000;  // one value holds most of the mass
+      }
+      rows.add_row(row);
+    }
+    const rans_detail::PerContextBound bound(rows, groups);
+    const std::uint64_t esc = rng() % 3 == 0 ? 1 + rng() % 1000 : 0;
+    for (int P = 1; P <= kRansMaxPrecision; ++P) {
+      // Each part alone: the table bits' bound against the estimates' table bits.
+      unsigned __int128 est_bits = 0;
+      bool saturated = false;
+      for (std::size_t c = 0; c < groups; ++c) {
+        if (!rows.total[c]) { est_bits += static_cast<unsigned __int128>(40) << rans_detail::kLgFrac; continue; }
+        const std::uint64_t with = rans_detail::estimate_row(rows, c, P, esc, true);
+        saturated |= with == UINT64_MAX;
+        est_bits += with - rans_detail::estimate_row(rows, c, P, esc, false);
+      }
+      if (!saturated) CHECK(bound.at(P, esc, true) - bound.at(P, esc, false) <= est_bits);
+      for (bool table_bits : {false, true}) {
+        unsigned __int128 sum = 0;
+        for (std::size_t c = 0; c < groups; ++c)
+          sum += rows.total[c] ? rans_detail::estimate_row(rows, c, P, esc, table_bits)
+                               : (table_bits ? static_cast<unsigned __int128>(40) << rans_detail::kLgFrac : 0);
+        const unsigned __int128 lb = bound.at(P, esc, table_bits);
+        INFO("trial " << trial << " P " << P << " table bits " << table_bits << " shape " << shape << " esc " << esc << " V " << V << " lb " << static_cast<double>(lb) / (1 << 24) << " sum " << static_cast<double>(sum) / (1 << 24));
+        // estimate_row saturates at UINT64_MAX (huge counts): the bound holds up to that.
+        CHECK(std::min<unsigned __int128>(lb, UINT64_MAX) <= sum);
+        // Not vacuous (counts below 2^17, where the quantization loss at P ≥ 12 is small): within
+        // a factor 2 of the sum.
+        if (!table_bits && P >= 12 && esc == 0 && shape != 3) CHECK(static_cast<double>(lb) >= 0.5 * static_cast<double>(sum));
+      }
+    }
+  }
+}
