@@ -291,11 +291,13 @@ ContextGrouping group_contexts(const SparseRows& rows, std::size_t groups, std::
                                      static_cast<std::size_t>(kRansMaxTableSlots >> P)});
   if (tmax < 2) return out;
 
-  // Work budget: 1/16 unit a symbol (a few per cent of coding them), or 24 passes over the
-  // contexts (a dot product each and a share of the tables' costs) plus the tables' costs and
-  // estimates of about 4 splits, whichever is more.
+  // Work budget: 1/16 unit a symbol (a few per cent of coding them), or, when that is more, 24
+  // passes over the contexts (a dot product each and a share of the tables' costs) plus the
+  // tables' costs and estimates of about 4 splits, capped at 1/4 unit a symbol (small tensors:
+  // the first splits hold the gain; on every bench input the cap finds the same groups).
   const std::uint64_t per_pass = active.size() * ((V + 63) / 64 * 2 + 4);
-  const std::uint64_t budget = std::max<std::uint64_t>(static_cast<std::uint64_t>(all / 16), 24 * per_pass + 40 * V);
+  const std::uint64_t floor = std::min<std::uint64_t>(24 * per_pass + 40 * V, static_cast<std::uint64_t>(all / 4));
+  const std::uint64_t budget = std::max<std::uint64_t>(static_cast<std::uint64_t>(all / 16), floor);
   Grouper gr(rows, groups, V, P, esc_count, self, budget);
   gr.start(active, merged);
   std::uint64_t est = gr.group(0).est;

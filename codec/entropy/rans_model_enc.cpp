@@ -336,9 +336,12 @@ PerContextBound::PerContextBound(const SparseRows& rows, std::size_t groups) : s
     if (st.total == 0) { ++empty_; continue; }
     unsigned __int128 clg = 0;
     std::uint32_t next = 0;
-    auto gap_of = [&](std::uint32_t v) {
+    std::uint64_t gaps = 0, gap_bits = 0;
+    auto gap_of = [&](std::uint32_t v) {  // without a branch: zero runs are data
       const std::uint32_t gap = v - next;
-      if (gap) { ++st.gaps; st.gap_bits += 2 * static_cast<std::uint64_t>(31 - __builtin_clz(gap)) + 2; }
+      const std::uint64_t has = gap != 0;
+      gaps += has;
+      gap_bits += (2 * static_cast<std::uint64_t>(31 - __builtin_clz(gap | 1)) + 2) & (0 - has);
       next = v + 1;
     };
     if (st.total <= kMaxF) {  // every count ≤ 2^16: lg[count] directly, Σ count·lg < 2^45
@@ -348,6 +351,8 @@ PerContextBound::PerContextBound(const SparseRows& rows, std::size_t groups) : s
     } else {
       for (std::size_t i = b; i < e; ++i) { clg += static_cast<unsigned __int128>(count[i]) * lg_any(count[i]); gap_of(value[i]); }
     }
+    st.gaps = gaps;
+    st.gap_bits = gap_bits;
     const unsigned __int128 whole = static_cast<unsigned __int128>(st.total) * lg_any(st.total);
     const unsigned __int128 margin = static_cast<unsigned __int128>(st.total) * 1024 + clg;
     if (whole > margin) payload_ += whole - margin;
