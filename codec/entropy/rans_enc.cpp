@@ -122,9 +122,11 @@ std::size_t encode_rounds_scalar(const EncKernelArgs& a) {
       std::uint32_t x = xs[j];
       p[-2] = static_cast<std::uint8_t>(x);
       p[-1] = static_cast<std::uint8_t>(x >> 8);
-      const bool emit = x > e.xmax_m1;
-      p -= emit ? 2 : 0;
-      x = emit ? x >> 16 : x;
+      // emit as 0/1 arithmetic: GCC turns the conditional form into a branch, which
+      // mispredicts on every other symbol of a spread distribution.
+      const std::uint32_t emit = x > e.xmax_m1 ? 1u : 0u;
+      p -= 2 * emit;
+      x >>= 16 * emit;
       const std::uint32_t t = static_cast<std::uint32_t>((static_cast<std::uint64_t>(x) * e.rcp) >> 32);
       const std::uint32_t q = (t + ((x - t) >> 1)) >> e.shift();
       xs[j] = x + e.bias + q * (total - e.freq());

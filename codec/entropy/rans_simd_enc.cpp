@@ -1,10 +1,13 @@
 // rANS encode kernel, Highway runtime dispatch (docs/format-rans.md §Encoding). AVX-512 targets
 // run 2, 4 or 8 × 16 lanes with per-symbol constants gathered or loaded (lookups_by_loads()), a
-// 32×32→64 multiply for the reciprocal division and a compress-store of the emitted words; other
-// targets run the portable scalar kernel. Writes exactly what encode_rounds_scalar writes.
+// 32×32→64 multiply for the reciprocal division and a compress-store of the emitted words; the
+// other vector targets (AVX2, SSE4, NEON, SVE) run the same steps through portable Highway ops,
+// and HWY_SCALAR/EMU128 the scalar kernel. Every one writes exactly what encode_rounds_scalar
+// writes.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "codec/entropy/rans_internal.hpp"
@@ -187,10 +190,171 @@ std::size_t EncodeRoundsLanes(const EncKernelArgs& a) {
 }
 #endif
 
+#if !(HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3) && HWY_TARGET != HWY_SCALAR && HWY_TARGET != HWY_EMU128
+#define FTC_RANS_PORTABLE_ENCODER 1
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Lookups by loads need whole 128-bit blocks of 4 lanes and block-wise interleaves: x86 and NEON.
+#if HWY_ARCH_X86 || HWY_TARGET == HWY_NEON
+constexpr bool kPortableLoads = true;
+#else
+constexpr bool kPortableLoads = false;
+#endif
+
+// The portable kernel (AVX2, SSE4, NEON, SVE, …): the lanes' states in memory, one vector of
+// L ≤ 16 states at a time, the same steps and bytes as encode_rounds_scalar — the lanes of a
+// round from the last vector to the first, each lane's word below p. The table fields of a
+// vector come either from gathers (kLoads false: GatherIndex, vpgatherdd on AVX2, lane loads
+// where the target has no gather) or, as in the AVX-512 kernel, from one 128-bit load of each
+// lane's 16-byte entry and a 4×4 transpose inside each block (L = 4 or 8; the symbol indexes
+// its table directly, kernel_symbol_clamp).
+template <bool kPeriodic, bool kLoads>
+std::size_t EncodeRoundsPortable(const EncKernelArgs& a) {
+  const hn::CappedTag<std::uint32_t, 16> d;  // ≤ 16 lanes: a vector's emit bits fit one word
+  const hn::RebindToSigned<decltype(d)> di;
+  const hn::Repartition<std::uint64_t, decltype(d)> d64;
+  const hn::Rebind<std::uint8_t, decltype(d)> d8;
+  const std::size_t L = hn::Lanes(d);
+  const std::size_t N = a.lanes;
+  if (N % L != 0 || N > kRansMaxLanes || (kLoads && L != 4 && L != 8))
+    return kPeriodic ? kNoPeriodicKernel : encode_rounds_scalar(a);
+  const std::size_t NV = N / L;
+  const auto* syms = static_cast<const std::uint8_t*>(a.syms);
+  const EncSym* tab = a.table.sym;
+  const auto* fields = reinterpret_cast<const std::int32_t*>(tab);  // EncSym: rcp, bias, fs, xmax_m1
+  HWY_ALIGN std::uint32_t xs[kRansMaxLanes];
+  // This round's per-lane entry: its index · 4 (gathers) or its four fields (loads).
+  HWY_ALIGN std::int32_t idx[kRansMaxLanes];
+  HWY_ALIGN std::uint32_t f_rcp[kLoads ? kRansMaxLanes : 1], f_bias[kLoads ? kRansMaxLanes : 1],
+      f_fs[kLoads ? kRansMaxLanes : 1], f_xmax[kLoads ? kRansMaxLanes : 1];
+  HWY_ALIGN std::uint32_t words[hn::MaxLanes(d)];
+  for (std::size_t v = 0; v < NV; ++v) hn::Store(hn::LoadU(d, a.x + v * L), d, xs + v * L);
+  const auto vflags = hn::Set(d, 3u << 29);
+  const auto vfmask = hn::Set(d, 0x1FFFFu);
+  const auto vshmask = hn::Set(d, 0x1Fu);
+  const auto vtotal = hn::Set(d, 1u << a.precision);
+  const auto iota = hn::Iota(d, 0);
+  std::uint8_t* p = *a.out;
+  std::size_t done = 0;
+  for (std::size_t r = a.rounds; r-- > 0;) {
+    const std::uint8_t* s = syms + r * N;
+    auto n_a = hn::Set(d, a.table.n), n_b = n_a;
+    auto base_a = hn::Zero(d), base_b = base_a;
+    const EncSym* ta = tab;
+    const EncSym* tb = tab;
+    std::uint32_t b = static_cast<std::uint32_t>(N);
+    if constexpr (kPeriodic) {
+      // Lanes [0, b) in the run of context ca, [b, N) in the next one.
+      const std::uint64_t first = a.first_index + r * N;
+      const std::uint64_t rem = first % a.inner;
+      const auto ca = static_cast<std::uint32_t>((first / a.inner) % a.groups);
+      const std::uint32_t cb = ca + 1 == a.groups ? 0 : ca + 1;
+      b = static_cast<std::uint32_t>(std::min<std::uint64_t>(a.inner - rem, N));
+      n_a = hn::Set(d, a.ctx_n[ca]);
+      n_b = hn::Set(d, a.ctx_n[cb]);
+      base_a = hn::Set(d, a.ctx_base[ca]);
+      base_b = hn::Set(d, a.ctx_base[cb]);
+      ta = tab + a.ctx_base[ca];
+      tb = tab + a.ctx_base[cb];
+    }
+    auto any = hn::Zero(d);
+    for (std::size_t v = 0; v < NV; ++v) {
+      if constexpr (kLoads) {
+        const hn::FixedTag<std::uint32_t, 4> d4;
+        auto row = [&](std::size_t l) {
+          const std::uint32_t sym = std::min<std::uint32_t>(s[v * L + l], a.symbol_clamp);
+          const EncSym* e = (v * L + l < b ? ta : tb) + sym;
+          return hn::LoadU(d4, reinterpret_cast<const std::uint32_t*>(e));
+        };
+        hn::Vec<decltype(d)> z[4];
+        for (std::size_t k = 0; k < 4; ++k) {
+          if constexpr (hn::MaxLanes(d) == 4) z[k] = row(k);
+          else z[k] = hn::Combine(d, row(4 + k), row(k));
+        }
+        const auto ab = hn::InterleaveLower(d, z[0], z[1]), cd = hn::InterleaveLower(d, z[2], z[3]);
+        const auto ab2 = hn::InterleaveUpper(d, z[0], z[1]), cd2 = hn::InterleaveUpper(d, z[2], z[3]);
+        const auto fs = hn::BitCast(d, hn::InterleaveLower(d64, hn::BitCast(d64, ab2), hn::BitCast(d64, cd2)));
+        hn::Store(hn::BitCast(d, hn::InterleaveLower(d64, hn::BitCast(d64, ab), hn::BitCast(d64, cd))), d, f_rcp + v * L);
+        hn::Store(hn::BitCast(d, hn::InterleaveUpper(d64, hn::BitCast(d64, ab), hn::BitCast(d64, cd))), d, f_bias + v * L);
+        hn::Store(fs, d, f_fs + v * L);
+        hn::Store(hn::BitCast(d, hn::InterleaveUpper(d64, hn::BitCast(d64, ab2), hn::BitCast(d64, cd2))), d, f_xmax + v * L);
+        any = hn::Or(any, fs);
+      } else {
+        auto sv = hn::PromoteTo(d, hn::LoadU(d8, s + v * L));
+        if constexpr (kPeriodic) {
+          const auto in_a = hn::Lt(hn::Add(iota, hn::Set(d, static_cast<std::uint32_t>(v * L))), hn::Set(d, b));
+          sv = hn::Add(hn::Min(sv, hn::IfThenElse(in_a, n_a, n_b)), hn::IfThenElse(in_a, base_a, base_b));
+        } else {
+          sv = hn::Min(sv, n_a);
+        }
+        const auto i4 = hn::BitCast(di, hn::ShiftLeft<2>(sv));
+        hn::Store(i4, di, idx + v * L);
+        any = hn::Or(any, hn::BitCast(d, hn::GatherIndex(di, fields + 2, i4)));
+      }
+    }
+    if (!hn::AllTrue(d, hn::Eq(hn::And(any, vflags), hn::Zero(d)))) break;  // an escape or invalid entry: the general path
+    for (std::size_t v = NV; v-- > 0;) {
+      hn::Vec<decltype(d)> fs, rcp, bias, xmax;
+      if constexpr (kLoads) {
+        fs = hn::Load(d, f_fs + v * L);
+        rcp = hn::Load(d, f_rcp + v * L);
+        bias = hn::Load(d, f_bias + v * L);
+        xmax = hn::Load(d, f_xmax + v * L);
+      } else {
+        const auto i4 = hn::Load(di, idx + v * L);
+        fs = hn::BitCast(d, hn::GatherIndex(di, fields + 2, i4));
+        rcp = hn::BitCast(d, hn::GatherIndex(di, fields, i4));
+        bias = hn::BitCast(d, hn::GatherIndex(di, fields + 1, i4));
+        xmax = hn::BitCast(d, hn::GatherIndex(di, fields + 3, i4));
+      }
+      auto x = hn::Load(d, xs + v * L);
+      const auto emit = hn::Gt(x, xmax);
+      // Words as the scalar kernel writes them, lane by lane from the last: always stored below
+      // p (the buffer's slack), p moving only for the lanes that emit — no branch on the data
+      // (a compress and a loop over its count mispredicts about once a vector).
+      std::uint8_t emit_bits[8] = {};
+      hn::StoreMaskBits(d, emit, emit_bits);
+      std::uint64_t bits = 0;
+      std::memcpy(&bits, emit_bits, sizeof bits);
+      hn::Store(x, d, words);
+      for (std::size_t k = L; k-- > 0;) {
+        p[-2] = static_cast<std::uint8_t>(words[k]);
+        p[-1] = static_cast<std::uint8_t>(words[k] >> 8);
+        p -= 2 * ((bits >> k) & 1);
+      }
+      x = hn::IfThenElse(emit, hn::ShiftRight<16>(x), x);
+      // t = (x · rcp) >> 32 lane by lane: even lanes' products from MulEven, odd lanes' from
+      // MulEven of both shifted down a lane.
+      const auto even = hn::BitCast(d, hn::ShiftRight<32>(hn::MulEven(x, rcp)));
+      const auto odd = hn::BitCast(d, hn::MulEven(hn::BitCast(d, hn::ShiftRight<32>(hn::BitCast(d64, x))),
+                                                  hn::BitCast(d, hn::ShiftRight<32>(hn::BitCast(d64, rcp)))));
+      const auto t = hn::OddEven(odd, even);
+      const auto shift = hn::And(hn::ShiftRight<24>(fs), vshmask);
+      const auto q = hn::Shr(hn::Add(t, hn::ShiftRight<1>(hn::Sub(x, t))), shift);
+      const auto cmpl = hn::Sub(vtotal, hn::And(fs, vfmask));
+      hn::Store(hn::Add(hn::Add(x, bias), hn::Mul(q, cmpl)), d, xs + v * L);
+    }
+    ++done;
+  }
+  for (std::size_t v = 0; v < NV; ++v) hn::StoreU(hn::Load(d, xs + v * L), d, a.x + v * L);
+  *a.out = p;
+  return done;
+}
+
+template <bool kPeriodic>
+std::size_t EncodePortable(const EncKernelArgs& a) {
+  if (kPortableLoads && lookups_by_loads()) return EncodeRoundsPortable<kPeriodic, kPortableLoads>(a);
+  return EncodeRoundsPortable<kPeriodic, false>(a);
+}
+#endif
+
 std::size_t EncodeRounds(const EncKernelArgs& a) {
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
   if (a.wide) return encode_rounds_scalar(a);
   return EncodeRoundsLanes<false>(a);
+#elif defined(FTC_RANS_PORTABLE_ENCODER)
+  if (a.wide) return encode_rounds_scalar(a);
+  return EncodePortable<false>(a);
 #else
   return encode_rounds_scalar(a);
 #endif
@@ -200,11 +364,15 @@ std::size_t EncodePeriodic(const EncKernelArgs& a) {
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
   if (a.wide) return kNoPeriodicKernel;
   return EncodeRoundsLanes<true>(a);
+#elif defined(FTC_RANS_PORTABLE_ENCODER)
+  if (a.wide) return kNoPeriodicKernel;
+  return EncodePortable<true>(a);
 #else
   (void)a;
   return kNoPeriodicKernel;
 #endif
 }
+#undef FTC_RANS_PORTABLE_ENCODER
 
 // NOLINTNEXTLINE(google-readability-namespace-comments)
 }  // namespace HWY_NAMESPACE
