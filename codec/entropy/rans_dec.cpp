@@ -21,9 +21,11 @@ inline std::uint32_t advance(std::uint32_t x, std::uint32_t freq, std::uint32_t 
                              const std::uint8_t*& in) {
   x = freq * (x >> P) + offset;
   const std::uint32_t w = read_u16le(in);
-  const bool need = x < kL;
-  in += need ? 2 : 0;
-  return need ? (x << 16) | w : x;
+  // 0/1 arithmetic: GCC turns the conditional form into a branch, which mispredicts on every
+  // other symbol of a spread distribution.
+  const std::uint32_t need = x < kL ? 1u : 0u;
+  in += 2 * need;
+  return (x << (16 * need)) | (w & (0u - need));
 }
 
 // One round of N lanes through a slot → symbol-index table of `Slot` entries; info[idx] packs

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <random>
+#include <string>
 #include <thread>
 
 #include "codec/entropy/rans.hpp"
@@ -353,7 +354,7 @@ TEST_CASE("rans: scalar and every SIMD target write and read identical bytes") {
     rans_set_kernel(RansKernel::automatic);
     for (std::int64_t target : targets) {
       for (RansLookup lookup : {RansLookup::gather, RansLookup::loads}) {
-        CAPTURE(rans_target_name(target)); CAPTURE(static_cast<int>(lookup));
+        INFO("target " << std::string(rans_target_name(target))); CAPTURE(static_cast<int>(lookup));
         rans_force_simd_target(target);
         rans_set_lookup(lookup);
         std::vector<std::uint8_t> got;
@@ -652,7 +653,7 @@ TEST_CASE("rans-wide: scalar and every SIMD target write and read identical byte
     rans_set_kernel(RansKernel::automatic);
     for (std::int64_t target : targets) {
       for (RansLookup lookup : {RansLookup::gather, RansLookup::loads}) {
-        CAPTURE(rans_target_name(target)); CAPTURE(static_cast<int>(lookup));
+        INFO("target " << std::string(rans_target_name(target))); CAPTURE(static_cast<int>(lookup));
         rans_force_simd_target(target);
         rans_set_lookup(lookup);
         std::vector<std::uint8_t> got;
