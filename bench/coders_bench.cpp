@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <thread>
 
 #include <htscodecs/rANS_static4x16.h>
@@ -126,7 +127,31 @@ Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOp
   const entropy::RansHistograms hist = entropy::RansHistograms::of(all);  // the entropy row, ftc-rans' model figures
 
   // --- ftc-rans, ftc-adaptive: the codec's own chunked coders, as `ftc encode` runs them ----------
+  struct KernelsReset {  // on every way out: the kernels ftc encode would pick
+    ~KernelsReset() {
+      entropy::rans_set_kernel(entropy::RansKernel::automatic);
+      entropy::rans_force_simd_target(0);
+    }
+  };
+  std::optional<KernelsReset> kernels_reset;
+  kernels_reset.emplace();
   entropy::rans_set_kernel(o.scalar_kernels ? entropy::RansKernel::scalar : entropy::RansKernel::automatic);
+  {
+    const std::vector<std::int64_t> targets = entropy::rans_simd_targets();  // best first
+    rep.rans_kernels = o.scalar_kernels ? "scalar" : targets.empty() ? "?" : entropy::rans_target_name(targets.front());
+    if (!o.simd_target.empty() && !o.scalar_kernels) {
+      std::string names;
+      std::int64_t found = 0;
+      for (std::int64_t t : targets) {
+        names += std::string(names.empty() ? "" : ", ") + entropy::rans_target_name(t);
+        if (o.simd_target == entropy::rans_target_name(t)) found = t;
+      }
+      if (!found)
+        return Status{StatusCode::invalid_argument, "SIMD target " + o.simd_target + " is not one this CPU runs (" + names + ")"};
+      entropy::rans_force_simd_target(found);
+      rep.rans_kernels = o.simd_target;
+    }
+  }
   for (CoderKind kind : {CoderKind::rans, CoderKind::adaptive}) {
     const std::string name = std::string("ftc-") + coder_name(kind);
     if (!o.wants(name)) continue;
@@ -192,7 +217,7 @@ Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOp
     }
     rep.rows.push_back(row);
   }
-  entropy::rans_set_kernel(entropy::RansKernel::automatic);
+  kernels_reset.reset();
 
   const std::vector<std::uint8_t> planes = planes_of(all);
   std::vector<std::uint8_t> back;
@@ -287,11 +312,11 @@ std::string to_json(const CodersReport& r) {
   std::snprintf(buf, sizeof buf,
                 "{\"symbols\": %llu, \"bits\": %d, \"contexts\": %u, \"symbol_bytes\": %llu, \"threads\": %d, "
                 "\"entropy_bits_per_symbol\": %.6f, \"entropy_table_bytes\": %llu, \"rans_model_bytes\": %.1f, "
-                "\"rans_per_context_bytes\": %llu, \"coders\": [",
+                "\"rans_per_context_bytes\": %llu, \"rans_kernels\": \"%s\", \"coders\": [",
                 static_cast<unsigned long long>(r.symbols), r.bits, r.contexts,
                 static_cast<unsigned long long>(r.symbol_bytes), r.threads, r.entropy_bits_per_symbol,
                 static_cast<unsigned long long>(r.entropy_table_bytes), r.rans_model_bytes,
-                static_cast<unsigned long long>(r.rans_per_context_bytes));
+                static_cast<unsigned long long>(r.rans_per_context_bytes), r.rans_kernels.c_str());
   s += buf;
   for (std::size_t i = 0; i < r.rows.size(); ++i) {
     const CoderRow& c = r.rows[i];
@@ -328,6 +353,7 @@ std::string to_text(const CodersReport& r) {
                   r.rans_model_bytes, static_cast<unsigned long long>(r.rans_per_context_bytes));
     s += buf;
   }
+  if (!r.rans_kernels.empty()) s += "ftc-rans kernels: " + r.rans_kernels + "\n";
   return s;
 }
 

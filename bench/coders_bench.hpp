@@ -18,6 +18,9 @@ struct CodersOptions {
   double min_seconds = 0.05;        // … each repeating the operation at least this long
   std::uint64_t chunk_elements = 0; // ftc-rans chunking; 0: ftc encode's default (1 Mi symbols)
   bool scalar_kernels = false;      // ftc-rans: force the portable scalar kernels
+  // ftc-rans: run the SIMD kernels of this Highway target (its hwy::TargetName: AVX3_ZEN4, AVX3,
+  // AVX2, SSE4, SSSE3, NEON, SVE, …; one the CPU supports); empty: the best the CPU has.
+  std::string simd_target;
   int rans_lanes = 0;               // ftc-rans: interleaved states (32, 64, 128); 0: as ftc encode
   entropy::CoderConfig coder_config; // ftc-rans, ftc-adaptive (adaptive: the neighbour geometry)
   // Rows to run, by name (ftc-rans, ftc-adaptive, zstd-1, zstd-3, zstd-19, htscodecs-rans-o0,
@@ -53,6 +56,7 @@ struct CodersReport {
   // off), the model the entropy row is the bound of.
   double rans_model_bytes = 0;
   std::uint64_t rans_per_context_bytes = 0;
+  std::string rans_kernels;         // what ftc-rans ran: "scalar" or a Highway target's name
   std::vector<CoderRow> rows;       // ftc-rans, zstd-1, zstd-3, zstd-19, htscodecs-rans-o0, -o1, entropy
 };
 

@@ -22,6 +22,7 @@ Command add_bench(CLI::App& root) {
     std::uint64_t chunk = 0;
     bool json = false;
     bool scalar = false;
+    std::string simd_target;
     int rans_lanes = 0;
     std::vector<std::string> only;
   };
@@ -38,6 +39,8 @@ Command add_bench(CLI::App& root) {
   coders->add_option("--rans-lanes", a->rans_lanes, "ftc-rans: interleaved states 32, 64 or 128 (default: as ftc encode)")
       ->check(CLI::IsMember({32, 64, 128}));
   coders->add_flag("--scalar", a->scalar, "ftc-rans: use the portable scalar kernels instead of SIMD");
+  coders->add_option("--simd-target", a->simd_target,
+                     "ftc-rans: run the kernels of this Highway target (AVX3_ZEN4, AVX3, AVX2, SSE4, NEON, ...; default: the best the CPU has)");
   coders->add_option("--coders", a->only, "Rows to run, comma-separated (default: all)")
       ->delimiter(',')
       ->check(CLI::IsMember(bench::coder_row_names()));
@@ -62,6 +65,7 @@ Command add_bench(CLI::App& root) {
     bo.repetitions = a->repetitions;
     bo.chunk_elements = a->chunk;
     bo.scalar_kernels = a->scalar;
+    bo.simd_target = a->simd_target;
     bo.only = a->only;
     bo.rans_lanes = a->rans_lanes;
     bo.coder_config.set_grid(tensor->view().shape_vector());
