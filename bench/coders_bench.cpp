@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include <htscodecs/rANS_static4x16.h>
 #include <zstd.h>
@@ -252,6 +253,22 @@ Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOp
   }
 
   // --- htscodecs rANS 4x16, 32-way (SIMD as the CPU allows) ---------------------------------
+  // With --scalar or --simd-target, htscodecs is held to the same instruction set (its
+  // rans_set_cpu test interface: SSE4, AVX2, AVX-512 or NEON kernels), so the rows compare like
+  // with like; otherwise it picks its best, as ftc-rans does.
+  const auto hts_cpu = [&]() -> std::pair<int, const char*> {
+    if (!o.scalar_kernels && o.simd_target.empty()) return {0xFFFF, "its best SIMD"};
+    const std::string& k = rep.rans_kernels;
+    if (k == "SSE4") return {RANS_CPU_ENC_SSE4 | RANS_CPU_DEC_SSE4, "SSE4"};
+    if (k == "AVX2") return {RANS_CPU_ENC_SSE4 | RANS_CPU_DEC_SSE4 | RANS_CPU_ENC_AVX2 | RANS_CPU_DEC_AVX2, "up to AVX2"};
+    if (k.rfind("AVX3", 0) == 0) return {0xFFFF, "up to AVX-512"};
+    if (k == "NEON" || k.rfind("SVE", 0) == 0) return {RANS_CPU_ENC_NEON | RANS_CPU_DEC_NEON, "NEON"};
+    return {0, "scalar"};  // scalar, SSSE3, EMU128, SCALAR
+  }();
+  rans_set_cpu(hts_cpu.first);
+  struct HtsCpuReset {
+    ~HtsCpuReset() { rans_set_cpu(0xFFFF); }
+  } hts_cpu_reset;
   for (int order : {0, 1}) {
     if (!o.wants("htscodecs-rans-o" + std::to_string(order))) continue;
     CoderRow row;
@@ -279,7 +296,7 @@ Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOp
     row.encode_MBps = mb / median_seconds(encode, o.repetitions, o.min_seconds);
     row.decode_MBps = mb / median_seconds(decode, o.repetitions, o.min_seconds);
     row.bytes = csize;
-    row.note = "X32, single-threaded";
+    row.note = std::string("X32, single-threaded, ") + hts_cpu.second;
     rep.rows.push_back(row);
   }
 
