@@ -213,6 +213,17 @@ std::size_t DecodeFusedT(const DecKernelArgs& a) {
   HWY_ALIGN std::uint32_t below_arr[hn::MaxLanes(du) > 0 ? hn::MaxLanes(du) : 1];
   for (std::size_t i = 0; i < V; ++i) below_arr[i] = (1u << i) - 1;
   const auto below = hn::Load(du, below_arr);
+  // The next V words as u32 lanes (from 2V bytes: `in` need not be aligned); lane i of the
+  // renormalized state takes word prefix[i], the count of renormalizing lanes below i, through
+  // a lane permutation instead of a gather (vpermd on AVX2, tbl on NEON).
+#if HWY_TARGET != HWY_SCALAR
+  const hn::Rebind<std::uint16_t, decltype(du)> d16;
+  const hn::Repartition<std::uint8_t, decltype(d16)> d8w;
+#endif
+  const bool loads = lookups_by_loads();
+  HWY_ALIGN std::uint32_t slot_arr[hn::MaxLanes(du) > 0 ? hn::MaxLanes(du) : 1];
+  HWY_ALIGN std::uint32_t entry_arr[hn::MaxLanes(du) > 0 ? hn::MaxLanes(du) : 1];
+  const auto* fused_u = a.table.fused;
   for (std::size_t r = 0; r < a.rounds; ++r) {
     if (a.end - in < static_cast<std::ptrdiff_t>(2 * (N + 2))) break;
     auto any = hn::Zero(du);
@@ -221,7 +232,15 @@ std::size_t DecodeFusedT(const DecKernelArgs& a) {
       auto x = hn::LoadU(du, a.x + v);
       const auto off = a.lane_off ? hn::LoadU(du, a.lane_off + v) : hn::Zero(du);
       const auto lesc = a.lane_esc ? hn::LoadU(du, a.lane_esc + v) : vesc;
-      const auto e = hn::BitCast(du, hn::GatherIndex(di, fused, hn::BitCast(di, hn::Add(hn::And(x, vmask), off))));
+      const auto slot = hn::Add(hn::And(x, vmask), off);
+      hn::Vec<decltype(du)> e;
+      if (loads) {  // where gathers are microcoded (AMD): one scalar load a lane
+        hn::Store(slot, du, slot_arr);
+        for (std::size_t i = 0; i < V; ++i) entry_arr[i] = fused_u[slot_arr[i]];
+        e = hn::Load(du, entry_arr);
+      } else {
+        e = hn::BitCast(du, hn::GatherIndex(di, fused, hn::BitCast(di, slot)));
+      }
       const auto idx = hn::And(e, vff);
       x = hn::Add(hn::Mul(hn::Add(hn::ShiftRight<20>(e), vone), hn::ShiftRightSame(x, P)),
                   hn::And(hn::ShiftRight<8>(e), v12));
@@ -233,9 +252,14 @@ std::size_t DecodeFusedT(const DecKernelArgs& a) {
       std::uint32_t bits = 0;
       std::memcpy(&bits, mbits, (V + 7) / 8 < 4 ? (V + 7) / 8 : 4);
       const auto prefix = hn::PopulationCount(hn::And(hn::Set(du, bits), below));
+#if HWY_TARGET == HWY_SCALAR
       const auto words = hn::And(
           hn::BitCast(du, hn::GatherOffset(di, reinterpret_cast<const std::int32_t*>(in), hn::BitCast(di, hn::Add(prefix, prefix)))),
           v16);
+#else
+      const auto next = hn::PromoteTo(du, hn::BitCast(d16, hn::LoadU(d8w, in)));
+      const auto words = hn::TableLookupLanes(next, hn::IndicesFromVec(du, prefix));
+#endif
       x = hn::IfThenElse(m, hn::Or(hn::ShiftLeft<16>(x), words), x);
       in += 2 * static_cast<std::size_t>(__builtin_popcount(bits));
       hn::StoreU(x, du, a.x + v);
