@@ -199,10 +199,11 @@ std::size_t DecodeFusedT(const DecKernelArgs& a) {
   const int P = a.precision;
   const auto* fused = reinterpret_cast<const std::int32_t*>(a.table.fused);
   std::size_t done = 0;
-  const hn::ScalableTag<std::uint32_t> du;
+  const hn::CappedTag<std::uint32_t, 16> du;  // ≤ 16 lanes: a vector's mask bits fit a word
   const hn::RebindToSigned<decltype(du)> di;
   const hn::Rebind<std::uint8_t, decltype(du)> dout;
   const std::size_t V = hn::Lanes(du);
+  if (N % V != 0) return 0;  // (an SVE length that does not divide the lanes: the general path)
   const auto vmask = hn::Set(du, (1u << P) - 1);
   const auto v12 = hn::Set(du, 0xFFFu);
   const auto vff = hn::Set(du, 0xFFu);
@@ -224,11 +225,14 @@ std::size_t DecodeFusedT(const DecKernelArgs& a) {
   HWY_ALIGN std::uint32_t slot_arr[hn::MaxLanes(du) > 0 ? hn::MaxLanes(du) : 1];
   HWY_ALIGN std::uint32_t entry_arr[hn::MaxLanes(du) > 0 ? hn::MaxLanes(du) : 1];
   const auto* fused_u = a.table.fused;
+  std::uint32_t mask_bits[kRansMaxLanes];  // a round's renormalizing lanes, a word a vector
   for (std::size_t r = 0; r < a.rounds; ++r) {
     if (a.end - in < static_cast<std::ptrdiff_t>(2 * (N + 2))) break;
     auto any = hn::Zero(du);
     std::uint8_t* out = static_cast<std::uint8_t*>(a.out) + r * N;
-    for (std::size_t v = 0; v < N; v += V) {
+    // Pass 1: every lane's lookup and state update (independent chains); pass 2: the
+    // renormalizations in lane order, the only part that runs through `in` serially.
+    for (std::size_t v = 0, k = 0; v < N; v += V, ++k) {
       auto x = hn::LoadU(du, a.x + v);
       const auto off = a.lane_off ? hn::LoadU(du, a.lane_off + v) : hn::Zero(du);
       const auto lesc = a.lane_esc ? hn::LoadU(du, a.lane_esc + v) : vesc;
@@ -246,11 +250,16 @@ std::size_t DecodeFusedT(const DecKernelArgs& a) {
                   hn::And(hn::ShiftRight<8>(e), v12));
       any = hn::Or(any, hn::VecFromMask(du, hn::Eq(idx, lesc)));
       hn::StoreU(hn::TruncateTo(dout, idx), dout, out + v);
-      const auto m = hn::Lt(x, vL);
       std::uint8_t mbits[8] = {};
-      hn::StoreMaskBits(du, m, mbits);
+      hn::StoreMaskBits(du, hn::Lt(x, vL), mbits);
       std::uint32_t bits = 0;
-      std::memcpy(&bits, mbits, (V + 7) / 8 < 4 ? (V + 7) / 8 : 4);
+      std::memcpy(&bits, mbits, (V + 7) / 8);
+      mask_bits[k] = bits;
+      hn::StoreU(x, du, a.x + v);
+    }
+    for (std::size_t v = 0, k = 0; v < N; v += V, ++k) {
+      const std::uint32_t bits = mask_bits[k];
+      auto x = hn::LoadU(du, a.x + v);
       const auto prefix = hn::PopulationCount(hn::And(hn::Set(du, bits), below));
 #if HWY_TARGET == HWY_SCALAR
       const auto words = hn::And(
@@ -260,7 +269,7 @@ std::size_t DecodeFusedT(const DecKernelArgs& a) {
       const auto next = hn::PromoteTo(du, hn::BitCast(d16, hn::LoadU(d8w, in)));
       const auto words = hn::TableLookupLanes(next, hn::IndicesFromVec(du, prefix));
 #endif
-      x = hn::IfThenElse(m, hn::Or(hn::ShiftLeft<16>(x), words), x);
+      x = hn::IfThenElse(hn::Lt(x, vL), hn::Or(hn::ShiftLeft<16>(x), words), x);
       in += 2 * static_cast<std::size_t>(__builtin_popcount(bits));
       hn::StoreU(x, du, a.x + v);
     }
