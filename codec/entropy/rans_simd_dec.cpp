@@ -171,29 +171,13 @@ std::size_t DecodeFusedNV(const DecKernelArgs& a) {
 }
 #endif
 
-std::size_t DecodePeriodic(const DecKernelArgs& a) {
-#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
-  switch (a.lanes) {
-    case 32: return DecodeFusedNV<2, true>(a);
-    case 64: return DecodeFusedNV<4, true>(a);
-    default: return DecodeFusedNV<8, true>(a);
-  }
-#else
-  (void)a;
-  return kNoPeriodicKernel;
-#endif
-}
-
-// Fused tables (bits ≤ 8, P ≤ 12): one lookup a lane, then the words of the lanes below 2^16 in
-// lane order.
-std::size_t DecodeFusedT(const DecKernelArgs& a) {
-#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
-  switch (a.lanes) {
-    case 32: return DecodeFusedNV<2, false>(a);
-    case 64: return DecodeFusedNV<4, false>(a);
-    default: return DecodeFusedNV<8, false>(a);
-  }
-#else
+#if !(HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3)
+// Fused tables (bits ≤ 8, P ≤ 12), portable Highway ops: a round's lookups and state updates
+// first, then the renormalizations in lane order. kPeriodic: the lanes' tables follow
+// a.cursor (lanes [0, b) in the current run, [b, N) in the next), as in the AVX-512 kernel;
+// otherwise a.lane_off / a.lane_esc, or table.esc with no offsets.
+template <bool kPeriodic>
+std::size_t DecodeFusedPortable(const DecKernelArgs& a) {
   const std::size_t N = a.lanes;
   const std::uint8_t* in = *a.in;
   const int P = a.precision;
@@ -225,17 +209,38 @@ std::size_t DecodeFusedT(const DecKernelArgs& a) {
   HWY_ALIGN std::uint32_t slot_arr[hn::MaxLanes(du) > 0 ? hn::MaxLanes(du) : 1];
   HWY_ALIGN std::uint32_t entry_arr[hn::MaxLanes(du) > 0 ? hn::MaxLanes(du) : 1];
   const auto* fused_u = a.table.fused;
+  [[maybe_unused]] CtxCursor cur = kPeriodic ? *a.cursor : CtxCursor(ContextMap{}, 0);
+  [[maybe_unused]] const auto iota = hn::Iota(du, 0);
   std::uint32_t mask_bits[kRansMaxLanes];  // a round's renormalizing lanes, a word a vector
   for (std::size_t r = 0; r < a.rounds; ++r) {
     if (a.end - in < static_cast<std::ptrdiff_t>(2 * (N + 2))) break;
+    [[maybe_unused]] std::uint32_t b = 0;
+    [[maybe_unused]] hn::Vec<decltype(du)> off_a, off_b, esc_a, esc_b;
+    if constexpr (kPeriodic) {
+      b = static_cast<std::uint32_t>(std::min<std::uint64_t>(cur.run_left(), N));
+      const std::uint32_t ca = cur.ctx;
+      cur.advance(N);
+      const std::uint32_t cb = b < N ? cur.ctx : ca;
+      off_a = hn::Set(du, a.ctx_off[ca]);
+      off_b = hn::Set(du, a.ctx_off[cb]);
+      esc_a = hn::Set(du, a.ctx_esc[ca]);
+      esc_b = hn::Set(du, a.ctx_esc[cb]);
+    }
     auto any = hn::Zero(du);
     std::uint8_t* out = static_cast<std::uint8_t*>(a.out) + r * N;
     // Pass 1: every lane's lookup and state update (independent chains); pass 2: the
     // renormalizations in lane order, the only part that runs through `in` serially.
     for (std::size_t v = 0, k = 0; v < N; v += V, ++k) {
       auto x = hn::LoadU(du, a.x + v);
-      const auto off = a.lane_off ? hn::LoadU(du, a.lane_off + v) : hn::Zero(du);
-      const auto lesc = a.lane_esc ? hn::LoadU(du, a.lane_esc + v) : vesc;
+      hn::Vec<decltype(du)> off, lesc;
+      if constexpr (kPeriodic) {
+        const auto in_a = hn::Lt(hn::Add(iota, hn::Set(du, static_cast<std::uint32_t>(v))), hn::Set(du, b));
+        off = hn::IfThenElse(in_a, off_a, off_b);
+        lesc = hn::IfThenElse(in_a, esc_a, esc_b);
+      } else {
+        off = a.lane_off ? hn::LoadU(du, a.lane_off + v) : hn::Zero(du);
+        lesc = a.lane_esc ? hn::LoadU(du, a.lane_esc + v) : vesc;
+      }
       const auto slot = hn::Add(hn::And(x, vmask), off);
       hn::Vec<decltype(du)> e;
       if (loads) {  // where gathers are microcoded (AMD): one scalar load a lane
@@ -277,7 +282,35 @@ std::size_t DecodeFusedT(const DecKernelArgs& a) {
     if (!hn::AllFalse(du, hn::Ne(any, hn::Zero(du)))) break;
   }
   *a.in = in;
+  if constexpr (kPeriodic) *a.cursor = cur;  // advanced once per round decoded
   return done;
+}
+
+#endif
+
+std::size_t DecodePeriodic(const DecKernelArgs& a) {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  switch (a.lanes) {
+    case 32: return DecodeFusedNV<2, true>(a);
+    case 64: return DecodeFusedNV<4, true>(a);
+    default: return DecodeFusedNV<8, true>(a);
+  }
+#else
+  return DecodeFusedPortable<true>(a);
+#endif
+}
+
+// Fused tables (bits ≤ 8, P ≤ 12): one lookup a lane, then the words of the lanes below 2^16 in
+// lane order.
+std::size_t DecodeFusedT(const DecKernelArgs& a) {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  switch (a.lanes) {
+    case 32: return DecodeFusedNV<2, false>(a);
+    case 64: return DecodeFusedNV<4, false>(a);
+    default: return DecodeFusedNV<8, false>(a);
+  }
+#else
+  return DecodeFusedPortable<false>(a);
 #endif
 }
 
