@@ -93,7 +93,8 @@ Status rans_model_figures(const entropy::SymbolSpan& all, const entropy::RansHis
   per_context.allow_sharing = false;
   FTC_ASSIGN_OR_RETURN(entropy::RansTables forced, entropy::build_rans_tables(h, per_context));
   auto tables = std::make_shared<const entropy::RansTables>(std::move(forced));
-  rep.rans_per_context_bytes = tables->serialized().size() + (lane_byte ? 1 : 0);
+  rep.rans_per_context_table_bytes = tables->serialized().size() + (lane_byte ? 1 : 0);
+  rep.rans_per_context_bytes = rep.rans_per_context_table_bytes;
   FTC_ASSIGN_OR_RETURN(entropy::EncoderSetup setup, entropy::make_rans_encoder_with_tables(tables, lanes));
   for (std::size_t c = 0; c < nchunks; ++c) {
     std::vector<std::uint8_t> payload;
@@ -329,11 +330,13 @@ std::string to_json(const CodersReport& r) {
   std::snprintf(buf, sizeof buf,
                 "{\"symbols\": %llu, \"bits\": %d, \"contexts\": %u, \"symbol_bytes\": %llu, \"threads\": %d, "
                 "\"entropy_bits_per_symbol\": %.6f, \"entropy_table_bytes\": %llu, \"rans_model_bytes\": %.1f, "
-                "\"rans_per_context_bytes\": %llu, \"rans_kernels\": \"%s\", \"coders\": [",
+                "\"rans_per_context_bytes\": %llu, \"rans_per_context_table_bytes\": %llu, \"rans_kernels\": \"%s\", "
+                "\"coders\": [",
                 static_cast<unsigned long long>(r.symbols), r.bits, r.contexts,
                 static_cast<unsigned long long>(r.symbol_bytes), r.threads, r.entropy_bits_per_symbol,
                 static_cast<unsigned long long>(r.entropy_table_bytes), r.rans_model_bytes,
-                static_cast<unsigned long long>(r.rans_per_context_bytes), r.rans_kernels.c_str());
+                static_cast<unsigned long long>(r.rans_per_context_bytes),
+                static_cast<unsigned long long>(r.rans_per_context_table_bytes), r.rans_kernels.c_str());
   s += buf;
   for (std::size_t i = 0; i < r.rows.size(); ++i) {
     const CoderRow& c = r.rows[i];
@@ -366,8 +369,9 @@ std::string to_text(const CodersReport& r) {
   if (r.rans_per_context_bytes) {
     std::snprintf(buf, sizeof buf,
                   "ftc-rans apart from its model: ideal payload under its own tables %.0f bytes; "
-                  "one table per context forced: %llu bytes\n",
-                  r.rans_model_bytes, static_cast<unsigned long long>(r.rans_per_context_bytes));
+                  "one table per context forced: %llu bytes (%llu of them tables)\n",
+                  r.rans_model_bytes, static_cast<unsigned long long>(r.rans_per_context_bytes),
+                  static_cast<unsigned long long>(r.rans_per_context_table_bytes));
     s += buf;
   }
   if (!r.rans_kernels.empty()) s += "ftc-rans kernels: " + r.rans_kernels + "\n";

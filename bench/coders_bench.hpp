@@ -56,6 +56,7 @@ struct CodersReport {
   // off), the model the entropy row is the bound of.
   double rans_model_bytes = 0;
   std::uint64_t rans_per_context_bytes = 0;
+  std::uint64_t rans_per_context_table_bytes = 0;  // of rans_per_context_bytes, the params (tables)
   std::string rans_kernels;         // what ftc-rans ran: "scalar" or a Highway target's name
   std::vector<CoderRow> rows;       // ftc-rans, zstd-1, zstd-3, zstd-19, htscodecs-rans-o0, -o1, entropy
 };
