@@ -37,28 +37,5 @@ for entry in "${inputs[@]}"; do
     "$ftc" bench coders "$dir/$name.npy" --bits 8 --per-channel 1 --coders ftc-rans,zstd-19,htscodecs-rans-o0 \
       "${extra[@]}" --json
     echo
-  done | python3 -c '
-import json, statistics, sys
-text, reports, dec, at = sys.stdin.read(), [], json.JSONDecoder(), 0
-while text[at:].strip():
-    at += len(text[at:]) - len(text[at:].lstrip())
-    obj, at = dec.raw_decode(text, at)
-    reports.append(obj)
-def rows(name): return [next(c for c in r["coders"] if c["name"] == name) for r in reports]
-def med(name, key): return statistics.median(c[key] for c in rows(name))
-f, h, z, e = (rows(n)[0] for n in ("ftc-rans", "htscodecs-rans-o0", "zstd-19", "entropy"))
-mb = lambda name, key: format(round(med(name, key)), ",")
-lanes = f["note"].split(", ")[-1].split()[0]
-cells = [sys.argv[1],
-         "%.3f, %s / %s (%s, %s B)" % (f["bits_per_symbol"], mb("ftc-rans", "encode_MBps"), mb("ftc-rans", "decode_MBps"),
-                                       lanes, format(f["table_bytes"], ",")),
-         "%.3f, %s / %s" % (h["bits_per_symbol"], mb("htscodecs-rans-o0", "encode_MBps"), mb("htscodecs-rans-o0", "decode_MBps")),
-         "%.3f" % z["bits_per_symbol"],
-         "%.2f" % (med("ftc-rans", "decode_MBps") / med("htscodecs-rans-o0", "decode_MBps")),
-         "%.4f" % ((f["bytes"] - f["table_bytes"]) / e["bytes"]),
-         "%.4f" % ((f["bytes"] - f["table_bytes"]) / reports[0]["rans_model_bytes"]),
-         "%.4f" % (reports[0]["rans_per_context_bytes"] / f["bytes"]),
-         "%.4f" % ((reports[0]["rans_per_context_bytes"] - reports[0]["rans_per_context_table_bytes"]) / e["bytes"])]
-print("| " + " | ".join(cells) + " |")
-' "$label"
+  done | python3 "$src/bench/bench_rows.py" coders "$label"
 done

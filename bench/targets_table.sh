@@ -39,25 +39,5 @@ for entry in "${inputs[@]}"; do
         --repetitions 5 "${opt[@]}" --json
       echo
     done
-  done | python3 -c '
-import json, statistics, sys
-text, reports, dec, at = sys.stdin.read(), [], json.JSONDecoder(), 0
-while text[at:].strip():
-    at += len(text[at:]) - len(text[at:].lstrip())
-    obj, at = dec.raw_decode(text, at)
-    reports.append(obj)
-kernels = []
-for r in reports:
-    if r["rans_kernels"] not in kernels: kernels.append(r["rans_kernels"])
-def row(r, name): return next(c for c in r["coders"] if c["name"] == name)
-def cell(rs, name):
-    e = statistics.median(row(r, name)["encode_MBps"] for r in rs)
-    d = statistics.median(row(r, name)["decode_MBps"] for r in rs)
-    return "%s / %s" % (format(round(e), ","), format(round(d), ","))
-# A cell a kernel: ftc-rans, then htscodecs-rans-o0 held to the same instruction set.
-cells = [sys.argv[1]] + ["%s (hts %s)" % (cell([r for r in reports if r["rans_kernels"] == k], "ftc-rans"),
-                                          cell([r for r in reports if r["rans_kernels"] == k], "htscodecs-rans-o0"))
-                         for k in kernels]
-print("| " + " | ".join(cells) + " |")
-' "$label"
+  done | python3 "$src/bench/bench_rows.py" targets "$label"
 done

@@ -288,31 +288,22 @@ std::size_t DecodeFusedPortable(const DecKernelArgs& a) {
 
 #endif
 
-std::size_t DecodePeriodic(const DecKernelArgs& a) {
+// Fused tables (bits ≤ 8, P ≤ 12): one lookup a lane, then the words of the lanes below 2^16 in
+// lane order; kPeriodic: the lanes' tables follow a.cursor.
+template <bool kPeriodic>
+std::size_t DecodeFused(const DecKernelArgs& a) {
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
   switch (a.lanes) {
-    case 32: return DecodeFusedNV<2, true>(a);
-    case 64: return DecodeFusedNV<4, true>(a);
-    default: return DecodeFusedNV<8, true>(a);
+    case 32: return DecodeFusedNV<2, kPeriodic>(a);
+    case 64: return DecodeFusedNV<4, kPeriodic>(a);
+    default: return DecodeFusedNV<8, kPeriodic>(a);
   }
 #else
-  return DecodeFusedPortable<true>(a);
+  return DecodeFusedPortable<kPeriodic>(a);
 #endif
 }
 
-// Fused tables (bits ≤ 8, P ≤ 12): one lookup a lane, then the words of the lanes below 2^16 in
-// lane order.
-std::size_t DecodeFusedT(const DecKernelArgs& a) {
-#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
-  switch (a.lanes) {
-    case 32: return DecodeFusedNV<2, false>(a);
-    case 64: return DecodeFusedNV<4, false>(a);
-    default: return DecodeFusedNV<8, false>(a);
-  }
-#else
-  return DecodeFusedPortable<false>(a);
-#endif
-}
+std::size_t DecodePeriodic(const DecKernelArgs& a) { return DecodeFused<true>(a); }
 
 // expand_fused, a vector of slots at a time: a symbol's run of f entries is written in whole
 // vectors, the last one spilling up to V − 1 entries into the next symbol's run (rewritten after)
@@ -338,7 +329,7 @@ void ExpandFused(const RansTable& tab, std::uint32_t* dst) {
 }
 
 std::size_t DecodeRounds(const DecKernelArgs& a) {
-  if (a.table.fused) return DecodeFusedT(a);
+  if (a.table.fused) return DecodeFused<false>(a);
   return a.wide ? DecodeRoundsT<true>(a) : DecodeRoundsT<false>(a);
 }
 
