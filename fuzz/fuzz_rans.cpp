@@ -2,7 +2,8 @@
 // and coder 4 (rans-wide, 32/64/128 lanes). Input:
 //   byte 0: bits 0-3 → symbol width 1..16; bit 4 → built-in skewed tables, contexts 1..8 from
 //           byte 1 bits 0-2 (fuzz the payload only) instead of from the input; bit 5 → scalar
-//           kernel; bits 6-7 = 3 → coder 4 (rans-wide), else coder 2
+//           kernel (else the dispatched SIMD kernel, then a second decode on another target the
+//           CPU runs, which must agree); bits 6-7 = 3 → coder 4 (rans-wide), else coder 2
 //   byte 1: contexts 1..256; byte 2: ContextMap::inner 1..256
 //   bytes 3-5: symbol count (LE, at most 2^20); byte 6: first_index
 //   then, unless bit 4: u16 LE params length + params (coder 4: the lane byte first); the rest is
@@ -103,6 +104,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   } else {
     FTC_FUZZ_CHECK(s.code() == ftc::StatusCode::corrupt || s.code() == ftc::StatusCode::truncated);
+  }
+  // Differential: the same bytes decoded again on another Highway target this CPU runs (picked by
+  // the input's size, so that the portable kernels — AVX2, SSE4, … — meet hostile payloads too)
+  // give the same outcome and, when it decodes, the same symbols.
+  if (!(data[0] & 32)) {
+    static const std::vector<std::int64_t> targets = ftc::entropy::rans_simd_targets();
+    if (targets.size() > 1) {
+      ftc::entropy::rans_force_simd_target(targets[1 + size % (targets.size() - 1)]);
+      std::unique_ptr<std::uint8_t[]> again(new std::uint8_t[count > 0 ? count * sb : 1]);
+      ftc::entropy::MutableSymbolSpan span2{again.get(), count, bits, first, ctx};
+      const ftc::Status s2 = (*dec)->decode(payload, span2);
+      ftc::entropy::rans_force_simd_target(0);
+      FTC_FUZZ_CHECK(s2.ok() == s.ok());
+      if (s.ok()) FTC_FUZZ_CHECK(std::equal(out.get(), out.get() + count * sb, again.get()));
+    }
   }
   return 0;
 }
