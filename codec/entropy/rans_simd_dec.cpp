@@ -172,6 +172,21 @@ std::size_t DecodeFusedNV(const DecKernelArgs& a) {
 #endif
 
 #if !(HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3)
+// kPrefix8[m][i] = the number of set bits of m below bit i: a vector's word index for each lane
+// that renormalizes (mask m), for vectors of at most 8 lanes — one 8-byte load instead of a
+// per-lane population count (emulated on AVX2, SSE4 and NEON).
+struct PrefixTable {
+  std::uint8_t v[256][8];
+  constexpr PrefixTable() : v{} {
+    for (int m = 0; m < 256; ++m)
+      for (int i = 0, c = 0; i < 8; ++i) {
+        v[m][i] = static_cast<std::uint8_t>(c);
+        c += (m >> i) & 1;
+      }
+  }
+};
+inline constexpr PrefixTable kPrefix8{};
+
 // Fused tables (bits ≤ 8, P ≤ 12), portable Highway ops: a round's lookups and state updates
 // first, then the renormalizations in lane order. kPeriodic: the lanes' tables follow
 // a.cursor (lanes [0, b) in the current run, [b, N) in the next), as in the AVX-512 kernel;
@@ -265,12 +280,14 @@ std::size_t DecodeFusedPortable(const DecKernelArgs& a) {
     for (std::size_t v = 0, k = 0; v < N; v += V, ++k) {
       const std::uint32_t bits = mask_bits[k];
       auto x = hn::LoadU(du, a.x + v);
-      const auto prefix = hn::PopulationCount(hn::And(hn::Set(du, bits), below));
 #if HWY_TARGET == HWY_SCALAR
+      const auto prefix = hn::PopulationCount(hn::And(hn::Set(du, bits), below));
       const auto words = hn::And(
           hn::BitCast(du, hn::GatherOffset(di, reinterpret_cast<const std::int32_t*>(in), hn::BitCast(di, hn::Add(prefix, prefix)))),
           v16);
 #else
+      const auto prefix = V <= 8 ? hn::PromoteTo(du, hn::LoadU(dout, kPrefix8.v[bits & 0xFF]))
+                                 : hn::PopulationCount(hn::And(hn::Set(du, bits), below));
       const auto next = hn::PromoteTo(du, hn::BitCast(d16, hn::LoadU(d8w, in)));
       const auto words = hn::TableLookupLanes(next, hn::IndicesFromVec(du, prefix));
 #endif
