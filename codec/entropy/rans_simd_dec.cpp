@@ -26,14 +26,37 @@ namespace ftc::entropy::rans_detail {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+// kPrefix8[m][i] = the number of set bits of m below bit i: a vector's word index for each lane
+// that renormalizes (mask m), for vectors of at most 8 lanes — one 8-byte load instead of a
+// per-lane population count (emulated on AVX2, SSE4 and NEON).
+struct PrefixTable {
+  std::uint8_t v[256][8];
+  constexpr PrefixTable() : v{} {
+    for (int m = 0; m < 256; ++m)
+      for (int i = 0, c = 0; i < 8; ++i) {
+        v[m][i] = static_cast<std::uint8_t>(c);
+        c += (m >> i) & 1;
+      }
+  }
+};
+inline constexpr PrefixTable kPrefix8{};
+
 template <bool kWide>
 std::size_t DecodeRoundsT(const DecKernelArgs& a) {
   const std::size_t N = a.lanes;
-  const hn::ScalableTag<std::uint32_t> du;
+  // ≤ 8 lanes (256-bit vectors on AVX-512 too): a lane's word index from kPrefix8, one load,
+  // instead of a population count that AVX-512 without VPOPCNTDQ, AVX2, SSE4 and NEON emulate.
+  const hn::CappedTag<std::uint32_t, 8> du;
   const hn::RebindToSigned<decltype(du)> di;
   using OutT = std::conditional_t<kWide, std::uint16_t, std::uint8_t>;
   const hn::Rebind<OutT, decltype(du)> dout;
   const std::size_t V = hn::Lanes(du);
+  if (N % V != 0) return 0;  // (an SVE length that does not divide the lanes: the general path)
+#if HWY_TARGET != HWY_SCALAR
+  const hn::Rebind<std::uint8_t, decltype(du)> d8;
+  const hn::Rebind<std::uint16_t, decltype(du)> d16;
+  const hn::Repartition<std::uint8_t, decltype(d16)> d8w;
+#endif
   const int P = a.precision;
   const auto vmask = hn::Set(du, (1u << P) - 1);
   const auto vsym = hn::Set(du, kWide ? 0xFFFFu : 0xFFu);
@@ -47,6 +70,9 @@ std::size_t DecodeRoundsT(const DecKernelArgs& a) {
   const auto below = hn::Load(du, below_arr);
   const auto* slots = reinterpret_cast<const std::int32_t*>(a.table.slots);
   const auto* info = reinterpret_cast<const std::int32_t*>(a.table.info);
+  const std::uint8_t* slot_bytes = a.table.slots;
+  const bool loads = lookups_by_loads();
+  HWY_ALIGN std::uint32_t slot_arr[hn::MaxLanes(du)], idx_arr[hn::MaxLanes(du)], entry_arr[hn::MaxLanes(du)];
   const std::uint8_t* in = *a.in;
   std::size_t done = 0;
   for (std::size_t r = 0; r < a.rounds; ++r) {
@@ -56,9 +82,28 @@ std::size_t DecodeRoundsT(const DecKernelArgs& a) {
     for (std::size_t v = 0; v < N; v += V) {
       auto x = hn::LoadU(du, a.x + v);
       const auto slot = hn::And(x, vmask);
-      const auto off = kWide ? hn::Add(slot, slot) : slot;
-      const auto idx = hn::And(hn::BitCast(du, hn::GatherOffset(di, slots, hn::BitCast(di, off))), vsym);
-      const auto e = hn::BitCast(du, hn::GatherIndex(di, info, hn::BitCast(di, idx)));
+      hn::Vec<decltype(du)> idx, e;
+      if (loads) {  // where gathers are microcoded (AMD): scalar loads, two a lane
+        hn::Store(slot, du, slot_arr);
+        for (std::size_t i = 0; i < V; ++i) {
+          std::uint32_t id;
+          if constexpr (kWide) {
+            std::uint16_t w;
+            std::memcpy(&w, slot_bytes + 2 * slot_arr[i], 2);
+            id = w;
+          } else {
+            id = slot_bytes[slot_arr[i]];
+          }
+          idx_arr[i] = id;
+          entry_arr[i] = a.table.info[id];
+        }
+        idx = hn::Load(du, idx_arr);
+        e = hn::Load(du, entry_arr);
+      } else {
+        const auto off = kWide ? hn::Add(slot, slot) : slot;
+        idx = hn::And(hn::BitCast(du, hn::GatherOffset(di, slots, hn::BitCast(di, off))), vsym);
+        e = hn::BitCast(du, hn::GatherIndex(di, info, hn::BitCast(di, idx)));
+      }
       const auto freq = hn::Add(hn::ShiftRight<16>(e), vone);
       const auto start = hn::And(e, v16);
       x = hn::Sub(hn::Add(hn::Mul(freq, hn::ShiftRightSame(x, P)), slot), start);
@@ -70,10 +115,17 @@ std::size_t DecodeRoundsT(const DecKernelArgs& a) {
       hn::StoreMaskBits(du, m, mbits);
       std::uint32_t bits = 0;
       std::memcpy(&bits, mbits, (V + 7) / 8 < 4 ? (V + 7) / 8 : 4);
+#if HWY_TARGET == HWY_SCALAR
       const auto prefix = hn::PopulationCount(hn::And(hn::Set(du, bits), below));
       const auto words = hn::And(
           hn::BitCast(du, hn::GatherOffset(di, reinterpret_cast<const std::int32_t*>(in), hn::BitCast(di, hn::Add(prefix, prefix)))),
           v16);
+#else
+      // Lane i takes word prefix[i] of the next V (2V bytes; `in` need not be aligned).
+      const auto prefix = hn::PromoteTo(du, hn::LoadU(d8, kPrefix8.v[bits]));
+      const auto next = hn::PromoteTo(du, hn::BitCast(d16, hn::LoadU(d8w, in)));
+      const auto words = hn::TableLookupLanes(next, hn::IndicesFromVec(du, prefix));
+#endif
       x = hn::IfThenElse(m, hn::Or(hn::ShiftLeft<16>(x), words), x);
       in += 2 * static_cast<std::size_t>(__builtin_popcount(bits));
       hn::StoreU(x, du, a.x + v);
@@ -172,21 +224,6 @@ std::size_t DecodeFusedNV(const DecKernelArgs& a) {
 #endif
 
 #if !(HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3)
-// kPrefix8[m][i] = the number of set bits of m below bit i: a vector's word index for each lane
-// that renormalizes (mask m), for vectors of at most 8 lanes — one 8-byte load instead of a
-// per-lane population count (emulated on AVX2, SSE4 and NEON).
-struct PrefixTable {
-  std::uint8_t v[256][8];
-  constexpr PrefixTable() : v{} {
-    for (int m = 0; m < 256; ++m)
-      for (int i = 0, c = 0; i < 8; ++i) {
-        v[m][i] = static_cast<std::uint8_t>(c);
-        c += (m >> i) & 1;
-      }
-  }
-};
-inline constexpr PrefixTable kPrefix8{};
-
 // Fused tables (bits ≤ 8, P ≤ 12), portable Highway ops: a round's lookups and state updates
 // first, then the renormalizations in lane order. kPeriodic: the lanes' tables follow
 // a.cursor (lanes [0, b) in the current run, [b, N) in the next), as in the AVX-512 kernel;
