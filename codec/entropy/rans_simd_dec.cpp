@@ -64,10 +64,12 @@ std::size_t DecodeRoundsT(const DecKernelArgs& a) {
   const auto vL = hn::Set(du, kL);
   const auto vone = hn::Set(du, 1u);
   const auto vesc = hn::Set(du, a.table.esc);
+#if HWY_TARGET == HWY_SCALAR
   // below[i] = (1 << i) − 1: lanes whose mask bits count before lane i.
   HWY_ALIGN std::uint32_t below_arr[hn::MaxLanes(du) > 0 ? hn::MaxLanes(du) : 1];
   for (std::size_t i = 0; i < V; ++i) below_arr[i] = (1u << i) - 1;
   const auto below = hn::Load(du, below_arr);
+#endif
   const auto* slots = reinterpret_cast<const std::int32_t*>(a.table.slots);
   const auto* info = reinterpret_cast<const std::int32_t*>(a.table.info);
   const std::uint8_t* slot_bytes = a.table.slots;
