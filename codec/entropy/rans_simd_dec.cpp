@@ -41,6 +41,31 @@ struct PrefixTable {
 };
 inline constexpr PrefixTable kPrefix8{};
 
+// The words a vector of states takes when the lanes of mask `bits` (bit i: lane i) renormalize:
+// lane i gets word p(i) of the next V at `in`, p(i) = the set bits below i — from kPrefix8 for
+// V ≤ 8, else a per-lane population count — through a lane permutation of the next V words
+// (2V bytes; `in` need not be aligned). The caller guarantees 2V readable bytes.
+template <class D>
+HWY_INLINE hn::Vec<D> NextWords(D du, std::uint32_t bits, const std::uint8_t* in) {
+#if HWY_TARGET == HWY_SCALAR
+  (void)bits;
+  return hn::Set(du, read_u16le(in));  // one lane: word 0
+#else
+  const hn::Rebind<std::uint8_t, D> d8;
+  const hn::Rebind<std::uint16_t, D> d16;
+  const hn::Repartition<std::uint8_t, decltype(d16)> d8w;
+  hn::Vec<D> prefix;
+  if (hn::Lanes(du) <= 8) {
+    prefix = hn::PromoteTo(du, hn::LoadU(d8, kPrefix8.v[bits & 0xFF]));
+  } else {
+    const auto below = hn::Sub(hn::Shl(hn::Set(du, 1u), hn::Iota(du, 0)), hn::Set(du, 1u));  // (1 << i) − 1
+    prefix = hn::PopulationCount(hn::And(hn::Set(du, bits), below));
+  }
+  const auto next = hn::PromoteTo(du, hn::BitCast(d16, hn::LoadU(d8w, in)));
+  return hn::TableLookupLanes(next, hn::IndicesFromVec(du, prefix));
+#endif
+}
+
 template <bool kWide>
 std::size_t DecodeRoundsT(const DecKernelArgs& a) {
   const std::size_t N = a.lanes;
@@ -52,11 +77,6 @@ std::size_t DecodeRoundsT(const DecKernelArgs& a) {
   const hn::Rebind<OutT, decltype(du)> dout;
   const std::size_t V = hn::Lanes(du);
   if (N % V != 0) return 0;  // (an SVE length that does not divide the lanes: the general path)
-#if HWY_TARGET != HWY_SCALAR
-  const hn::Rebind<std::uint8_t, decltype(du)> d8;
-  const hn::Rebind<std::uint16_t, decltype(du)> d16;
-  const hn::Repartition<std::uint8_t, decltype(d16)> d8w;
-#endif
   const int P = a.precision;
   const auto vmask = hn::Set(du, (1u << P) - 1);
   const auto vsym = hn::Set(du, kWide ? 0xFFFFu : 0xFFu);
@@ -64,12 +84,6 @@ std::size_t DecodeRoundsT(const DecKernelArgs& a) {
   const auto vL = hn::Set(du, kL);
   const auto vone = hn::Set(du, 1u);
   const auto vesc = hn::Set(du, a.table.esc);
-#if HWY_TARGET == HWY_SCALAR
-  // below[i] = (1 << i) − 1: lanes whose mask bits count before lane i.
-  HWY_ALIGN std::uint32_t below_arr[hn::MaxLanes(du) > 0 ? hn::MaxLanes(du) : 1];
-  for (std::size_t i = 0; i < V; ++i) below_arr[i] = (1u << i) - 1;
-  const auto below = hn::Load(du, below_arr);
-#endif
   const auto* slots = reinterpret_cast<const std::int32_t*>(a.table.slots);
   const auto* info = reinterpret_cast<const std::int32_t*>(a.table.info);
   const std::uint8_t* slot_bytes = a.table.slots;
@@ -117,18 +131,7 @@ std::size_t DecodeRoundsT(const DecKernelArgs& a) {
       hn::StoreMaskBits(du, m, mbits);
       std::uint32_t bits = 0;
       std::memcpy(&bits, mbits, (V + 7) / 8 < 4 ? (V + 7) / 8 : 4);
-#if HWY_TARGET == HWY_SCALAR
-      const auto prefix = hn::PopulationCount(hn::And(hn::Set(du, bits), below));
-      const auto words = hn::And(
-          hn::BitCast(du, hn::GatherOffset(di, reinterpret_cast<const std::int32_t*>(in), hn::BitCast(di, hn::Add(prefix, prefix)))),
-          v16);
-#else
-      // Lane i takes word prefix[i] of the next V (2V bytes; `in` need not be aligned).
-      const auto prefix = hn::PromoteTo(du, hn::LoadU(d8, kPrefix8.v[bits]));
-      const auto next = hn::PromoteTo(du, hn::BitCast(d16, hn::LoadU(d8w, in)));
-      const auto words = hn::TableLookupLanes(next, hn::IndicesFromVec(du, prefix));
-#endif
-      x = hn::IfThenElse(m, hn::Or(hn::ShiftLeft<16>(x), words), x);
+      x = hn::IfThenElse(m, hn::Or(hn::ShiftLeft<16>(x), NextWords(du, bits, in)), x);
       in += 2 * static_cast<std::size_t>(__builtin_popcount(bits));
       hn::StoreU(x, du, a.x + v);
     }
@@ -245,20 +248,9 @@ std::size_t DecodeFusedPortable(const DecKernelArgs& a) {
   const auto vmask = hn::Set(du, (1u << P) - 1);
   const auto v12 = hn::Set(du, 0xFFFu);
   const auto vff = hn::Set(du, 0xFFu);
-  const auto v16 = hn::Set(du, 0xFFFFu);
   const auto vL = hn::Set(du, kL);
   const auto vone = hn::Set(du, 1u);
   const auto vesc = hn::Set(du, a.table.esc);
-  HWY_ALIGN std::uint32_t below_arr[hn::MaxLanes(du) > 0 ? hn::MaxLanes(du) : 1];
-  for (std::size_t i = 0; i < V; ++i) below_arr[i] = (1u << i) - 1;
-  const auto below = hn::Load(du, below_arr);
-  // The next V words as u32 lanes (from 2V bytes: `in` need not be aligned); lane i of the
-  // renormalized state takes word prefix[i], the count of renormalizing lanes below i, through
-  // a lane permutation instead of a gather (vpermd on AVX2, tbl on NEON).
-#if HWY_TARGET != HWY_SCALAR
-  const hn::Rebind<std::uint16_t, decltype(du)> d16;
-  const hn::Repartition<std::uint8_t, decltype(d16)> d8w;
-#endif
   const bool loads = lookups_by_loads();
   HWY_ALIGN std::uint32_t slot_arr[hn::MaxLanes(du) > 0 ? hn::MaxLanes(du) : 1];
   HWY_ALIGN std::uint32_t entry_arr[hn::MaxLanes(du) > 0 ? hn::MaxLanes(du) : 1];
@@ -319,18 +311,7 @@ std::size_t DecodeFusedPortable(const DecKernelArgs& a) {
     for (std::size_t v = 0, k = 0; v < N; v += V, ++k) {
       const std::uint32_t bits = mask_bits[k];
       auto x = hn::LoadU(du, a.x + v);
-#if HWY_TARGET == HWY_SCALAR
-      const auto prefix = hn::PopulationCount(hn::And(hn::Set(du, bits), below));
-      const auto words = hn::And(
-          hn::BitCast(du, hn::GatherOffset(di, reinterpret_cast<const std::int32_t*>(in), hn::BitCast(di, hn::Add(prefix, prefix)))),
-          v16);
-#else
-      const auto prefix = V <= 8 ? hn::PromoteTo(du, hn::LoadU(dout, kPrefix8.v[bits & 0xFF]))
-                                 : hn::PopulationCount(hn::And(hn::Set(du, bits), below));
-      const auto next = hn::PromoteTo(du, hn::BitCast(d16, hn::LoadU(d8w, in)));
-      const auto words = hn::TableLookupLanes(next, hn::IndicesFromVec(du, prefix));
-#endif
-      x = hn::IfThenElse(hn::Lt(x, vL), hn::Or(hn::ShiftLeft<16>(x), words), x);
+      x = hn::IfThenElse(hn::Lt(x, vL), hn::Or(hn::ShiftLeft<16>(x), NextWords(du, bits, in)), x);
       in += 2 * static_cast<std::size_t>(__builtin_popcount(bits));
       hn::StoreU(x, du, a.x + v);
     }
