@@ -287,8 +287,8 @@ Result<EncoderSetup> make_encoder_with_params(const SymbolSpan& all, std::uint32
   // (and, with glibc, returns to the kernel: an munmap and a TLB flush) no rows.
   thread_local RansHistograms kept;
   RansHistograms local;
-  const std::uint64_t row_bytes = sizeof(std::uint64_t) << all.bits;
-  RansHistograms& h = row_bytes * std::max<std::uint32_t>(all.ctx.groups, 1) <= rans_detail::kScratchKeepBytes ? kept : local;
+  RansHistograms& h = rans_detail::scratch_object(
+      kept, local, (sizeof(std::uint64_t) << all.bits) * std::max<std::uint64_t>(all.ctx.groups, 1));
   h.count(all);
   FTC_ASSIGN_OR_RETURN(RansTables t, build_rans_tables(h));
   auto tables = std::make_shared<const RansTables>(std::move(t));

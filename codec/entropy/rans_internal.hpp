@@ -26,9 +26,14 @@ inline std::uint32_t read_u16le(const std::uint8_t* p) {
 // else `local` (the caller's), so that one huge call does not pin its memory for the thread's
 // life. Elements added by growth are value-initialized; kept ones keep their contents.
 inline constexpr std::size_t kScratchKeepBytes = std::size_t{8} << 20;
+// The same choice for any object: `kept` when the call needs at most kScratchKeepBytes of it.
+template <class T>
+T& scratch_object(T& kept, T& local, std::uint64_t bytes) {
+  return bytes <= kScratchKeepBytes ? kept : local;
+}
 template <class T>
 T* scratch(std::vector<T>& kept, std::vector<T>& local, std::size_t n) {
-  std::vector<T>& v = n <= kScratchKeepBytes / sizeof(T) ? kept : local;
+  std::vector<T>& v = scratch_object(kept, local, static_cast<std::uint64_t>(n) * sizeof(T));
   if (v.size() < n) v.resize(n);
   return v.data();
 }

@@ -411,7 +411,7 @@ Result<RansTables> build_rans_tables(const RansHistograms& hist, const RansModel
   // Per-thread rows up to the scratch limit (a row entry takes 12 bytes): no allocation a call.
   thread_local SparseRows kept_rows;
   SparseRows local_rows;
-  SparseRows& rows = (groups + 1) * alphabet * 12 <= rans_detail::kScratchKeepBytes ? kept_rows : local_rows;
+  SparseRows& rows = rans_detail::scratch_object(kept_rows, local_rows, std::uint64_t{12} * (groups + 1) * alphabet);
   rows.clear();
   std::size_t kmax = 1;
   for (std::size_t c = 0; c < groups; ++c) {
