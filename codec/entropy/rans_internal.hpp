@@ -40,12 +40,16 @@ T* scratch(std::vector<T>& kept, std::vector<T>& local, std::size_t n) {
 
 // Walks the contexts of consecutive flat indices without a division per symbol.
 struct CtxCursor {
+  static constexpr std::uint64_t kOneRun = std::uint64_t{1} << 63;
   std::uint64_t inner = 1;
   std::uint32_t groups = 1;
   std::uint64_t rem = 0;     // position inside the current run of `inner` equal contexts
   std::uint32_t ctx = 0;
 
-  CtxCursor(ContextMap m, std::uint64_t index) : inner(m.inner == 0 ? 1 : m.inner), groups(m.groups == 0 ? 1 : m.groups) {
+  // One group: a single run holds every index (inner = 2^63), so that callers walking runs take
+  // one step, not one per symbol (ContextMap{1, 1} is the per-tensor map).
+  CtxCursor(ContextMap m, std::uint64_t index)
+      : inner(m.groups <= 1 ? kOneRun : m.inner == 0 ? 1 : m.inner), groups(m.groups == 0 ? 1 : m.groups) {
     rem = index % inner;
     ctx = static_cast<std::uint32_t>((index / inner) % groups);
   }

@@ -135,6 +135,35 @@ void check_damaged_payloads(const ChunkDecoder& dec, const std::vector<std::uint
   }
 }
 
+TEST_CASE("rans: the context cursor's runs match index / inner mod groups; one group is one run") {
+  std::mt19937_64 rng(11);
+  for (int trial = 0; trial < 2000; ++trial) {
+    const ContextMap m{1 + rng() % 50, static_cast<std::uint32_t>(1 + rng() % 6)};
+    const std::uint64_t first = rng() % 100000;
+    rans_detail::CtxCursor cur(m, first);
+    std::uint64_t at = first;
+    for (int hop = 0; hop < 8; ++hop) {
+      const std::uint32_t expect = static_cast<std::uint32_t>((at / m.inner) % m.groups);
+      REQUIRE(cur.ctx == expect);
+      // The run ends where the context may change: at the next multiple of inner, or never.
+      if (m.groups == 1) REQUIRE(cur.run_left() >= (std::uint64_t{1} << 62));
+      else REQUIRE(cur.run_left() == m.inner - at % m.inner);
+      const std::uint64_t n = rng() % 3 == 0 ? cur.run_left() : rng() % (3 * m.inner + 1);
+      if (n >= (std::uint64_t{1} << 62)) break;
+      cur.advance(n);
+      at += n;
+    }
+  }
+  // The per-tensor map through the histogram's run walk counts exactly.
+  std::vector<std::uint8_t> sym(1 << 20);
+  for (std::size_t i = 0; i < sym.size(); ++i) sym[i] = static_cast<std::uint8_t>((i * 2654435761u) >> 24);
+  const RansHistograms h = RansHistograms::of(SymbolSpan{sym.data(), sym.size(), 8, 0, ContextMap{1, 1}});
+  REQUIRE(h.counts.size() == 1);
+  std::vector<std::uint64_t> naive(256, 0);
+  for (std::uint8_t v : sym) ++naive[v];
+  CHECK(h.counts[0] == naive);
+}
+
 TEST_CASE("rans: quantize_histogram keeps every seen symbol and sums to 2^P") {
   std::mt19937_64 rng(1);
   for (int iter = 0; iter < 200; ++iter) {
