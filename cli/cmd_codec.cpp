@@ -128,7 +128,7 @@ Command add_decode(CLI::App& root) {
     auto tensors = d.decode(*bytes);
     if (!tensors.ok()) return fail(a->input, tensors.status().to_string());
     if (tensors->size() == 1) {
-      Status s = write_output(a->output, io::write_npy((*tensors)[0].tensor.view()), a->force);
+      Status s = write_npy_output(a->output, (*tensors)[0].tensor.view(), a->force);
       return s.ok() ? 0 : fail(a->output, s.message());
     }
     if (a->output == "-") return fail(a->input, "frame holds " + std::to_string(tensors->size()) + " tensors; give a directory with -o");
@@ -137,7 +137,7 @@ Command add_decode(CLI::App& root) {
     if (ec) return fail(a->output, ec.message());
     for (std::size_t i = 0; i < tensors->size(); ++i) {
       const auto path = (std::filesystem::path(a->output) / file_name_for((*tensors)[i], i)).string();
-      Status s = write_output(path, io::write_npy((*tensors)[i].tensor.view()), a->force);
+      Status s = write_npy_output(path, (*tensors)[i].tensor.view(), a->force);
       if (!s.ok()) return fail(path, s.message());
     }
     return 0;

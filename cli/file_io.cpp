@@ -1,9 +1,12 @@
 #include "cli/file_io.hpp"
 
+#include "codec/io/npy.hpp"
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <new>
 
 namespace ftc::cli {
 
@@ -13,8 +16,20 @@ Result<std::vector<std::uint8_t>> read_input(const std::string& path) {
   std::vector<std::uint8_t> bytes;
   std::uint8_t buf[1 << 16];
   std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) bytes.insert(bytes.end(), buf, buf + n);
-  const bool failed = std::ferror(f) != 0;
+  bool failed = false;
+  try {
+    // A regular file's size is known: no growth (a copy and fresh pages for about twice its size).
+    std::error_code ec;
+    if (path != "-" && std::filesystem::is_regular_file(path, ec)) {
+      const std::uintmax_t size = std::filesystem::file_size(path, ec);
+      if (!ec && size < bytes.max_size()) bytes.reserve(static_cast<std::size_t>(size));
+    }
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) bytes.insert(bytes.end(), buf, buf + n);
+  } catch (const std::bad_alloc&) {
+    if (f != stdin) std::fclose(f);
+    return Status{StatusCode::out_of_memory, "input too large for memory"};
+  }
+  failed = std::ferror(f) != 0;
   if (f != stdin) std::fclose(f);
   if (failed) return Status{StatusCode::io_error, "read failed"};
   return bytes;
@@ -34,6 +49,18 @@ Status write_output(const std::string& path, std::span<const std::uint8_t> bytes
   const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
   if (std::fclose(f) != 0 || !ok) return {StatusCode::io_error, "write failed"};
   return {};
+}
+
+Status write_npy_output(const std::string& path, const TensorView& view, bool force) {
+  if (path == "-") {
+    const std::vector<std::uint8_t> bytes = io::write_npy(view);
+    if (bytes.empty()) return {StatusCode::out_of_memory, "cannot encode the tensor as .npy"};
+    return write_output(path, bytes, force);
+  }
+  std::error_code ec;
+  if (!force && std::filesystem::exists(path, ec))
+    return {StatusCode::io_error, "already exists (use -f to overwrite)"};
+  return io::write_npy_file(path, view);
 }
 
 }  // namespace ftc::cli

@@ -128,14 +128,23 @@ Result<Tensor> Tensor::zeros(DType dtype, Shape shape) {
 
 Result<Tensor> Tensor::copy_of(const TensorView& view) {
   FTC_RETURN_IF_ERROR(view.validate());
-  FTC_ASSIGN_OR_RETURN(Tensor t, zeros(view.dtype, view.shape_vector()));
   const std::size_t es = dtype_size(view.dtype);
-  const std::uint64_t n = t.element_count();
-  if (n == 0) return t;
-  if (view.is_contiguous()) {
-    std::memcpy(t.bytes_.data(), view.data, static_cast<std::size_t>(n) * es);
+  if (view.is_contiguous()) {  // one pass over fresh memory: no zero fill first
+    const std::uint64_t n = view.element_count();
+    Tensor t;
+    t.dtype_ = view.dtype;
+    t.shape_ = view.shape_vector();
+    const auto* src = static_cast<const std::uint8_t*>(view.data);
+    try {
+      t.bytes_.assign(src, src + static_cast<std::size_t>(n) * es);
+    } catch (const std::bad_alloc&) {
+      return Status{StatusCode::out_of_memory, "cannot allocate " + std::to_string(n * es) + " bytes"};
+    }
     return t;
   }
+  FTC_ASSIGN_OR_RETURN(Tensor t, zeros(view.dtype, view.shape_vector()));
+  const std::uint64_t n = t.element_count();
+  if (n == 0) return t;
   // Walk the index space in C order with an odometer over the strided source.
   std::array<std::int64_t, kMaxRank> idx{};
   const auto* src = static_cast<const std::uint8_t*>(view.data);

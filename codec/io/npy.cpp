@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <memory>
 #include <new>
@@ -423,12 +424,14 @@ Result<Tensor> decode_npy(std::span<const std::uint8_t> bytes) {
                     header.descr + "' expects " + std::to_string(data_bytes_expected) + " bytes, " +
                     std::to_string(data_bytes_present) + " present");
 
-  FTC_ASSIGN_OR_RETURN(Tensor tensor, Tensor::zeros(element.dtype, header.shape));
   const std::uint8_t* data = bytes.data() + data_offset;
   if (!header.fortran_order || header.shape.size() <= 1) {
-    if (data_bytes_expected > 0) std::memcpy(tensor.data(), data, data_bytes_expected);
+    FTC_ASSIGN_OR_RETURN(Tensor tensor, Tensor::copy_of(TensorView::contiguous(element.dtype, header.shape, data)));
     if (element.byte_swapped) reverse_each_element(tensor.data(), element.size, static_cast<std::size_t>(element_count));
-  } else {
+    return tensor;
+  }
+  FTC_ASSIGN_OR_RETURN(Tensor tensor, Tensor::zeros(element.dtype, header.shape));
+  {
     // Fortran order: axis 0 varies fastest. Strides fit in int64 because the data is in memory.
     std::array<std::int64_t, kMaxRank> fortran_strides{};
     std::int64_t stride = 1;
@@ -556,6 +559,15 @@ Result<Tensor> read_npy(std::span<const std::uint8_t> bytes) {
   return tensor;
 }
 
+// Capacity for a regular file's bytes up front, so that reading it does not grow (copy and touch
+// fresh pages) about twice its size. Reading still runs to EOF: the size is only a hint.
+static void reserve_file_size(const std::string& path, std::vector<std::uint8_t>& bytes) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return;
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  if (!ec && size < bytes.max_size()) bytes.reserve(static_cast<std::size_t>(size));
+}
+
 Result<Tensor> read_npy_file(const std::string& path) {
   std::vector<std::uint8_t> bytes;
   {
@@ -564,6 +576,7 @@ Result<Tensor> read_npy_file(const std::string& path) {
     if (!file) return io_error(path, "open", errno);
     std::array<std::uint8_t, 1 << 16> block;
     try {
+      reserve_file_size(path, bytes);
       while (true) {
         const std::size_t n = std::fread(block.data(), 1, block.size(), file.get());
         bytes.insert(bytes.end(), block.begin(), block.begin() + static_cast<std::ptrdiff_t>(n));

@@ -18,7 +18,7 @@ void dequantize_typed(const Sym* sym, std::uint64_t n, const UniformParams& p, c
     std::uint64_t i = 0;
     while (i < n) {
       const std::uint32_t g = ctx.at(i);
-      const std::uint64_t run_end = std::min<std::uint64_t>(n, (i / ctx.inner + 1) * ctx.inner);
+      const std::uint64_t run_end = ctx.groups <= 1 ? n : std::min<std::uint64_t>(n, (i / ctx.inner + 1) * ctx.inner);
       const double lo = p.lo[g], step = p.step[g];
       float* o = reinterpret_cast<float*>(out);
       for (; i < run_end; ++i) o[i] = static_cast<float>(lo + static_cast<double>(sym[i]) * step);

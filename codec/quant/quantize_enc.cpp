@@ -40,11 +40,32 @@ void choose_levels(double lo, double hi, int bits, float& lo_f, float& step_f) {
     step_f = std::nextafter(step_f, INFINITY);
 }
 
-Status check_finite(const Tensor& t) {
-  const std::uint64_t n = t.element_count();
-  if (!dtype_is_float(t.dtype())) return {};
+// A tensor's elements in C order: the caller's memory when its view is C-contiguous, else a
+// gathered copy held in `copy`.
+struct Elements {
+  DType dtype = DType::f32;
+  const std::uint8_t* data = nullptr;
+  std::uint64_t n = 0;
+};
+
+Result<Elements> c_order(const TensorView& view, Tensor& copy) {
+  FTC_RETURN_IF_ERROR(view.validate());
+  if (view.is_contiguous()) return Elements{view.dtype, static_cast<const std::uint8_t*>(view.data), view.element_count()};
+  FTC_ASSIGN_OR_RETURN(copy, Tensor::copy_of(view));
+  return Elements{copy.dtype(), copy.data(), copy.element_count()};
+}
+
+Status check_finite(const Elements& t) {
+  const std::uint64_t n = t.n;
+  if (!dtype_is_float(t.dtype)) return {};
+  if (t.dtype == DType::f32) {  // the common case without a call a value: any non-finite, then where
+    std::uint32_t non_finite = 0;  // an all-ones exponent marks ±inf and NaN
+    for (std::uint64_t i = 0; i < n; ++i)
+      non_finite |= static_cast<std::uint32_t>((load_as<std::uint32_t>(t.data + 4 * i) & 0x7f800000u) == 0x7f800000u);
+    if (!non_finite) return {};
+  }
   for (std::uint64_t i = 0; i < n; ++i) {
-    const double v = load_element(t.dtype(), t.data(), i);
+    const double v = load_element(t.dtype, t.data, i);
     if (!std::isfinite(v))
       return {StatusCode::invalid_argument, "element " + std::to_string(i) + " is " + (std::isnan(v) ? "NaN" : "infinite") +
                                                "; lossy quantizers need finite values (use lossless or a cast mode)"};
@@ -65,24 +86,51 @@ Result<Symbols> make_symbols(std::uint64_t count, int bits, entropy::ContextMap 
   return s;
 }
 
-template <class Sym>
-void quantize_typed(const Tensor& t, const UniformParams& p, const entropy::ContextMap& ctx, Sym* out) {
-  const std::uint64_t n = t.element_count();
-  const double qmax = std::ldexp(1.0, p.bits) - 1.0;
-  for (std::uint64_t i = 0; i < n; ++i) {
-    const std::uint32_t g = ctx.at(i);
-    const double step = p.step[g];
-    double q = 0.0;
-    if (step > 0.0) {
-      q = std::nearbyint((load_element(t.dtype(), t.data(), i) - static_cast<double>(p.lo[g])) / step);
-      q = std::clamp(q, 0.0, qmax);
-    }
-    out[i] = static_cast<Sym>(q);
+// Calls f(begin, end, group) for the runs of equal context that tile [0, n).
+template <class F>
+void for_each_run(std::uint64_t n, const entropy::ContextMap& ctx, F&& f) {
+  const std::uint64_t run = ctx.groups <= 1 ? n : ctx.inner;
+  std::uint32_t g = 0;
+  for (std::uint64_t i = 0; i < n;) {
+    const std::uint64_t end = std::min(n, i + std::max<std::uint64_t>(run, 1));
+    f(i, end, g);
+    i = end;
+    if (++g == ctx.groups) g = 0;
   }
 }
 
-// fit_uniform over a tensor already gathered into C order.
-Result<UniformParams> fit_uniform_c_order(const Tensor& t, const TensorView& view, int bits, std::optional<int> axis_opt,
+// q = clamp(nearbyint((v − lo) / step), 0, qmax) in the default rounding mode. Clamping first
+// gives the same integer (rounding is monotone and 0, qmax are integers), and for
+// 0 ≤ x ≤ 2^16, (x + 2^52) − 2^52 is x rounded to nearest, ties to even: the sum lies in
+// [2^52, 2^53) where the spacing is 1, and 2^52 is even. No library call, so the loop vectorizes.
+inline double round_clamped(double x, double qmax) {
+  x = x > 0.0 ? x : 0.0;
+  x = x < qmax ? x : qmax;
+  constexpr double kShift = 4503599627370496.0;  // 2^52
+  return (x + kShift) - kShift;
+}
+
+template <class Sym>
+void quantize_typed(const Elements& t, const UniformParams& p, const entropy::ContextMap& ctx, Sym* out) {
+  const double qmax = std::ldexp(1.0, p.bits) - 1.0;
+  for_each_run(t.n, ctx, [&](std::uint64_t b, std::uint64_t e, std::uint32_t g) {
+    const double step = p.step[g], lo = static_cast<double>(p.lo[g]);
+    if (!(step > 0.0)) {
+      std::fill(out + b, out + e, Sym{0});
+      return;
+    }
+    if (t.dtype == DType::f32) {
+      for (std::uint64_t i = b; i < e; ++i)
+        out[i] = static_cast<Sym>(round_clamped((static_cast<double>(load_as<float>(t.data + 4 * i)) - lo) / step, qmax));
+      return;
+    }
+    for (std::uint64_t i = b; i < e; ++i)
+      out[i] = static_cast<Sym>(round_clamped((load_element(t.dtype, t.data, i) - lo) / step, qmax));
+  });
+}
+
+// fit_uniform over a tensor's elements in C order.
+Result<UniformParams> fit_uniform_c_order(const Elements& t, const TensorView& view, int bits, std::optional<int> axis_opt,
                                           std::optional<double> clip_lo, std::optional<double> clip_hi) {
   if (bits < 1 || bits > 16) return Status{StatusCode::invalid_argument, "bits must be 1..16, got " + std::to_string(bits)};
   if (clip_lo.has_value() != clip_hi.has_value()) return Status{StatusCode::invalid_argument, "give both ends of the clip range or neither"};
@@ -97,13 +145,26 @@ Result<UniformParams> fit_uniform_c_order(const Tensor& t, const TensorView& vie
     std::fill(hi.begin(), hi.end(), *clip_hi);
   } else {
     FTC_RETURN_IF_ERROR(check_finite(t));
-    const std::uint64_t n = t.element_count();
-    for (std::uint64_t i = 0; i < n; ++i) {
-      const double v = load_element(t.dtype(), t.data(), i);
-      const std::uint32_t g = ctx.at(i);
-      lo[g] = std::min(lo[g], v);
-      hi[g] = std::max(hi[g], v);
-    }
+    // Finite values: min and max of a run in float equal those of its values widened to double.
+    for_each_run(t.n, ctx, [&](std::uint64_t b, std::uint64_t e, std::uint32_t g) {
+      if (t.dtype == DType::f32) {
+        if (b == e) return;
+        float mn = load_as<float>(t.data + 4 * b), mx = mn;
+        for (std::uint64_t i = b; i < e; ++i) {
+          const float v = load_as<float>(t.data + 4 * i);
+          mn = v < mn ? v : mn;
+          mx = v > mx ? v : mx;
+        }
+        lo[g] = std::min(lo[g], static_cast<double>(mn));
+        hi[g] = std::max(hi[g], static_cast<double>(mx));
+        return;
+      }
+      for (std::uint64_t i = b; i < e; ++i) {
+        const double v = load_element(t.dtype, t.data, i);
+        lo[g] = std::min(lo[g], v);
+        hi[g] = std::max(hi[g], v);
+      }
+    });
   }
   UniformParams p;
   p.bits = bits;
@@ -123,8 +184,8 @@ Result<UniformParams> fit_uniform_c_order(const Tensor& t, const TensorView& vie
 
 Result<UniformParams> fit_uniform(const TensorView& view, int bits, std::optional<int> axis,
                                   std::optional<double> clip_lo, std::optional<double> clip_hi) {
-  FTC_RETURN_IF_ERROR(view.validate());
-  FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::copy_of(view));
+  Tensor copy;
+  FTC_ASSIGN_OR_RETURN(const Elements t, c_order(view, copy));
   return fit_uniform_c_order(t, view, bits, axis, clip_lo, clip_hi);
 }
 
@@ -135,11 +196,12 @@ Result<QuantizedTensor> quantize(const TensorView& view, const EncoderOptions& o
   q.element_dtype = view.dtype;
   switch (o.quantizer) {
     case QuantizerKind::uniform: {
-      FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::copy_of(view));
+      Tensor copy;
+      FTC_ASSIGN_OR_RETURN(const Elements t, c_order(view, copy));
       FTC_ASSIGN_OR_RETURN(UniformParams p, fit_uniform_c_order(t, view, o.bits, o.channel_axis, o.clip_lo, o.clip_hi));
       if (o.clip_lo) FTC_RETURN_IF_ERROR(check_finite(t));
       const auto ctx = context_for(view, p.axis.value_or(-1));
-      FTC_ASSIGN_OR_RETURN(q.symbols, make_symbols(t.element_count(), p.bits, ctx));
+      FTC_ASSIGN_OR_RETURN(q.symbols, make_symbols(t.n, p.bits, ctx));
       if (p.bits <= 8) quantize_typed(t, p, ctx, q.symbols.storage.data());
       else quantize_typed(t, p, ctx, reinterpret_cast<std::uint16_t*>(q.symbols.storage.data()));
       q.uniform = std::move(p);

@@ -10,6 +10,7 @@
 
 #include "bitstream/frame.hpp"
 #include "codec/quant/elements.hpp"
+#include "codec/quant/quantize.hpp"
 #include "ftc/ftc.hpp"
 
 using namespace ftc;
@@ -125,6 +126,45 @@ TEST_CASE("uniform quantization stays within half a step, per tensor and per cha
               REQUIRE_MESSAGE(std::fabs(x - y) <= bound, "element " << i << ": " << x << " -> " << y << " bound " << bound);
             }
           }
+}
+
+TEST_CASE("the uniform quantizer rounds half-steps to even and clamps, for f32 and f64, per tensor and per channel") {
+  // lo = 0 and hi = 255 (f32 and f64 alike) give step 1 at 8 bits, so k + 0.5 lies on a tie.
+  const std::vector<double> values{0.0, 255.0, 0.5, 1.5, 2.5, 3.49, 3.51, 253.5, 254.5, 127.5};
+  const std::vector<std::uint8_t> expect{0, 255, 0, 2, 2, 3, 4, 254, 254, 128};
+  for (DType dtype : {DType::f32, DType::f64}) {
+    for (bool per_channel : {false, true}) {
+      std::vector<std::uint8_t> bytes(values.size() * dtype_size(dtype));
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        if (dtype == DType::f32) { const float f = static_cast<float>(values[i]); std::memcpy(&bytes[4 * i], &f, 4); }
+        else std::memcpy(&bytes[8 * i], &values[i], 8);
+      }
+      // Per channel: one channel of all ten values (axis 0 of shape {1, 10}).
+      const std::int64_t shape[2] = {1, static_cast<std::int64_t>(values.size())};
+      EncoderOptions o;
+      o.bits = 8;
+      if (per_channel) o.channel_axis = 0;
+      auto q = quant::quantize(TensorView::contiguous(dtype, shape, bytes.data()), o, 0);
+      REQUIRE(q.ok());
+      REQUIRE(q->uniform->step[0] == 1.0f);
+      CHECK(q->symbols.storage == expect);
+    }
+  }
+  // A clip range below every value clamps to 0, above every value to 2^bits − 1.
+  const float low[3] = {-5.0f, -4.0f, -3.0f};
+  const std::int64_t n3[1] = {3};
+  EncoderOptions clip;
+  clip.bits = 4;
+  clip.clip_lo = 10.0;
+  clip.clip_hi = 20.0;
+  auto below = quant::quantize(TensorView::contiguous(DType::f32, n3, low), clip, 0);
+  REQUIRE(below.ok());
+  CHECK(below->symbols.storage == std::vector<std::uint8_t>{0, 0, 0});
+  clip.clip_lo = -100.0;
+  clip.clip_hi = -50.0;
+  auto above = quant::quantize(TensorView::contiguous(DType::f32, n3, low), clip, 0);
+  REQUIRE(above.ok());
+  CHECK(above->symbols.storage == std::vector<std::uint8_t>{15, 15, 15});
 }
 
 TEST_CASE("a caller's clip range clamps values outside it and keeps the half-step bound inside") {
