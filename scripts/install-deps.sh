@@ -14,7 +14,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libfmt-dev doctest-dev libbenchmark-dev
   # ONNX pipeline: graph surgery and execution
   libonnx-dev libprotobuf-dev protobuf-compiler
-  libopencv-dnn-dev libopencv-imgcodecs-dev libopencv-imgproc-dev libopencv-core-dev
+  libopencv-dnn-dev libopencv-core-dev
   # baselines measured beside ftc
   libzfp-dev libfpzip-dev libhtscodecs-dev
   # data and plots for the demo

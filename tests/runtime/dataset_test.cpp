@@ -4,17 +4,17 @@
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
-#include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "codec/io/npy.hpp"
+#include "codec/tile/mosaic.hpp"
 #include "runtime/idx.hpp"
 
 namespace fs = std::filesystem;
@@ -144,12 +144,16 @@ TEST_CASE("the installed Fashion-MNIST (dataset-fashion-mnist)") {
 
 TEST_CASE("image folder with labels.csv") {
   TempDir d;
-  cv::Mat gray(3, 4, CV_8UC1);
+  auto write_file = [&](const char* name, const std::vector<std::uint8_t>& bytes) {
+    std::ofstream(d.path / name, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  };
+  tile::Image gray{4, 3, 1, {}};
   for (int y = 0; y < 3; ++y)
-    for (int x = 0; x < 4; ++x) gray.at<std::uint8_t>(y, x) = static_cast<std::uint8_t>(10 * y + x);
-  cv::Mat color(2, 2, CV_8UC3, cv::Scalar(1, 2, 3));  // B=1 G=2 R=3
-  REQUIRE(cv::imwrite((d.path / "a.png").string(), gray));
-  REQUIRE(cv::imwrite((d.path / "b.png").string(), color));
+    for (int x = 0; x < 4; ++x) gray.pixels.push_back(static_cast<std::uint8_t>(10 * y + x));
+  tile::Image color{2, 2, 3, {}};
+  for (int p = 0; p < 4; ++p) color.pixels.insert(color.pixels.end(), {3, 2, 1});  // R=3 G=2 B=1
+  write_file("a.png", *tile::encode_png(gray));
+  write_file("b.png", *tile::encode_png(color));
   std::ofstream((d.path / "labels.csv").string()) << "file,label\na.png,4\n\"b.png\", 7\n";
   auto ds = open_dataset("images:" + d.path.string());
   REQUIRE_MESSAGE(ds.ok(), ds.status().to_string());
@@ -170,6 +174,19 @@ TEST_CASE("image folder with labels.csv") {
   auto one = open_dataset("images:" + d.path.string() + ":1");
   REQUIRE(one.ok());
   CHECK((*one)->size() == 1);
+
+  // A JPEG (flat colour survives its quantization up to ±2), and a file that is neither.
+  tile::Image flat{8, 8, 1, std::vector<std::uint8_t>(64, 90)};
+  write_file("c.jpg", *tile::encode_jpeg(flat, 95));
+  write_file("d.png", {'n', 'o', 't', ' ', 'a', 'n', ' ', 'i', 'm', 'a', 'g', 'e'});
+  std::ofstream((d.path / "labels.csv").string()) << "c.jpg,2\nd.png,3\n";
+  auto cd = open_dataset("images:" + d.path.string());
+  REQUIRE(cd.ok());
+  auto c = (*cd)->get(0);
+  REQUIRE_MESSAGE(c.ok(), c.status().to_string());
+  CHECK(c->image.shape() == Shape{1, 8, 8});
+  CHECK(std::abs(int{c->image.data()[27]} - 90) <= 2);
+  CHECK((*cd)->get(1).status().code() == StatusCode::bad_file);
 
   std::ofstream((d.path / "labels.csv").string()) << "a.png,4\nmissing.png,1\nb.png,x\n";
   CHECK(open_dataset("images:" + d.path.string()).status().code() == StatusCode::bad_file);
