@@ -6,6 +6,8 @@
 # for the real feature tensors, ftc_dump_features (a build with FTC_BUILD_PIPELINE=ON).
 # Extra ftc bench options come from FTC_BENCH_ARGS (default: --repetitions 5); each input runs
 # FTC_TABLE_RUNS processes (default 3) and its MB/s are the medians over them (sizes are exact).
+# FTC_TABLE_AXIS is the --per-channel axis (default 1); "none" codes with one per-tensor context,
+# as ftc encode does without --per-channel.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$src/build}
@@ -30,11 +32,13 @@ read -r -a extra <<<"${FTC_BENCH_ARGS:---repetitions 5}"
 echo "| input | ftc-rans: bits/sym, enc / dec MB/s (lanes, table bytes) | hts-o0 | zstd-19 | decode ÷ hts-o0 | payload ÷ entropy | payload ÷ own tables' ideal | per-channel tables forced: bytes ÷ ftc-rans | … its payload ÷ entropy |"
 echo "|---|---|---|---|---|---|---|---|---|"
 runs=${FTC_TABLE_RUNS:-3}
+axis=(--per-channel "${FTC_TABLE_AXIS:-1}")
+[[ ${FTC_TABLE_AXIS:-1} == none ]] && axis=()
 for entry in "${inputs[@]}"; do
   label=${entry%%:*}
   name=${entry#*:}
   for ((k = 0; k < runs; ++k)); do
-    "$ftc" bench coders "$dir/$name.npy" --bits 8 --per-channel 1 --coders ftc-rans,zstd-19,htscodecs-rans-o0 \
+    "$ftc" bench coders "$dir/$name.npy" --bits 8 "${axis[@]}" --coders ftc-rans,zstd-19,htscodecs-rans-o0 \
       "${extra[@]}" --json
     echo
   done | python3 "$src/bench/bench_rows.py" coders "$label"
