@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <string>
@@ -162,6 +163,74 @@ TEST_CASE("rans: the context cursor's runs match index / inner mod groups; one g
   std::vector<std::uint64_t> naive(256, 0);
   for (std::uint8_t v : sym) ++naive[v];
   CHECK(h.counts[0] == naive);
+}
+
+TEST_CASE("rans: in-stream tables escape a thin tail when that is smaller, within 1 in 4096 symbols") {
+  // A ReLU-like histogram: a large mass at 0, a geometric body, and 120 values seen once or
+  // twice (among them 255, which an escaped table must escape: its index would be n).
+  std::vector<std::uint64_t> row(256, 0);
+  for (int v = 0; v < 100; ++v) row[v] = static_cast<std::uint64_t>(200000.0 * std::pow(0.93, v)) + 1;
+  for (int v = 100; v < 256; ++v) row[v] = v % 4 == 0 ? 0 : 1 + v % 2;
+  std::uint64_t total = 0, tail = 0;
+  for (std::size_t v = 0; v < row.size(); ++v) {
+    total += row[v];
+    if (v >= 100) tail += row[v];
+  }
+  REQUIRE(tail <= total / 4096);
+  RansHistograms h;
+  h.bits = 8;
+  h.counts = {row};
+  RansModelOptions fixed;
+  fixed.precision = 12;
+  auto with = build_rans_tables(h, fixed);
+  REQUIRE(with.ok());
+  REQUIRE(with->validate().ok());
+  const RansTable& t = with->tables[0];
+  CHECK(t.escape > 0);
+  CHECK(t.freq.size() < 256);  // 255 is escaped
+  std::uint64_t escaped = 0;
+  for (std::size_t v = 0; v < row.size(); ++v)
+    if (row[v] && (v >= t.freq.size() || t.freq[v] == 0)) escaped += row[v];
+  CHECK(escaped > 0);
+  CHECK(escaped <= total / 4096);
+  // Exact size (payload at its ideal plus table bytes) below the table that keeps every value.
+  auto plain = quantize_histogram(row, 12);
+  REQUIRE(plain.ok());
+  RansTables all_kept = *with;
+  all_kept.tables[0] = *plain;
+  const auto bytes = [&](const RansTables& ts) {
+    return static_cast<double>(rans_cost_fixed(row, ts.tables[0], 12, 8)) / (8.0 * (1 << 24)) + static_cast<double>(ts.serialized().size());
+  };
+  CHECK(bytes(*with) < bytes(all_kept) - 20);
+  // A tail whose escaping would pay more but exceed the budget (coding speed) stays coded.
+  std::vector<std::uint64_t> heavy = row;
+  for (int v = 100; v < 256; ++v) heavy[v] = 8;
+  std::uint64_t heavy_total = 0;
+  for (std::uint64_t c : heavy) heavy_total += c;
+  REQUIRE(156 * 8 > heavy_total / 4096);
+  RansHistograms hh;
+  hh.bits = 8;
+  hh.counts = {heavy};
+  auto capped = build_rans_tables(hh, fixed);
+  REQUIRE(capped.ok());
+  std::uint64_t heavy_escaped = 0;
+  for (std::size_t v = 0; v < heavy.size(); ++v)
+    if (v >= capped->tables[0].freq.size() || capped->tables[0].freq[v] == 0) heavy_escaped += heavy[v];
+  CHECK(heavy_escaped <= heavy_total / 4096);
+  // Model files name their own escape mass: no tail escaping there.
+  RansModelOptions model_file = fixed;
+  model_file.count_table_cost = false;
+  auto kept = build_rans_tables(h, model_file);
+  REQUIRE(kept.ok());
+  CHECK(kept->tables[0].escape == 0);
+  // A table too small for one escaped symbol in 4096 keeps every value.
+  RansHistograms small;
+  small.bits = 8;
+  small.counts = {std::vector<std::uint64_t>(256, 0)};
+  for (int v = 0; v < 256; ++v) small.counts[0][v] = v < 8 ? 400 : 1;
+  auto small_tables = build_rans_tables(small, fixed);
+  REQUIRE(small_tables.ok());
+  CHECK(small_tables->tables[0].escape == 0);
 }
 
 TEST_CASE("rans: quantize_histogram keeps every seen symbol and sums to 2^P") {
