@@ -14,7 +14,7 @@ build=${BUILD:-$src/build}
 dir=${1:-/tmp/ftc-bench}
 ftc=$build/cli/ftc
 mkdir -p "$dir"
-[[ -f $dir/laplace_16384k.npy ]] || "$build/bench/ftc_make_tensors" "$dir" 64 1024 16384 >/dev/null
+[[ -f $dir/laplace_65536k.npy ]] || "$build/bench/ftc_make_tensors" "$dir" 64 1024 16384 65536 >/dev/null
 dump=$build/bench/ftc_dump_features
 m=$src/models
 real=()
@@ -27,7 +27,7 @@ if [[ -x $dump ]]; then
         "resnet stage 2, N=1:resnet_s2_1")
 fi
 inputs=("relu 64 KiB:relu_64k" "relu 1 MiB:relu_1024k" "laplace 1 MiB:laplace_1024k" "relu 16 MiB:relu_16384k"
-        "laplace 16 MiB:laplace_16384k" "${real[@]}")
+        "laplace 16 MiB:laplace_16384k" "relu 64 MiB:relu_65536k" "laplace 64 MiB:laplace_65536k" "${real[@]}")
 read -r -a extra <<<"${FTC_BENCH_ARGS:---repetitions 5}"
 echo "| input | ftc-rans: bits/sym, enc / dec MB/s (lanes, table bytes) | hts-o0 | zstd-19 | decode ÷ hts-o0 | payload ÷ entropy | payload ÷ own tables' ideal | per-channel tables forced: bytes ÷ ftc-rans | … its payload ÷ entropy |"
 echo "|---|---|---|---|---|---|---|---|---|"
