@@ -104,7 +104,7 @@ Command add_eval(CLI::App& root) {
       "(default: uniform per-channel quantization at 1,2,3,4,5,6,8 bits with zstd and rans, and every baseline)");
   sub->add_option("--model", a->model, "ONNX model (its model card M.json is read from beside it)")->required();
   sub->add_option("--at", a->at, "Tensor(s) to split at (default: the model card's recommended_split)")->delimiter(',');
-  sub->add_option("--data", a->data, "Labelled images: fashion-mnist:test[:N], images:DIR, npy:X.npy,Y.npy")->capture_default_str();
+  sub->add_option("--data", a->data, "Labelled images: fashion-mnist:test[:N], images:DIR (labels.csv, PNG/JPEG), npy:X.npy,Y.npy")->capture_default_str();
   sub->add_option("--fashion-mnist-dir", a->fashion_mnist_dir, "Directory of the Fashion-MNIST idx files");
   sub->add_option("--input-shape", a->input_shape, "Fix dynamic input dims: 1,1,28,28 or NAME:1,3,224,224");
   auto* o_bits = sub->add_option("--bits", a->bits, "Uniform quantizer: bits per element (1..16)")->check(CLI::Range(1, 16));

@@ -1,5 +1,6 @@
 // Labelled image data sets for evaluation, named like "fashion-mnist:test",
-// "fashion-mnist:train:5000", "images:DIR" (DIR/labels.csv: file,label), "npy:X.npy,Y.npy".
+// "fashion-mnist:train:5000", "images:DIR" (DIR/labels.csv: file,label; PNG or JPEG files, gray
+// or colour, as 8 bits), "npy:X.npy,Y.npy".
 #pragma once
 
 #include <cstdint>

@@ -114,7 +114,7 @@ std::size_t encode_rounds_scalar(const EncKernelArgs& a) {
       es[j] = &tab[v < n ? v : n];
       flags |= es[j]->flags();
     }
-    if (flags) break;
+    if (flags & (a.stop_flags >> 29)) break;
     for (std::size_t j = N; j-- > 0;) {
       // Branchless: the word is always stored below p (the buffer keeps ≥ 16 bytes of slack
       // there) and p moves only when it is emitted.
@@ -234,6 +234,16 @@ class RansChunkEncoder final : public ChunkEncoder {
       }
       for (std::size_t j = L; j-- > 0;)
         if (es[j]->flags() & kEscapeFlag) x[j] = enc_bypass(x[j], vals[j], w, p);
+      // A full round in one context run (the kernels' rounds) that stopped them only for its
+      // escapes: with the bypasses written, its symbols, escapes included, go through the
+      // kernel (escaped tails keep ~1 round in 30 like this at 128 lanes).
+      if (L == N && N == lanes_ && (cm.groups <= 1 || first / cm.inner == (first + N - 1) / cm.inner)) {
+        EncKernelArgs a{lanes, x, &p, static_cast<const std::uint8_t*>(chunk.data) + base * (wide ? 2 : 1), 1,
+                        model_.tables[model_.table_of(cm.at(first))], wide, model_.precision};
+        a.symbol_clamp = kernel_symbol_clamp(w);
+        a.stop_flags = kInvalidFlag << 29;
+        if ((simd ? encode_rounds_simd(a) : encode_rounds_scalar(a)) == 1) continue;
+      }
       const std::uint32_t total = 1u << model_.precision;
       for (std::size_t j = L; j-- > 0;) x[j] = enc_step(x[j], *es[j], total - es[j]->freq(), p);
     }

@@ -215,9 +215,12 @@ std::size_t decode_rounds_simd(const DecKernelArgs& a);   // Highway dynamic dis
 inline constexpr std::size_t kNoPeriodicKernel = ~std::size_t{0};
 std::size_t decode_rounds_periodic(const DecKernelArgs& a);
 
-// Encodes `rounds` rounds (in reverse: last round first) whose symbols all use `table` and none
-// needs the escape; words are written downward from *out. `syms` points at the first symbol of
-// the first round. Returns rounds completed (stops before a round with an escape).
+// Encodes `rounds` rounds (in reverse: last round first) whose symbols all use `table`; words
+// are written downward from *out. `syms` points at the first symbol of the first round. Returns
+// rounds completed: stops before a round with an entry flagged in `stop_flags` (by default an
+// escape, whose bypass the kernels do not write, or a value the table cannot code). With
+// kInvalidFlag alone, an escape is coded by its entry like any symbol: the caller has written
+// the round's bypasses first (§4 of docs/format-rans.md: a round's bypasses, then its symbols).
 struct EncKernelArgs {
   std::uint32_t lanes;       // states a round: 32, 64 or 128
   std::uint32_t* x;
@@ -236,6 +239,7 @@ struct EncKernelArgs {
   std::uint64_t inner = 1;
   std::uint32_t groups = 1;
   std::uint32_t symbol_clamp = 255;   // kernel_symbol_clamp(bits), 8-bit symbol storage
+  std::uint32_t stop_flags = (kEscapeFlag | kInvalidFlag) << 29;   // as EncSym::fs
 };
 std::size_t encode_rounds_scalar(const EncKernelArgs& a);
 std::size_t encode_rounds_simd(const EncKernelArgs& a);

@@ -96,7 +96,7 @@ std::size_t EncodeRoundsAvx512(const EncKernelArgs& a) {
   const int* f_bias = reinterpret_cast<const int*>(&tab[0].bias);
   const int* f_fs = reinterpret_cast<const int*>(&tab[0].fs);
   const __m512i vn = _mm512_set1_epi32(static_cast<int>(a.table.n));
-  const __m512i vflags = _mm512_set1_epi32(static_cast<int>(3u << 29));
+  const __m512i vflags = _mm512_set1_epi32(static_cast<int>(a.stop_flags));
   const __m512i vfmask = _mm512_set1_epi32(0x1FFFF);
   const __m512i vshmask = _mm512_set1_epi32(0x1F);
   const __m512i vtotal = _mm512_set1_epi32(static_cast<int>(1u << a.precision));
@@ -229,7 +229,7 @@ std::size_t EncodeRoundsPortable(const EncKernelArgs& a) {
       f_fs[kLoads ? kRansMaxLanes : 1], f_xmax[kLoads ? kRansMaxLanes : 1];
   HWY_ALIGN std::uint32_t words[hn::MaxLanes(d)];
   for (std::size_t v = 0; v < NV; ++v) hn::Store(hn::LoadU(d, a.x + v * L), d, xs + v * L);
-  const auto vflags = hn::Set(d, 3u << 29);
+  const auto vflags = hn::Set(d, a.stop_flags);
   const auto vfmask = hn::Set(d, 0x1FFFFu);
   const auto vshmask = hn::Set(d, 0x1Fu);
   const auto vtotal = hn::Set(d, 1u << a.precision);
@@ -292,7 +292,7 @@ std::size_t EncodeRoundsPortable(const EncKernelArgs& a) {
         any = hn::Or(any, hn::BitCast(d, hn::GatherIndex(di, fields + 2, i4)));
       }
     }
-    if (!hn::AllTrue(d, hn::Eq(hn::And(any, vflags), hn::Zero(d)))) break;  // an escape or invalid entry: the general path
+    if (!hn::AllTrue(d, hn::Eq(hn::And(any, vflags), hn::Zero(d)))) break;  // a stop flag: the general path
     for (std::size_t v = NV; v-- > 0;) {
       hn::Vec<decltype(d)> fs, rcp, bias, xmax;
       if constexpr (kLoads) {

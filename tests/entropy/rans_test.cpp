@@ -223,7 +223,7 @@ TEST_CASE("rans: in-stream tables escape a thin tail when that is smaller, withi
   auto kept = build_rans_tables(h, model_file);
   REQUIRE(kept.ok());
   CHECK(kept->tables[0].escape == 0);
-  // A table too small for one escaped symbol in 4096 keeps every value.
+  // A table of under 64 Ki symbols (16 escapable) keeps every value: not searched.
   RansHistograms small;
   small.bits = 8;
   small.counts = {std::vector<std::uint64_t>(256, 0)};
