@@ -66,11 +66,12 @@ TensorView TensorView::contiguous(DType dtype, std::span<const std::int64_t> sha
   TensorView v;
   v.dtype = dtype;
   v.rank = static_cast<int>(shape.size() > kMaxRank ? kMaxRank : shape.size());
+  // A stride past int64 only arises next to a zero extent (no element to address): saturated.
   std::int64_t stride = 1;
   for (int i = v.rank - 1; i >= 0; --i) {
     v.shape[i] = shape[i];
     v.strides[i] = stride;
-    stride *= shape[i] > 0 ? shape[i] : 1;
+    if (__builtin_mul_overflow(stride, shape[i] > 0 ? shape[i] : 1, &stride)) stride = std::numeric_limits<std::int64_t>::max();
   }
   v.data = data;
   return v;
@@ -82,10 +83,12 @@ std::uint64_t TensorView::element_count() const noexcept {
 }
 
 bool TensorView::is_contiguous() const noexcept {
+  for (int i = 0; i < rank; ++i)
+    if (shape[i] == 0) return true;  // no element: any strides address them all in C order
   std::int64_t expect = 1;
   for (int i = rank - 1; i >= 0; --i) {
     if (shape[i] != 1 && strides[i] != expect) return false;
-    expect *= shape[i];
+    if (__builtin_mul_overflow(expect, shape[i], &expect)) return false;
   }
   return true;
 }
