@@ -18,12 +18,7 @@ Result<std::vector<std::uint8_t>> read_input(const std::string& path) {
   std::size_t n;
   bool failed = false;
   try {
-    // A regular file's size is known: no growth (a copy and fresh pages for about twice its size).
-    std::error_code ec;
-    if (path != "-" && std::filesystem::is_regular_file(path, ec)) {
-      const std::uintmax_t size = std::filesystem::file_size(path, ec);
-      if (!ec && size < bytes.max_size()) bytes.reserve(static_cast<std::size_t>(size));
-    }
+    if (path != "-") io::reserve_file_size(path, bytes);
     while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) bytes.insert(bytes.end(), buf, buf + n);
   } catch (const std::bad_alloc&) {
     if (f != stdin) std::fclose(f);

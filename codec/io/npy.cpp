@@ -559,9 +559,7 @@ Result<Tensor> read_npy(std::span<const std::uint8_t> bytes) {
   return tensor;
 }
 
-// Capacity for a regular file's bytes up front, so that reading it does not grow (copy and touch
-// fresh pages) about twice its size. Reading still runs to EOF: the size is only a hint.
-static void reserve_file_size(const std::string& path, std::vector<std::uint8_t>& bytes) {
+void reserve_file_size(const std::string& path, std::vector<std::uint8_t>& bytes) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) return;
   const std::uintmax_t size = std::filesystem::file_size(path, ec);

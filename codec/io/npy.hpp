@@ -33,6 +33,11 @@ namespace ftc::io {
 // read_npy() on the contents of `path`; StatusCode::io_error if the file cannot be read.
 [[nodiscard]] Result<Tensor> read_npy_file(const std::string& path);
 
+// Reserves `bytes` for the size of `path` when it is a regular file, so that reading it to the
+// end does not grow the vector (a copy and fresh pages for about twice the size). A hint only:
+// no error, and readers still stop at EOF. May throw std::bad_alloc.
+void reserve_file_size(const std::string& path, std::vector<std::uint8_t>& bytes);
+
 // The .npy encoding of `view` (any strides; written in C order). A view that fails
 // view.validate() yields an empty vector, which is never a valid .npy file.
 [[nodiscard]] std::vector<std::uint8_t> write_npy(const TensorView& view);

@@ -58,7 +58,7 @@ Result<Elements> c_order(const TensorView& view, Tensor& copy) {
 Status check_finite(const Elements& t) {
   const std::uint64_t n = t.n;
   if (!dtype_is_float(t.dtype)) return {};
-  if (t.dtype == DType::f32) {  // the common case without a call a value: any non-finite, then where
+  if (t.dtype == DType::f32) {  // one vectorized pass for whether any is; the loop below finds which
     std::uint32_t non_finite = 0;  // an all-ones exponent marks ±inf and NaN
     for (std::uint64_t i = 0; i < n; ++i)
       non_finite |= static_cast<std::uint32_t>((load_as<std::uint32_t>(t.data + 4 * i) & 0x7f800000u) == 0x7f800000u);
