@@ -15,14 +15,11 @@ void dequantize_typed(const Sym* sym, std::uint64_t n, const UniformParams& p, c
                       DType dtype, std::uint8_t* out) {
   if (dtype == DType::f32) {
     // Hot path: runs of one context at a time.
-    std::uint64_t i = 0;
-    while (i < n) {
-      const std::uint32_t g = ctx.at(i);
-      const std::uint64_t run_end = ctx.groups <= 1 ? n : std::min<std::uint64_t>(n, (i / ctx.inner + 1) * ctx.inner);
+    float* o = reinterpret_cast<float*>(out);
+    for_each_run(n, ctx, [&](std::uint64_t b, std::uint64_t e, std::uint32_t g) {
       const double lo = p.lo[g], step = p.step[g];
-      float* o = reinterpret_cast<float*>(out);
-      for (; i < run_end; ++i) o[i] = static_cast<float>(lo + static_cast<double>(sym[i]) * step);
-    }
+      for (std::uint64_t i = b; i < e; ++i) o[i] = static_cast<float>(lo + static_cast<double>(sym[i]) * step);
+    });
     return;
   }
   for (std::uint64_t i = 0; i < n; ++i) {

@@ -1,6 +1,7 @@
 // Tensor → symbols and back: the quantizer stage (docs/format.md §Quantizer, docs/algorithms.md).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -63,5 +64,19 @@ Status dequantize_uniform(const Symbols& symbols, const UniformParams& params, T
 Status decast(const Symbols& symbols, QuantizerKind kind, Tensor& out);
 // Lossless: per-chunk planes back to element bytes.
 Status unshuffle(const Symbols& symbols, std::uint64_t chunk_elements, Tensor& out);
+
+// Calls f(begin, end, group) for the runs of equal context that tile [0, n) (one run when
+// there is one group): the quantizer's and dequantizer's per-context loops.
+template <class F>
+void for_each_run(std::uint64_t n, const entropy::ContextMap& ctx, F&& f) {
+  const std::uint64_t run = ctx.groups <= 1 ? n : ctx.inner;
+  std::uint32_t g = 0;
+  for (std::uint64_t i = 0; i < n;) {
+    const std::uint64_t end = std::min(n, i + std::max<std::uint64_t>(run, 1));
+    f(i, end, g);
+    i = end;
+    if (++g == ctx.groups) g = 0;
+  }
+}
 
 }  // namespace ftc::quant

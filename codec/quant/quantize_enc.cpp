@@ -86,19 +86,6 @@ Result<Symbols> make_symbols(std::uint64_t count, int bits, entropy::ContextMap 
   return s;
 }
 
-// Calls f(begin, end, group) for the runs of equal context that tile [0, n).
-template <class F>
-void for_each_run(std::uint64_t n, const entropy::ContextMap& ctx, F&& f) {
-  const std::uint64_t run = ctx.groups <= 1 ? n : ctx.inner;
-  std::uint32_t g = 0;
-  for (std::uint64_t i = 0; i < n;) {
-    const std::uint64_t end = std::min(n, i + std::max<std::uint64_t>(run, 1));
-    f(i, end, g);
-    i = end;
-    if (++g == ctx.groups) g = 0;
-  }
-}
-
 // q = clamp(nearbyint((v − lo) / step), 0, qmax) in the default rounding mode. Clamping first
 // gives the same integer (rounding is monotone and 0, qmax are integers), and for
 // 0 ≤ x ≤ 2^16, (x + 2^52) − 2^52 is x rounded to nearest, ties to even: the sum lies in
