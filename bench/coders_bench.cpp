@@ -42,7 +42,7 @@ double median_seconds(const std::function<void()>& op, int reps, double min_s) {
 
 // Symbols as bytes: uint8 as is; uint16 as two byte planes (low bytes, then high bytes), the
 // layout ftc's zstd coder uses.
-std::vector<std::uint8_t> planes_of(const entropy::SymbolSpan& s) {
+std::vector<std::uint8_t> planes_of(const SymbolSpan& s) {
   if (s.bits <= 8) {
     const auto* p = static_cast<const std::uint8_t*>(s.data);
     return {p, p + s.count};
@@ -80,7 +80,7 @@ void run_parallel(std::size_t jobs, int threads, const std::function<void(std::s
 // CodersReport::rans_model_bytes and rans_per_context_bytes for the ftc-rans stream whose params
 // are `params` (coder 4: a lane byte first).
 template <class SpanOf>
-Status rans_model_figures(const entropy::SymbolSpan& all, const entropy::RansHistograms& h,
+Status rans_model_figures(const SymbolSpan& all, const entropy::RansHistograms& h,
                           std::span<const std::uint8_t> params, bool lane_byte, std::uint32_t lanes, std::size_t nchunks,
                           const SpanOf& span_of, CodersReport& rep) {
   const auto groups = static_cast<std::uint32_t>(h.counts.size());
@@ -116,7 +116,7 @@ bool CodersOptions::wants(const std::string& row) const {
   return only.empty() || std::find(only.begin(), only.end(), row) != only.end();
 }
 
-Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOptions& o) {
+Result<CodersReport> bench_coders(const SymbolSpan& all, const CodersOptions& o) {
   CodersReport rep;
   rep.symbols = all.count;
   rep.bits = all.bits;
@@ -168,7 +168,7 @@ Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOp
     const std::size_t nchunks = static_cast<std::size_t>((all.count + chunk - 1) / chunk);
     const std::size_t sb = all.symbol_bytes();
     auto span_of = [&](std::size_t c) {
-      entropy::SymbolSpan s = all;
+      SymbolSpan s = all;
       s.first_index = c * chunk;
       s.count = static_cast<std::size_t>(std::min<std::uint64_t>(chunk, all.count - c * chunk));
       s.data = static_cast<const std::uint8_t*>(all.data) + s.first_index * sb;
@@ -194,8 +194,8 @@ Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOp
       auto dec = entropy::make_decoder(coder, params, all.bits, all.ctx);
       if (!dec.ok()) { err = dec.status(); return; }
       run_parallel(nchunks, o.threads, [&](std::size_t c) {
-        entropy::SymbolSpan s = span_of(c);
-        entropy::MutableSymbolSpan out{decoded.data() + s.first_index * sb, s.count, s.bits, s.first_index, s.ctx};
+        SymbolSpan s = span_of(c);
+        MutableSymbolSpan out{decoded.data() + s.first_index * sb, s.count, s.bits, s.first_index, s.ctx};
         Status st = (*dec)->decode(payloads[c], out);
         if (!st.ok()) err = st;
       });

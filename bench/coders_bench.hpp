@@ -62,7 +62,7 @@ struct CodersReport {
 };
 
 // `all` spans every symbol of a tensor (first_index 0), as ftc::quant::quantize produces them.
-Result<CodersReport> bench_coders(const entropy::SymbolSpan& all, const CodersOptions& options = {});
+Result<CodersReport> bench_coders(const SymbolSpan& all, const CodersOptions& options = {});
 
 // Names of every timed row, in report order.
 const std::vector<std::string>& coder_row_names();

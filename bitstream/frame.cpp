@@ -14,25 +14,6 @@ constexpr std::uint64_t kMaxDim = std::uint64_t{1} << 48;  // §3: any dim above
 
 Status limit(const std::string& what) { return {StatusCode::limit_exceeded, what}; }
 
-// Symbol width and symbols per element of each quantizer (§4).
-void derive_symbols(TensorDesc& t) {
-  switch (t.quantizer) {
-    case QuantizerKind::lossless:
-      t.symbol_bits = 8;
-      t.symbols_per_element = static_cast<std::uint32_t>(dtype_size(t.dtype));
-      break;
-    case QuantizerKind::uniform:
-      t.symbol_bits = t.uniform ? t.uniform->bits : 8;
-      t.symbols_per_element = 1;
-      break;
-    case QuantizerKind::cast_f16:
-    case QuantizerKind::cast_bf16:
-      t.symbol_bits = 16;
-      t.symbols_per_element = 1;
-      break;
-  }
-}
-
 Status read_tensor_desc(ByteReader& r, const DecoderLimits& limits, TensorDesc& t) {
   std::uint64_t len;
   FTC_RETURN_IF_ERROR(r.varint(len));
@@ -67,7 +48,7 @@ Status read_tensor_desc(ByteReader& r, const DecoderLimits& limits, TensorDesc& 
   if (quantizer > 3) return {StatusCode::unsupported_feature, "quantizer id " + std::to_string(quantizer) + " is not known to this decoder"};
   t.quantizer = static_cast<QuantizerKind>(quantizer);
   if (t.quantizer == QuantizerKind::uniform) {
-    quant::UniformParams p;
+    UniformParams p;
     std::uint8_t bits;
     FTC_RETURN_IF_ERROR(b.u8(bits));
     if (bits < 1 || bits > 16) return b.corrupt("uniform bits " + std::to_string(bits) + " outside 1..16");
@@ -147,7 +128,6 @@ Status TensorDesc::validate(const DecoderLimits& limits) {
   auto n = checked_element_count(shape, limits.max_elements);
   if (!n) return limit("tensor '" + name + "' declares more than " + std::to_string(limits.max_elements) + " elements");
   element_count = *n;
-  const bool is_float = dtype_is_float(dtype);
   switch (quantizer) {
     case QuantizerKind::lossless: break;
     case QuantizerKind::uniform: {
@@ -170,8 +150,6 @@ Status TensorDesc::validate(const DecoderLimits& limits) {
         return {StatusCode::corrupt, std::string(quantizer_name(quantizer)) + " on dtype " + dtype_name(dtype)};
       break;
   }
-  (void)is_float;
-  derive_symbols(*this);
   const std::uint64_t ce = effective_chunk_elements();
   chunk_count = element_count == 0 ? 0 : (element_count + ce - 1) / ce;
   if (chunk_count > limits.max_chunks) return limit("tensor '" + name + "' declares " + std::to_string(chunk_count) + " chunks");
@@ -182,18 +160,6 @@ std::uint64_t TensorDesc::chunk_element_count(std::uint64_t c) const {
   const std::uint64_t ce = effective_chunk_elements();
   const std::uint64_t first = c * ce;
   return std::min(ce, element_count - first);
-}
-
-entropy::ContextMap TensorDesc::context_map() const {
-  entropy::ContextMap m;
-  if (quantizer == QuantizerKind::uniform && uniform && uniform->axis) {
-    const int a = *uniform->axis;
-    std::uint64_t inner = 1;
-    for (std::size_t d = static_cast<std::size_t>(a) + 1; d < shape.size(); ++d) inner *= static_cast<std::uint64_t>(shape[d]);
-    m.inner = inner == 0 ? 1 : inner;
-    m.groups = static_cast<std::uint32_t>(shape[a] == 0 ? 1 : shape[a]);
-  }
-  return m;
 }
 
 Status write_header(FrameHeader& h, std::vector<std::uint8_t>& out) {

@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "bitstream/byte_io.hpp"
-#include "codec/quant/quantize.hpp"
 #include "ftc/ftc.hpp"
 
 namespace ftc::format {
@@ -29,6 +28,16 @@ enum : std::uint8_t {
 // §5 Extension section tags: bit 0 set = critical (a decoder that does not know the tag MUST fail).
 inline constexpr std::uint64_t kSectionCriticalBit = 1;
 
+// §4.2 Uniform quantizer parameters: per tensor (one group) or per channel along `axis` (one
+// group per index of that axis): q = clamp(round_half_even((x − lo[g]) / step[g]), 0, 2^bits − 1),
+// x̂ = lo[g] + q·step[g] evaluated in binary64 and rounded once to the output dtype.
+struct UniformParams {
+  int bits = 8;
+  std::optional<int> axis;   // normalized to [0, rank)
+  std::vector<float> lo;     // one per group
+  std::vector<float> step;   // one per group; ≥ 0 and finite
+};
+
 // §3 Tensor descriptor.
 struct TensorDesc {
   std::string name;
@@ -36,15 +45,13 @@ struct TensorDesc {
   Layout layout = Layout::unspecified;
   Shape shape;
   QuantizerKind quantizer = QuantizerKind::lossless;
-  std::optional<quant::UniformParams> uniform;  // quantizer == uniform
+  std::optional<UniformParams> uniform;  // quantizer == uniform
   CoderKind coder = CoderKind::raw;
   std::vector<std::uint8_t> coder_params;
   std::uint64_t chunk_elements = 0;  // 0: one chunk
 
-  // Derived by validate(): elements, symbols each element becomes, symbol width, chunks.
+  // Derived by validate(): elements and chunks.
   std::uint64_t element_count = 0;
-  std::uint32_t symbols_per_element = 1;
-  int symbol_bits = 8;
   std::uint64_t chunk_count = 0;
 
   // Checks field ranges and cross-field rules, fills the derived fields.
@@ -52,7 +59,6 @@ struct TensorDesc {
   std::uint64_t chunk_first_element(std::uint64_t c) const { return c * effective_chunk_elements(); }
   std::uint64_t chunk_element_count(std::uint64_t c) const;
   std::uint64_t effective_chunk_elements() const { return chunk_elements == 0 ? element_count : chunk_elements; }
-  entropy::ContextMap context_map() const;
 };
 
 struct Section {

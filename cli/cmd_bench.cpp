@@ -58,8 +58,12 @@ Command add_bench(CLI::App& root) {
     opt.coder = CoderKind::rans;
     const std::uint64_t n = tensor->element_count();
     const std::uint64_t chunk = a->chunk ? a->chunk : (n <= (std::uint64_t{1} << 20) ? std::max<std::uint64_t>(n, 1) : std::uint64_t{1} << 20);
-    auto q = quant::quantize(tensor->view(), opt, chunk);
-    if (!q.ok()) return fail(a->input, q.status().to_string());
+    format::TensorDesc desc;
+    desc.dtype = tensor->dtype();
+    desc.shape = tensor->shape();
+    desc.chunk_elements = chunk;
+    auto symbols = quant::quantize(tensor->view(), opt, desc);
+    if (!symbols.ok()) return fail(a->input, symbols.status().to_string());
     bench::CodersOptions bo;
     bo.threads = a->threads;
     bo.repetitions = a->repetitions;
@@ -69,7 +73,7 @@ Command add_bench(CLI::App& root) {
     bo.only = a->only;
     bo.rans_lanes = a->rans_lanes;
     bo.coder_config.set_grid(tensor->view().shape_vector());
-    auto rep = bench::bench_coders(q->symbols.all(), bo);
+    auto rep = bench::bench_coders(symbols->all(), bo);
     if (!rep.ok()) return fail(a->input, rep.status().to_string());
     const std::string out = a->json ? bench::to_json(*rep) : bench::to_text(*rep);
     std::fwrite(out.data(), 1, out.size(), stdout);

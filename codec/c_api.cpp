@@ -5,14 +5,17 @@
 #include "ftc/ftc.h"
 #include "ftc/ftc.hpp"
 
+struct ftc_pool {
+  std::shared_ptr<ftc::ThreadPool> pool;
+};
+
 struct ftc_encoder {
-  ftc::EncoderOptions options;
+  ftc::Encoder encoder;
   std::string last_error;
 };
 
 struct ftc_decoder {
-  ftc::DecoderLimits limits;
-  int threads = 1;
+  ftc::Decoder decoder;
   std::vector<ftc::NamedTensor> tensors;
   std::vector<std::vector<std::int64_t>> shapes;
   std::string last_error;
@@ -61,68 +64,50 @@ const char* ftc_status_string(ftc_status s) { return ftc::status_code_name(stati
 const char* ftc_version_string(void) { return ftc::version_string(); }
 unsigned ftc_format_version(void) { return ftc::kFormatMajor * 256u + ftc::kFormatMinor; }
 
+ftc_pool* ftc_pool_create(unsigned workers) {
+  if (workers > 256) return nullptr;
+  try {
+    return new ftc_pool{std::make_shared<ftc::ThreadPool>(static_cast<int>(workers))};
+  } catch (...) {
+    return nullptr;
+  }
+}
+void ftc_pool_free(ftc_pool* p) { delete p; }
+
 #ifndef FTC_DECODER_ONLY
-ftc_encoder* ftc_encoder_create(void) { return new (std::nothrow) ftc_encoder(); }
+ftc_encoder* ftc_encoder_create(void) {
+  try {
+    return new ftc_encoder();
+  } catch (...) {
+    return nullptr;
+  }
+}
 void ftc_encoder_free(ftc_encoder* e) { delete e; }
 void ftc_encoder_reset(ftc_encoder* e) {
-  if (e) e->options = {};
+  if (e) e->encoder.options() = {};
 }
 
 ftc_status ftc_encoder_set(ftc_encoder* e, ftc_param param, int64_t value) {
   if (!e) return FTC_ERROR_INVALID_ARGUMENT;
-  auto bad = [&](const char* what) { return fail(e, {ftc::StatusCode::invalid_argument, what}); };
-  auto& o = e->options;
-  switch (param) {
-    case FTC_PARAM_QUANTIZER:
-      if (value < 0 || value > 3) return bad("quantizer out of range");
-      o.quantizer = static_cast<ftc::QuantizerKind>(value);
-      return FTC_OK;
-    case FTC_PARAM_BITS:
-      if (value < 1 || value > 16) return bad("bits must be 1..16");
-      o.bits = static_cast<int>(value);
-      return FTC_OK;
-    case FTC_PARAM_CHANNEL_AXIS:
-      if (value == FTC_CHANNEL_AXIS_NONE) { o.channel_axis.reset(); return FTC_OK; }
-      if (value < -8 || value > 7) return bad("channel axis must be -8..7 or FTC_CHANNEL_AXIS_NONE");
-      o.channel_axis = static_cast<int>(value);
-      return FTC_OK;
-    case FTC_PARAM_CODER:
-      if (value < 0 || value > 4) return bad("coder out of range");
-      o.coder = static_cast<ftc::CoderKind>(value);
-      return FTC_OK;
-    case FTC_PARAM_ZSTD_LEVEL:
-      if (value < -7 || value > 22) return bad("zstd level must be -7..22");
-      o.zstd_level = static_cast<int>(value);
-      return FTC_OK;
-    case FTC_PARAM_CHUNK_ELEMENTS:
-      if (value < 0) return bad("chunk elements must be >= 0");
-      o.chunk_elements = static_cast<std::uint64_t>(value);
-      return FTC_OK;
-    case FTC_PARAM_CHUNK_CHECKSUMS:
-      if (value != 0 && value != 1) return bad("chunk checksums is 0 or 1");
-      o.chunk_checksums = value == 1;
-      return FTC_OK;
-    case FTC_PARAM_THREADS:
-      if (value < 1 || value > 256) return bad("threads must be 1..256");
-      o.threads = static_cast<int>(value);
-      return FTC_OK;
-    case FTC_PARAM_LAYOUT:
-      if (value < 0 || value > 2) return bad("layout must be 0..2");
-      o.layout = static_cast<ftc::Layout>(value);
-      return FTC_OK;
-    case FTC_PARAM_RANS_LANES:
-      if (value != 0 && value != 32 && value != 64 && value != 128) return bad("rans lanes must be 0, 32, 64 or 128");
-      o.rans_lanes = static_cast<int>(value);
-      return FTC_OK;
-  }
-  return bad("unknown parameter");
+  if (param < FTC_PARAM_QUANTIZER || param > FTC_PARAM_RANS_LANES)
+    return fail(e, {ftc::StatusCode::invalid_argument, "unknown parameter"});
+  static_assert(FTC_CHANNEL_AXIS_NONE == ftc::kNoChannelAxis);
+  static_assert(static_cast<int>(ftc::EncoderParam::rans_lanes) == FTC_PARAM_RANS_LANES);
+  const ftc::Status s = ftc::set_encoder_param(e->encoder.options(), static_cast<ftc::EncoderParam>(param), value);
+  return s.ok() ? FTC_OK : fail(e, s);
+}
+
+ftc_status ftc_encoder_set_pool(ftc_encoder* e, ftc_pool* p) {
+  if (!e) return FTC_ERROR_INVALID_ARGUMENT;
+  e->encoder.set_pool(p ? p->pool : nullptr);
+  return FTC_OK;
 }
 
 ftc_status ftc_encoder_set_clip(ftc_encoder* e, double lo, double hi) {
   if (!e) return FTC_ERROR_INVALID_ARGUMENT;
   if (!(lo <= hi)) return fail(e, {ftc::StatusCode::invalid_argument, "clip range needs lo <= hi"});
-  e->options.clip_lo = lo;
-  e->options.clip_hi = hi;
+  e->encoder.options().clip_lo = lo;
+  e->encoder.options().clip_hi = hi;
   return FTC_OK;
 }
 
@@ -131,7 +116,7 @@ size_t ftc_encode_bound(const ftc_encoder* e, const ftc_tensor* tensors, size_t 
   try {
     auto views = views_of(tensors, count);
     if (!views.ok()) return 0;
-    return ftc::Encoder(e->options).bound(*views);
+    return e->encoder.bound(*views);
   } catch (...) {
     return 0;
   }
@@ -142,7 +127,7 @@ ftc_status ftc_encode(ftc_encoder* e, const ftc_tensor* tensors, size_t count, v
   try {
     auto views = views_of(tensors, count);
     if (!views.ok()) return fail(e, views.status());
-    auto bytes = ftc::Encoder(e->options).encode(*views);
+    auto bytes = e->encoder.encode(*views);
     if (!bytes.ok()) return fail(e, bytes.status());
     *size = bytes->size();
     if (bytes->size() > cap)
@@ -160,27 +145,39 @@ ftc_status ftc_encode(ftc_encoder* e, const ftc_tensor* tensors, size_t count, v
 const char* ftc_encoder_last_error(const ftc_encoder* e) { return e ? e->last_error.c_str() : ""; }
 #endif  // FTC_DECODER_ONLY
 
-ftc_decoder* ftc_decoder_create(void) { return new (std::nothrow) ftc_decoder(); }
+ftc_decoder* ftc_decoder_create(void) {
+  try {
+    return new ftc_decoder();
+  } catch (...) {
+    return nullptr;
+  }
+}
 void ftc_decoder_free(ftc_decoder* d) { delete d; }
+
+ftc_status ftc_decoder_set_pool(ftc_decoder* d, ftc_pool* p) {
+  if (!d) return FTC_ERROR_INVALID_ARGUMENT;
+  d->decoder.set_pool(p ? p->pool : nullptr);
+  return FTC_OK;
+}
 
 ftc_status ftc_decoder_set_limit(ftc_decoder* d, ftc_limit limit, uint64_t value) {
   if (!d) return FTC_ERROR_INVALID_ARGUMENT;
   if (value == 0) return fail(d, {ftc::StatusCode::invalid_argument, "limits must be > 0"});
   switch (limit) {
-    case FTC_LIMIT_MAX_ELEMENTS: d->limits.max_elements = value; return FTC_OK;
-    case FTC_LIMIT_MAX_OUTPUT_BYTES: d->limits.max_output_bytes = value; return FTC_OK;
+    case FTC_LIMIT_MAX_ELEMENTS: d->decoder.limits().max_elements = value; return FTC_OK;
+    case FTC_LIMIT_MAX_OUTPUT_BYTES: d->decoder.limits().max_output_bytes = value; return FTC_OK;
     case FTC_LIMIT_MAX_RANK:
       if (value > FTC_MAX_RANK) return fail(d, {ftc::StatusCode::invalid_argument, "max rank is at most 8"});
-      d->limits.max_rank = static_cast<int>(value);
+      d->decoder.limits().max_rank = static_cast<int>(value);
       return FTC_OK;
     case FTC_LIMIT_MAX_TENSORS:
       if (value > UINT32_MAX) return fail(d, {ftc::StatusCode::invalid_argument, "max tensors too large"});
-      d->limits.max_tensors = static_cast<std::uint32_t>(value);
+      d->decoder.limits().max_tensors = static_cast<std::uint32_t>(value);
       return FTC_OK;
-    case FTC_LIMIT_MAX_CHUNKS: d->limits.max_chunks = value; return FTC_OK;
+    case FTC_LIMIT_MAX_CHUNKS: d->decoder.limits().max_chunks = value; return FTC_OK;
     case FTC_DECODER_THREADS:
       if (value > 256) return fail(d, {ftc::StatusCode::invalid_argument, "threads must be 1..256"});
-      d->threads = static_cast<int>(value);
+      d->decoder.threads = static_cast<int>(value);
       return FTC_OK;
   }
   return fail(d, {ftc::StatusCode::invalid_argument, "unknown limit"});
@@ -190,9 +187,7 @@ static ftc_status decode_to_handle(ftc_decoder* d, const void* src, size_t n) {
   d->tensors.clear();
   d->shapes.clear();
   if (!src && n) return fail(d, {ftc::StatusCode::invalid_argument, "src is NULL"});
-  ftc::Decoder dec(d->limits);
-  dec.threads = d->threads;
-  auto r = dec.decode(std::span<const std::uint8_t>(static_cast<const std::uint8_t*>(src), n));
+  auto r = d->decoder.decode(std::span<const std::uint8_t>(static_cast<const std::uint8_t*>(src), n));
   if (!r.ok()) return fail(d, r.status());
   d->tensors = std::move(r).value();
   for (const auto& t : d->tensors) d->shapes.push_back(t.tensor.shape());

@@ -1,7 +1,6 @@
-// Decoder: frame → header checks & limits → chunks → coder → symbols → reconstruction.
-// Every size is checked against DecoderLimits (in format::parse_frame) before allocation.
-#include <new>
-
+// Decoder: frame → header checks & limits → chunks → entropy decoder → symbols → dequantizer →
+// transform (identity) → tensor: encoder_enc.cpp's stages backwards. Every size is checked against
+// DecoderLimits (in format::parse_frame) before allocation.
 #include "bitstream/frame.hpp"
 #include "codec/entropy/coder.hpp"
 #include "codec/parallel.hpp"
@@ -17,7 +16,7 @@ TensorInfo info_of(const format::TensorDesc& d, std::uint64_t payload_bytes) {
   t.shape = d.shape;
   t.layout = d.layout;
   t.quantizer = d.quantizer;
-  t.bits = d.symbol_bits;
+  t.bits = quant::symbol_layout(d).bits;
   if (d.uniform && d.uniform->axis) t.channel_axis = *d.uniform->axis;
   t.coder = d.coder;
   t.chunk_elements = d.chunk_elements;
@@ -26,20 +25,37 @@ TensorInfo info_of(const format::TensorDesc& d, std::uint64_t payload_bytes) {
   return t;
 }
 
-Result<quant::Symbols> alloc_symbols(const format::TensorDesc& d) {
-  quant::Symbols s;
-  s.count = d.element_count * d.symbols_per_element;
-  s.bits = d.symbol_bits;
-  s.ctx = d.context_map();
-  try {
-    s.storage.resize(static_cast<std::size_t>(s.count) * s.symbol_bytes());
-  } catch (const std::bad_alloc&) {
-    return Status{StatusCode::out_of_memory, "symbol buffer of " + std::to_string(s.count) + " symbols"};
-  }
-  return s;
+Status in_chunk(const format::TensorDesc& d, std::uint64_t c, const Status& s) {
+  return s.ok() ? s : Status{s.code(), "tensor '" + d.name + "' chunk " + std::to_string(c) + ": " + s.message()};
+}
+
+// One tensor through the stages backwards: chunk payloads → entropy decoder → symbols →
+// dequantizer. `chunks` are the tensor's chunk_count payloads.
+Result<Tensor> decode_tensor(const format::TensorDesc& d, std::span<const format::ChunkRef> chunks, ThreadPool* pool,
+                             int threads) {
+  const quant::SymbolLayout layout = quant::symbol_layout(d);
+  FTC_ASSIGN_OR_RETURN(auto decoder, entropy::make_decoder(d.coder, d.coder_params, layout.bits, layout.ctx));
+  for (std::uint64_t c = 0; c < d.chunk_count; ++c)
+    FTC_RETURN_IF_ERROR(in_chunk(d, c, decoder->check_size(chunks[c].payload, static_cast<std::size_t>(d.chunk_element_count(c) * layout.per_element))));
+  FTC_ASSIGN_OR_RETURN(Symbols symbols, Symbols::allocate(d.element_count * layout.per_element, layout.bits, layout.ctx));
+  FTC_RETURN_IF_ERROR(parallel_for(pool, static_cast<std::size_t>(d.chunk_count), threads, [&](std::size_t c) {
+    const MutableSymbolSpan span = symbols.mutable_span(d.chunk_first_element(c) * layout.per_element,
+                                                        d.chunk_element_count(c) * layout.per_element);
+    return in_chunk(d, c, decoder->decode(chunks[c].payload, span));
+  }));
+  FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::zeros(d.dtype, d.shape));
+  FTC_RETURN_IF_ERROR(quant::dequantize(symbols, d, t));
+  return t;
 }
 
 }  // namespace
+
+Decoder::Decoder(DecoderLimits limits) : limits_(limits), pool_(std::make_shared<detail::PoolSlot>()) {}
+
+void Decoder::set_pool(std::shared_ptr<ThreadPool> pool) {
+  std::lock_guard<std::mutex> lock(pool_->mutex);
+  pool_->pool = std::move(pool);
+}
 
 Result<FrameInfo> Decoder::inspect(std::span<const std::uint8_t> frame) const {
   FTC_ASSIGN_OR_RETURN(format::ParsedFrame f, format::parse_frame(frame, limits_, /*verify_chunk_checksums=*/false));
@@ -61,40 +77,14 @@ Result<FrameInfo> Decoder::inspect(std::span<const std::uint8_t> frame) const {
 
 Result<std::vector<NamedTensor>> Decoder::decode(std::span<const std::uint8_t> frame) const {
   FTC_ASSIGN_OR_RETURN(format::ParsedFrame f, format::parse_frame(frame, limits_));
+  const std::shared_ptr<ThreadPool> pool = pool_->get(threads);
   std::vector<NamedTensor> out;
   out.reserve(f.header.tensors.size());
   std::size_t chunk_base = 0;
   for (const auto& d : f.header.tensors) {
-    FTC_ASSIGN_OR_RETURN(auto decoder, entropy::make_decoder(d.coder, d.coder_params, d.symbol_bits, d.context_map()));
-    for (std::uint64_t c = 0; c < d.chunk_count; ++c) {
-      Status s = decoder->check_size(f.chunks[chunk_base + static_cast<std::size_t>(c)].payload,
-                                     static_cast<std::size_t>(d.chunk_element_count(c) * d.symbols_per_element));
-      if (!s.ok()) return Status{s.code(), "tensor '" + d.name + "' chunk " + std::to_string(c) + ": " + s.message()};
-    }
-    FTC_ASSIGN_OR_RETURN(quant::Symbols symbols, alloc_symbols(d));
-    const std::size_t sb = symbols.symbol_bytes();
-    FTC_RETURN_IF_ERROR(parallel_for(static_cast<std::size_t>(d.chunk_count), threads, [&](std::size_t c) {
-      const std::uint64_t first = d.chunk_first_element(c) * d.symbols_per_element;
-      entropy::MutableSymbolSpan span;
-      span.data = symbols.storage.data() + first * sb;
-      span.count = static_cast<std::size_t>(d.chunk_element_count(c) * d.symbols_per_element);
-      span.bits = d.symbol_bits;
-      span.first_index = first;
-      span.ctx = symbols.ctx;
-      Status s = decoder->decode(f.chunks[chunk_base + c].payload, span);
-      if (!s.ok())
-        return Status{s.code(), "tensor '" + d.name + "' chunk " + std::to_string(c) + ": " + s.message()};
-      return s;
-    }));
+    const auto chunks = std::span<const format::ChunkRef>(f.chunks).subspan(chunk_base, static_cast<std::size_t>(d.chunk_count));
+    FTC_ASSIGN_OR_RETURN(Tensor t, decode_tensor(d, chunks, pool.get(), threads));
     chunk_base += static_cast<std::size_t>(d.chunk_count);
-
-    FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::zeros(d.dtype, d.shape));
-    switch (d.quantizer) {
-      case QuantizerKind::uniform: FTC_RETURN_IF_ERROR(quant::dequantize_uniform(symbols, *d.uniform, t)); break;
-      case QuantizerKind::cast_f16:
-      case QuantizerKind::cast_bf16: FTC_RETURN_IF_ERROR(quant::decast(symbols, d.quantizer, t)); break;
-      case QuantizerKind::lossless: FTC_RETURN_IF_ERROR(quant::unshuffle(symbols, d.chunk_elements, t)); break;
-    }
     out.push_back({d.name, std::move(t)});
   }
   return out;

@@ -1,4 +1,6 @@
-// Encoder: tensor → quantizer → symbols → coder → chunks → frame (docs/format.md).
+// Encoder: view → transform (identity) → quantizer → symbols → entropy coder → chunks → frame
+// (docs/format.md; docs/architecture.md names the stages). decoder_dec.cpp runs the same stages
+// backwards.
 #include <zstd.h>
 
 #include "bitstream/frame.hpp"
@@ -32,20 +34,12 @@ CoderKind resolve_rans(const EncoderOptions& o, std::uint64_t chunk_symbols, std
 
 }  // namespace
 
-Status EncoderOptions::validate() const {
-  if (quantizer == QuantizerKind::uniform && (bits < 1 || bits > 16))
-    return {StatusCode::invalid_argument, "bits must be 1..16, got " + std::to_string(bits)};
-  if (clip_lo.has_value() != clip_hi.has_value())
-    return {StatusCode::invalid_argument, "give both ends of the clip range or neither"};
-  if (coder == CoderKind::zstd && (zstd_level < -7 || zstd_level > ZSTD_maxCLevel()))
-    return {StatusCode::invalid_argument, "zstd level must be -7..22, got " + std::to_string(zstd_level)};
-  if (static_cast<int>(coder) > 4) return {StatusCode::invalid_argument, "unknown coder"};
-  if (rans_lanes != 0 && rans_lanes != 32 && rans_lanes != 64 && rans_lanes != 128)
-    return {StatusCode::invalid_argument, "rans lanes must be 0, 32, 64 or 128, got " + std::to_string(rans_lanes)};
-  if (coder == CoderKind::rans_wide && rans_lanes == 32)
-    return {StatusCode::invalid_argument, "rans-wide runs 64 or 128 lanes (32 lanes is coder rans)"};
-  if (threads < 1 || threads > 256) return {StatusCode::invalid_argument, "threads must be 1..256"};
-  return {};
+Encoder::Encoder(EncoderOptions options)
+    : options_(std::move(options)), pool_(std::make_shared<detail::PoolSlot>()) {}
+
+void Encoder::set_pool(std::shared_ptr<ThreadPool> pool) {
+  std::lock_guard<std::mutex> lock(pool_->mutex);
+  pool_->pool = std::move(pool);
 }
 
 std::size_t Encoder::bound(std::span<const NamedTensorView> tensors) const noexcept {
@@ -87,53 +81,56 @@ Result<std::vector<std::uint8_t>> Encoder::encode(const TensorView& tensor) cons
   return encode(std::span<const NamedTensorView>(&nt, 1));
 }
 
+namespace {
+
+// One tensor through the stages: quantizer → entropy coder → chunk payloads. Fills `d` (the
+// tensor's descriptor) and `chunks`; raises `minor` to the format version the coder needs.
+Status encode_tensor(const NamedTensorView& nt, const EncoderOptions& o, ThreadPool* pool,
+                     format::TensorDesc& d, std::vector<std::vector<std::uint8_t>>& chunks, int& minor) {
+  if (nt.name.size() > 255) return Status{StatusCode::invalid_argument, "tensor name longer than 255 bytes"};
+  FTC_RETURN_IF_ERROR(nt.view.validate());
+  const std::uint64_t n = nt.view.element_count();
+  d.name = nt.name;
+  d.dtype = nt.view.dtype;
+  d.layout = o.layout;
+  d.shape = nt.view.shape_vector();
+  d.coder = o.coder;
+  d.chunk_elements = resolve_chunk_elements(o, n);
+  FTC_ASSIGN_OR_RETURN(Symbols symbols, quant::quantize(nt.view, o, d));
+  FTC_RETURN_IF_ERROR(d.validate(DecoderLimits{UINT64_MAX, UINT64_MAX, kMaxRank, UINT32_MAX, UINT64_MAX}));
+  const quant::SymbolLayout layout = quant::symbol_layout(d);
+
+  entropy::CoderConfig config;
+  config.zstd_level = o.zstd_level;
+  config.set_grid(d.shape);
+  if (d.coder == CoderKind::rans || d.coder == CoderKind::rans_wide)
+    d.coder = resolve_rans(o, d.effective_chunk_elements() * layout.per_element, config.rans_lanes);
+  if (d.coder == CoderKind::adaptive) minor = std::max(minor, 1);
+  if (d.coder == CoderKind::rans_wide) minor = std::max(minor, 2);
+  FTC_ASSIGN_OR_RETURN(entropy::EncoderSetup setup, entropy::make_encoder(d.coder, symbols.all(), config));
+  d.coder_params = std::move(setup.params);
+
+  chunks.resize(static_cast<std::size_t>(d.chunk_count));
+  const entropy::ChunkEncoder& enc = *setup.encoder;
+  return parallel_for(pool, chunks.size(), o.threads, [&](std::size_t c) {
+    const std::uint64_t first = d.chunk_first_element(c) * layout.per_element;
+    const std::uint64_t count = d.chunk_element_count(c) * layout.per_element;
+    return enc.encode(symbols.span(first, count), chunks[c]);
+  });
+}
+
+}  // namespace
+
 Result<std::vector<std::uint8_t>> Encoder::encode(std::span<const NamedTensorView> tensors) const {
   FTC_RETURN_IF_ERROR(options_.validate());
   if (tensors.empty()) return Status{StatusCode::invalid_argument, "no tensors to encode"};
   format::FrameHeader header;
   if (!options_.chunk_checksums) header.flags |= format::kFlagNoChunkChecksums;
+  header.tensors.resize(tensors.size());
   std::vector<std::vector<std::vector<std::uint8_t>>> payloads(tensors.size());
-  entropy::CoderConfig config;
-  config.zstd_level = options_.zstd_level;
-
-  for (std::size_t ti = 0; ti < tensors.size(); ++ti) {
-    const auto& nt = tensors[ti];
-    if (nt.name.size() > 255) return Status{StatusCode::invalid_argument, "tensor name longer than 255 bytes"};
-    FTC_RETURN_IF_ERROR(nt.view.validate());
-    const std::uint64_t n = nt.view.element_count();
-    const std::uint64_t chunk_elements = resolve_chunk_elements(options_, n);
-    FTC_ASSIGN_OR_RETURN(quant::QuantizedTensor q, quant::quantize(nt.view, options_, chunk_elements));
-
-    format::TensorDesc d;
-    d.name = nt.name;
-    d.dtype = nt.view.dtype;
-    d.layout = options_.layout;
-    d.shape = nt.view.shape_vector();
-    d.quantizer = q.kind;
-    d.uniform = q.uniform;
-    d.coder = options_.coder;
-    d.chunk_elements = chunk_elements;
-    FTC_RETURN_IF_ERROR(d.validate(DecoderLimits{UINT64_MAX, UINT64_MAX, kMaxRank, UINT32_MAX, UINT64_MAX}));
-
-    config.set_grid(std::span<const std::int64_t>(nt.view.shape.data(), static_cast<std::size_t>(nt.view.rank)));
-    if (d.coder == CoderKind::rans || d.coder == CoderKind::rans_wide) {
-      const std::uint64_t chunk_symbols = (chunk_elements == 0 ? n : chunk_elements) * d.symbols_per_element;
-      d.coder = resolve_rans(options_, chunk_symbols, config.rans_lanes);
-    }
-    if (d.coder == CoderKind::adaptive) header.minor = std::max(header.minor, 1);
-    if (d.coder == CoderKind::rans_wide) header.minor = std::max(header.minor, 2);
-    FTC_ASSIGN_OR_RETURN(entropy::EncoderSetup setup, entropy::make_encoder(d.coder, q.symbols.all(), config));
-    d.coder_params = std::move(setup.params);
-    auto& chunks = payloads[ti];
-    chunks.resize(static_cast<std::size_t>(d.chunk_count));
-    const entropy::ChunkEncoder& enc = *setup.encoder;
-    FTC_RETURN_IF_ERROR(parallel_for(chunks.size(), options_.threads, [&](std::size_t c) {
-      const std::uint64_t first = d.chunk_first_element(c) * d.symbols_per_element;
-      const std::uint64_t count = d.chunk_element_count(c) * d.symbols_per_element;
-      return enc.encode(q.symbols.span(first, count), chunks[c]);
-    }));
-    header.tensors.push_back(std::move(d));
-  }
+  const std::shared_ptr<ThreadPool> pool = pool_->get(options_.threads);
+  for (std::size_t ti = 0; ti < tensors.size(); ++ti)
+    FTC_RETURN_IF_ERROR(encode_tensor(tensors[ti], options_, pool.get(), header.tensors[ti], payloads[ti], header.minor));
 
   std::vector<std::uint8_t> out;
   FTC_RETURN_IF_ERROR(format::write_header(header, out));

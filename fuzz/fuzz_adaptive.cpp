@@ -12,6 +12,7 @@
 #include "fuzz/fuzz_common.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace ftc;
   using namespace ftc::entropy;
   if (size < 6) return 0;
   const int bits = 1 + (data[0] & 15);

@@ -6,6 +6,7 @@
 //   bit 3  tight limits
 #include <vector>
 
+#include "codec/quant/quantize.hpp"
 #include "fuzz/fuzz_common.hpp"
 
 namespace {
@@ -16,7 +17,7 @@ const std::vector<ftc::format::TensorDesc>& model_tensors() {
     t.dtype = ftc::DType::f32;
     t.shape = {2, 3, 4};
     t.quantizer = ftc::QuantizerKind::uniform;
-    ftc::quant::UniformParams p;
+    ftc::format::UniformParams p;
     p.bits = 4;
     p.axis = 1;
     p.lo = {0.f, 1.f, 2.f};
@@ -55,7 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       elements += t.element_count;
       chunks += t.chunk_count;
       for (std::uint64_t c = 0; c < t.chunk_count; ++c) FTC_FUZZ_CHECK(t.chunk_element_count(c) >= 1);
-      (void)t.context_map();
+      (void)ftc::quant::symbol_layout(t);
     }
     FTC_FUZZ_CHECK(elements <= limits.max_elements);
     FTC_FUZZ_CHECK(chunks == f.chunks.size());

@@ -60,7 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool builtin = data[0] & 16;
   const bool wide = (data[0] & 0xC0) == 0xC0;
   ftc::entropy::rans_set_kernel((data[0] & 32) ? ftc::entropy::RansKernel::scalar : ftc::entropy::RansKernel::automatic);
-  ftc::entropy::ContextMap ctx;
+  ftc::ContextMap ctx;
   ctx.groups = 1u + data[1];
   ctx.inner = 1u + data[2];
   const std::size_t count = (data[3] | (std::size_t{data[4]} << 8) | (std::size_t{data[5]} << 16)) & 0xFFFFF;
@@ -95,7 +95,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t sb = bits > 8 ? 2 : 1;
   // Exact-size heap buffer: ASan reports any write past the span.
   std::unique_ptr<std::uint8_t[]> out(new std::uint8_t[count > 0 ? count * sb : 1]);
-  ftc::entropy::MutableSymbolSpan span{out.get(), count, bits, first, ctx};
+  ftc::MutableSymbolSpan span{out.get(), count, bits, first, ctx};
   const ftc::Status s = (*dec)->decode(payload, span);
   if (s.ok()) {
     for (std::size_t i = 0; i < count; ++i) {
@@ -113,7 +113,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (targets.size() > 1) {
       ftc::entropy::rans_force_simd_target(targets[1 + size % (targets.size() - 1)]);
       std::unique_ptr<std::uint8_t[]> again(new std::uint8_t[count > 0 ? count * sb : 1]);
-      ftc::entropy::MutableSymbolSpan span2{again.get(), count, bits, first, ctx};
+      ftc::MutableSymbolSpan span2{again.get(), count, bits, first, ctx};
       const ftc::Status s2 = (*dec)->decode(payload, span2);
       ftc::entropy::rans_force_simd_target(0);
       FTC_FUZZ_CHECK(s2.ok() == s.ok());

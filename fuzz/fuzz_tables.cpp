@@ -30,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                  back->tables.size() == t.tables.size());
   for (std::size_t i = 0; i < t.tables.size(); ++i)
     FTC_FUZZ_CHECK(back->tables[i].freq == t.tables[i].freq && back->tables[i].escape == t.tables[i].escape);
-  ftc::entropy::ContextMap ctx;
+  ftc::ContextMap ctx;
   ctx.groups = groups;
   auto dec = ftc::entropy::make_rans_decoder(in, bits, ctx);
   FTC_FUZZ_CHECK(dec.ok());
@@ -38,7 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const std::uint8_t payload[16] = {0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0};
   std::uint16_t out16[4] = {};
   std::uint8_t out8[4] = {};
-  ftc::entropy::MutableSymbolSpan span{bits > 8 ? static_cast<void*>(out16) : static_cast<void*>(out8), 4, bits, 0, ctx};
+  ftc::MutableSymbolSpan span{bits > 8 ? static_cast<void*>(out16) : static_cast<void*>(out8), 4, bits, 0, ctx};
   if ((*dec)->decode(payload, span).ok())
     for (int i = 0; i < 4; ++i) FTC_FUZZ_CHECK((bits > 8 ? out16[i] : out8[i]) < (1u << bits));
   return 0;

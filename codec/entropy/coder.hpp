@@ -11,38 +11,10 @@
 #include <span>
 #include <vector>
 
+#include "codec/symbols.hpp"
 #include "ftc/ftc.hpp"
 
 namespace ftc::entropy {
-
-// Which context (CDF table / model group) codes a symbol: for the symbol at flat element index i
-// of its tensor (C order), ctx(i) = (i / inner) % groups. Per-channel along axis a of shape s:
-// inner = s[a+1]·…·s[r-1], groups = s[a]. groups = 1: one context.
-struct ContextMap {
-  std::uint64_t inner = 1;
-  std::uint32_t groups = 1;
-  std::uint32_t at(std::uint64_t i) const { return static_cast<std::uint32_t>((i / inner) % groups); }
-};
-
-// A read-only run of symbols. bits ≤ 8: `data` is uint8_t[count]; else uint16_t[count].
-// Every symbol is < 2^bits. first_index is the flat index of the first symbol in its tensor.
-struct SymbolSpan {
-  const void* data = nullptr;
-  std::size_t count = 0;
-  int bits = 8;
-  std::uint64_t first_index = 0;
-  ContextMap ctx;
-  std::size_t symbol_bytes() const { return bits <= 8 ? 1 : 2; }
-};
-
-// Output run for decoding; same representation rules as SymbolSpan.
-struct MutableSymbolSpan {
-  void* data = nullptr;
-  std::size_t count = 0;
-  int bits = 8;
-  std::uint64_t first_index = 0;
-  ContextMap ctx;
-};
 
 class ChunkEncoder {
  public:

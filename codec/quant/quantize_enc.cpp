@@ -18,16 +18,6 @@ Result<int> normalize_axis(std::optional<int> axis, int rank) {
   return a;
 }
 
-entropy::ContextMap context_for(const TensorView& t, int axis) {
-  entropy::ContextMap m;
-  if (axis < 0) return m;
-  std::uint64_t inner = 1;
-  for (int d = axis + 1; d < t.rank; ++d) inner *= static_cast<std::uint64_t>(t.shape[d]);
-  m.inner = inner == 0 ? 1 : inner;
-  m.groups = static_cast<std::uint32_t>(t.shape[axis] == 0 ? 1 : t.shape[axis]);
-  return m;
-}
-
 // lo and step as binary32 such that lo_f ≤ lo and lo_f + L·step_f ≥ hi (exactly, in binary64),
 // so every value in [lo, hi] lies within step_f/2 of a reconstruction level.
 void choose_levels(double lo, double hi, int bits, float& lo_f, float& step_f) {
@@ -73,19 +63,6 @@ Status check_finite(const Elements& t) {
   return {};
 }
 
-Result<Symbols> make_symbols(std::uint64_t count, int bits, entropy::ContextMap ctx) {
-  Symbols s;
-  s.count = count;
-  s.bits = bits;
-  s.ctx = ctx;
-  try {
-    s.storage.resize(static_cast<std::size_t>(count) * s.symbol_bytes());
-  } catch (const std::bad_alloc&) {
-    return Status{StatusCode::out_of_memory, "symbol buffer"};
-  }
-  return s;
-}
-
 // q = clamp(nearbyint((v − lo) / step), 0, qmax) in the default rounding mode. Clamping first
 // gives the same integer (rounding is monotone and 0, qmax are integers), and for
 // 0 ≤ x ≤ 2^16, (x + 2^52) − 2^52 is x rounded to nearest, ties to even: the sum lies in
@@ -98,7 +75,7 @@ inline double round_clamped(double x, double qmax) {
 }
 
 template <class Sym>
-void quantize_typed(const Elements& t, const UniformParams& p, const entropy::ContextMap& ctx, Sym* out) {
+void quantize_typed(const Elements& t, const UniformParams& p, const ContextMap& ctx, Sym* out) {
   const double qmax = std::ldexp(1.0, p.bits) - 1.0;
   for_each_run(t.n, ctx, [&](std::uint64_t b, std::uint64_t e, std::uint32_t g) {
     const double step = p.step[g], lo = static_cast<double>(p.lo[g]);
@@ -119,12 +96,12 @@ void quantize_typed(const Elements& t, const UniformParams& p, const entropy::Co
 // fit_uniform over a tensor's elements in C order.
 Result<UniformParams> fit_uniform_c_order(const Elements& t, const TensorView& view, int bits, std::optional<int> axis_opt,
                                           std::optional<double> clip_lo, std::optional<double> clip_hi) {
-  if (bits < 1 || bits > 16) return Status{StatusCode::invalid_argument, "bits must be 1..16, got " + std::to_string(bits)};
+  FTC_RETURN_IF_ERROR(check_encoder_param(EncoderParam::bits, bits));
   if (clip_lo.has_value() != clip_hi.has_value()) return Status{StatusCode::invalid_argument, "give both ends of the clip range or neither"};
   if (clip_lo && !(std::isfinite(*clip_lo) && std::isfinite(*clip_hi) && *clip_lo <= *clip_hi))
     return Status{StatusCode::invalid_argument, "clip range must be finite with lo <= hi"};
   FTC_ASSIGN_OR_RETURN(int axis, normalize_axis(axis_opt, view.rank));
-  const auto ctx = context_for(view, axis);
+  const auto ctx = ContextMap::along(std::span<const std::int64_t>(view.shape.data(), static_cast<std::size_t>(view.rank)), axis);
   const std::uint32_t groups = axis < 0 ? 1 : static_cast<std::uint32_t>(view.shape[axis]);
   std::vector<double> lo(groups, INFINITY), hi(groups, -INFINITY);
   if (clip_lo) {
@@ -176,49 +153,50 @@ Result<UniformParams> fit_uniform(const TensorView& view, int bits, std::optiona
   return fit_uniform_c_order(t, view, bits, axis, clip_lo, clip_hi);
 }
 
-Result<QuantizedTensor> quantize(const TensorView& view, const EncoderOptions& o, std::uint64_t chunk_elements) {
+Result<Symbols> quantize(const TensorView& view, const EncoderOptions& o, format::TensorDesc& desc) {
   FTC_RETURN_IF_ERROR(view.validate());
-  QuantizedTensor q;
-  q.kind = o.quantizer;
-  q.element_dtype = view.dtype;
+  desc.quantizer = o.quantizer;
+  desc.uniform.reset();
   switch (o.quantizer) {
     case QuantizerKind::uniform: {
       Tensor copy;
       FTC_ASSIGN_OR_RETURN(const Elements t, c_order(view, copy));
       FTC_ASSIGN_OR_RETURN(UniformParams p, fit_uniform_c_order(t, view, o.bits, o.channel_axis, o.clip_lo, o.clip_hi));
       if (o.clip_lo) FTC_RETURN_IF_ERROR(check_finite(t));
-      const auto ctx = context_for(view, p.axis.value_or(-1));
-      FTC_ASSIGN_OR_RETURN(q.symbols, make_symbols(t.n, p.bits, ctx));
-      if (p.bits <= 8) quantize_typed(t, p, ctx, q.symbols.storage.data());
-      else quantize_typed(t, p, ctx, reinterpret_cast<std::uint16_t*>(q.symbols.storage.data()));
-      q.uniform = std::move(p);
-      return q;
+      desc.uniform = std::move(p);
+      const SymbolLayout layout = symbol_layout(desc);
+      FTC_ASSIGN_OR_RETURN(Symbols s, Symbols::allocate(t.n, layout.bits, layout.ctx));
+      if (layout.bits <= 8) quantize_typed(t, *desc.uniform, layout.ctx, s.storage.data());
+      else quantize_typed(t, *desc.uniform, layout.ctx, reinterpret_cast<std::uint16_t*>(s.storage.data()));
+      return s;
     }
     case QuantizerKind::cast_f16:
     case QuantizerKind::cast_bf16: {
       if (view.dtype != DType::f32 && view.dtype != DType::f64)
         return Status{StatusCode::invalid_argument, std::string(quantizer_name(o.quantizer)) + " needs an f32 or f64 tensor, got " + dtype_name(view.dtype)};
       FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::copy_of(view));
-      FTC_ASSIGN_OR_RETURN(q.symbols, make_symbols(t.element_count(), 16, {}));
-      auto* out = reinterpret_cast<std::uint16_t*>(q.symbols.storage.data());
+      const SymbolLayout layout = symbol_layout(desc);
+      FTC_ASSIGN_OR_RETURN(Symbols s, Symbols::allocate(t.element_count(), layout.bits, layout.ctx));
+      auto* out = reinterpret_cast<std::uint16_t*>(s.storage.data());
       const bool half = o.quantizer == QuantizerKind::cast_f16;
       for (std::uint64_t i = 0; i < t.element_count(); ++i) {
         const double v = load_element(t.dtype(), t.data(), i);
         out[i] = half ? f16_from_double(v) : bf16_from_double(v);
       }
-      return q;
+      return s;
     }
     case QuantizerKind::lossless: {
       FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::copy_of(view));
       const std::size_t es = dtype_size(view.dtype);
       const std::uint64_t n = t.element_count();
-      FTC_ASSIGN_OR_RETURN(q.symbols, make_symbols(n * es, 8, {}));
-      const std::uint64_t ce = chunk_elements == 0 ? n : chunk_elements;
+      const SymbolLayout layout = symbol_layout(desc);
+      FTC_ASSIGN_OR_RETURN(Symbols s, Symbols::allocate(n * es, layout.bits, layout.ctx));
+      const std::uint64_t ce = desc.chunk_elements == 0 ? n : desc.chunk_elements;
       for (std::uint64_t first = 0; first < n; first += ce) {
         const std::uint64_t m = std::min(ce, n - first);
-        shuffle_planes(t.data() + first * es, m, es, q.symbols.storage.data() + first * es);
+        shuffle_planes(t.data() + first * es, m, es, s.storage.data() + first * es);
       }
-      return q;
+      return s;
     }
   }
   return Status{StatusCode::invalid_argument, "unknown quantizer"};

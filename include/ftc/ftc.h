@@ -57,6 +57,16 @@ typedef struct ftc_tensor {
   const char* name;
 } ftc_tensor;
 
+/* ---- Threads ----------------------------------------------------------------------------- */
+
+/* Worker threads that encoders and decoders code chunks on, started once by ftc_pool_create and
+ * shared by any number of encoders and decoders (a server makes one for all its requests). An
+ * encoder or decoder that asks for more than one thread without a pool makes its own once. */
+typedef struct ftc_pool ftc_pool;
+ftc_pool* ftc_pool_create(unsigned workers);   /* NULL when out of memory; workers ≤ 256 */
+/* NULL is fine. Encoders and decoders the pool was set on keep it alive until they are freed. */
+void ftc_pool_free(ftc_pool* pool);
+
 /* ---- Encoding ---------------------------------------------------------------------------- */
 
 typedef struct ftc_encoder ftc_encoder;
@@ -83,6 +93,8 @@ ftc_encoder* ftc_encoder_create(void);
 void ftc_encoder_free(ftc_encoder* encoder); /* NULL is fine */
 /* Parameters are sticky until ftc_encoder_reset. Out-of-range values: FTC_ERROR_INVALID_ARGUMENT. */
 ftc_status ftc_encoder_set(ftc_encoder* encoder, ftc_param param, int64_t value);
+/* Chunks are coded on this pool (NULL: the encoder's own), by at most FTC_PARAM_THREADS threads. */
+ftc_status ftc_encoder_set_pool(ftc_encoder* encoder, ftc_pool* pool);
 /* Clip range of the uniform quantizer (both ends), instead of the data's min/max. */
 ftc_status ftc_encoder_set_clip(ftc_encoder* encoder, double lo, double hi);
 void ftc_encoder_reset(ftc_encoder* encoder);
@@ -111,6 +123,9 @@ ftc_decoder* ftc_decoder_create(void);
 void ftc_decoder_free(ftc_decoder* decoder); /* NULL is fine */
 /* Limits must be > 0; FTC_LIMIT_MAX_RANK at most 8. */
 ftc_status ftc_decoder_set_limit(ftc_decoder* decoder, ftc_limit limit, uint64_t value);
+
+/* Chunks are decoded on this pool (NULL: the decoder's own), by at most FTC_DECODER_THREADS threads. */
+ftc_status ftc_decoder_set_pool(ftc_decoder* decoder, ftc_pool* pool);
 
 /* Decodes a whole frame into the decoder. The decoded tensors stay valid until the next decode
  * on this decoder or ftc_decoder_free. Any error leaves no tensors. */

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <array>
+#include <functional>
+#include <memory>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -221,6 +223,41 @@ struct EncoderOptions {
   Status validate() const;
 };
 
+// The encoder's options as one table: name, range and meaning of each. EncoderOptions::validate,
+// the C ABI's ftc_encoder_set, the command line, the evaluator's sweeps and the Python module all
+// check and set options through it. Numeric values are the C ABI's ftc_param values.
+enum class EncoderParam : int {
+  quantizer = 1, bits = 2, channel_axis = 3, coder = 4, zstd_level = 5, chunk_elements = 6,
+  chunk_checksums = 7, threads = 8, layout = 9, rans_lanes = 10,
+};
+
+struct EncoderParamSpec {
+  EncoderParam id;
+  const char* name;                       // as on the command line and in sweeps: "bits", "level", …
+  std::int64_t min;                       // inclusive range of the numeric value
+  std::int64_t max;
+  std::span<const std::int64_t> only;     // when not empty: the only values allowed
+  std::span<const char* const> names;     // when not empty: value names, names[v] names value v
+  const char* help;
+};
+
+// Every option, in EncoderParam order.
+std::span<const EncoderParamSpec> encoder_params() noexcept;
+const EncoderParamSpec& encoder_param(EncoderParam id) noexcept;
+// By name or alias ("per-channel" = channel_axis, "level" = zstd_level, "lanes" = rans_lanes,
+// "cast" = quantizer); nullptr when unknown.
+const EncoderParamSpec* find_encoder_param(std::string_view name) noexcept;
+// invalid_argument naming the option and its range when `value` is outside it. channel_axis takes
+// kNoChannelAxis for "per tensor".
+inline constexpr std::int64_t kNoChannelAxis = -100;
+Status check_encoder_param(EncoderParam id, std::int64_t value);
+// Checks, then stores. get_encoder_param reads the stored value back (kNoChannelAxis when unset).
+Status set_encoder_param(EncoderOptions& options, EncoderParam id, std::int64_t value);
+std::int64_t get_encoder_param(const EncoderOptions& options, EncoderParam id) noexcept;
+// NAME=VALUE in text: a number, a value name ("rans-wide", "f16", "nchw"), for per-channel also
+// "none", for chunk-checksums also "on"/"off". "clip" takes "LO,HI" or "none". One line of error.
+Status set_encoder_option(EncoderOptions& options, std::string_view name, std::string_view value);
+
 // Bounds a decoder enforces before allocating. Defaults are safe for a server; a caller may
 // tighten them (or loosen them up to the hard caps in docs/format.md §Limits).
 struct DecoderLimits {
@@ -257,9 +294,36 @@ struct FrameInfo {
   std::vector<TensorInfo> tensors;
 };
 
+// Worker threads that encoders and decoders code chunks on: started once, when the pool is made,
+// and shared by any number of encoders, decoders and calling threads (a server shares one among
+// all its requests). The calling thread always takes part in its own call, so a call completes even
+// while every worker is busy with other calls. Thread-safe; destroying it joins the workers.
+namespace detail {
+struct PoolSlot;  // an encoder's or decoder's pool: set by the caller, or made at first use
+}
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(int workers);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int workers() const noexcept;
+  // Threads this pool has started in its lifetime: equal to workers(), however many calls it ran.
+  std::uint64_t threads_started() const noexcept;
+  // Runs f(i) for every i in [0, n) on the calling thread and up to max_threads − 1 workers, and
+  // returns when every call has returned. f must not throw.
+  void run(std::size_t n, int max_threads, const std::function<void(std::size_t)>& f);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 class Encoder {
  public:
-  explicit Encoder(EncoderOptions options = {}) : options_(std::move(options)) {}
+  explicit Encoder(EncoderOptions options = {});
   const EncoderOptions& options() const noexcept { return options_; }
   EncoderOptions& options() noexcept { return options_; }
 
@@ -270,13 +334,19 @@ class Encoder {
   Result<std::vector<std::uint8_t>> encode(std::span<const NamedTensorView> tensors) const;
   Result<std::vector<std::uint8_t>> encode(const TensorView& tensor) const;
 
+  // Chunks are coded on this pool, by at most options().threads threads. Without one, an encoder
+  // whose options ask for more than one thread makes its own pool at its first call and keeps it
+  // (copies of the encoder share it).
+  void set_pool(std::shared_ptr<ThreadPool> pool);
+
  private:
   EncoderOptions options_;
+  std::shared_ptr<detail::PoolSlot> pool_;
 };
 
 class Decoder {
  public:
-  explicit Decoder(DecoderLimits limits = {}) : limits_(limits) {}
+  explicit Decoder(DecoderLimits limits = {});
   const DecoderLimits& limits() const noexcept { return limits_; }
   DecoderLimits& limits() noexcept { return limits_; }
 
@@ -284,10 +354,13 @@ class Decoder {
   Result<FrameInfo> inspect(std::span<const std::uint8_t> frame) const;
   Result<std::vector<NamedTensor>> decode(std::span<const std::uint8_t> frame) const;
 
+  // Threads decoding chunks (the caller's included); the pool as for Encoder::set_pool.
   int threads = 1;
+  void set_pool(std::shared_ptr<ThreadPool> pool);
 
  private:
   DecoderLimits limits_;
+  std::shared_ptr<detail::PoolSlot> pool_;
 };
 
 // Library semantic version (not the format version: see ftc_format_version()).

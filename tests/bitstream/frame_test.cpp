@@ -29,7 +29,7 @@ format::TensorDesc uniform_desc(Shape shape, int bits) {
   d.dtype = DType::f32;
   d.shape = std::move(shape);
   d.quantizer = QuantizerKind::uniform;
-  d.uniform = quant::UniformParams{bits, std::nullopt, {0.0f}, {0.5f}};
+  d.uniform = format::UniformParams{bits, std::nullopt, {0.0f}, {0.5f}};
   d.coder = CoderKind::raw;
   return d;
 }

@@ -118,6 +118,22 @@ int main(void) {
   CHECK(ftc_encode(enc, &t, 1, frame, bound, &size) == FTC_OK);
   CHECK(frame[3] == 0x10);
 
+  /* One pool shared by the encoder and the decoder; the handle may be freed while they use it. */
+  ftc_pool* pool = ftc_pool_create(3);
+  CHECK(pool != NULL);
+  CHECK(ftc_pool_create(100000) == NULL);
+  CHECK(ftc_encoder_set_pool(enc, pool) == FTC_OK);
+  CHECK(ftc_decoder_set_pool(dec, pool) == FTC_OK);
+  ftc_pool_free(pool);
+  CHECK(ftc_encoder_set(enc, FTC_PARAM_THREADS, 4) == FTC_OK);
+  CHECK(ftc_encoder_set(enc, FTC_PARAM_CHUNK_ELEMENTS, 25) == FTC_OK);
+  CHECK(ftc_decoder_set_limit(dec, FTC_DECODER_THREADS, 4) == FTC_OK);
+  CHECK(ftc_encode(enc, &t, 1, frame, bound, &size) == FTC_OK);
+  CHECK(ftc_decode_into(dec, frame, size, wide, sizeof wide, &need) == FTC_OK);
+  CHECK(memcmp(wide, narrow, sizeof wide) == 0);
+  CHECK(ftc_encoder_set_pool(NULL, NULL) == FTC_ERROR_INVALID_ARGUMENT);
+  ftc_pool_free(NULL);
+
   ftc_encoder_free(enc);
   ftc_decoder_free(dec);
   ftc_encoder_free(NULL);

@@ -144,10 +144,13 @@ TEST_CASE("the uniform quantizer rounds half-steps to even and clamps, for f32 a
       EncoderOptions o;
       o.bits = 8;
       if (per_channel) o.channel_axis = 0;
-      auto q = quant::quantize(TensorView::contiguous(dtype, shape, bytes.data()), o, 0);
+      format::TensorDesc d;
+      d.dtype = dtype;
+      d.shape = {shape[0], shape[1]};
+      auto q = quant::quantize(TensorView::contiguous(dtype, shape, bytes.data()), o, d);
       REQUIRE(q.ok());
-      REQUIRE(q->uniform->step[0] == 1.0f);
-      CHECK(q->symbols.storage == expect);
+      REQUIRE(d.uniform->step[0] == 1.0f);
+      CHECK(q->storage == expect);
     }
   }
   // A clip range below every value clamps to 0, above every value to 2^bits − 1.
@@ -157,14 +160,16 @@ TEST_CASE("the uniform quantizer rounds half-steps to even and clamps, for f32 a
   clip.bits = 4;
   clip.clip_lo = 10.0;
   clip.clip_hi = 20.0;
-  auto below = quant::quantize(TensorView::contiguous(DType::f32, n3, low), clip, 0);
+  format::TensorDesc d3;
+  d3.shape = {3};
+  auto below = quant::quantize(TensorView::contiguous(DType::f32, n3, low), clip, d3);
   REQUIRE(below.ok());
-  CHECK(below->symbols.storage == std::vector<std::uint8_t>{0, 0, 0});
+  CHECK(below->storage == std::vector<std::uint8_t>{0, 0, 0});
   clip.clip_lo = -100.0;
   clip.clip_hi = -50.0;
-  auto above = quant::quantize(TensorView::contiguous(DType::f32, n3, low), clip, 0);
+  auto above = quant::quantize(TensorView::contiguous(DType::f32, n3, low), clip, d3);
   REQUIRE(above.ok());
-  CHECK(above->symbols.storage == std::vector<std::uint8_t>{15, 15, 15});
+  CHECK(above->storage == std::vector<std::uint8_t>{15, 15, 15});
 }
 
 TEST_CASE("a caller's clip range clamps values outside it and keeps the half-step bound inside") {

@@ -99,7 +99,7 @@ format::TensorDesc raw_desc(Shape shape, int bits) {
   d.name = "t";
   d.shape = std::move(shape);
   d.quantizer = QuantizerKind::uniform;
-  d.uniform = quant::UniformParams{bits, std::nullopt, {0.0f}, {0.25f}};
+  d.uniform = format::UniformParams{bits, std::nullopt, {0.0f}, {0.25f}};
   d.coder = CoderKind::raw;
   return d;
 }

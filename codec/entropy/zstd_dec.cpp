@@ -1,63 +1,22 @@
-#include "codec/entropy/zstd_coder.hpp"
-
+// Coder 1 zstd, decoder side (docs/format.md §6.2).
 #include <zstd.h>
 
-#include "codec/quant/quantize.hpp"
+#include "codec/entropy/zstd_coder.hpp"
 
 namespace ftc::entropy {
 namespace {
 
-// One compression and one decompression context per thread, reused across chunks and calls:
-// creating a context allocates and clears zstd's match tables and window (hundreds of KiB), which
-// otherwise dominates the cost of coding small tensors. Freed when the thread exits.
-struct ZstdContexts {
-  ZSTD_CCtx* c = nullptr;
+// One decompression context per thread, reused across chunks and calls (the encoder side keeps its compression context the same way).
+struct DecompressionContext {
   ZSTD_DCtx* d = nullptr;
-  ~ZstdContexts() {
-    ZSTD_freeCCtx(c);
-    ZSTD_freeDCtx(d);
-  }
+  ~DecompressionContext() { ZSTD_freeDCtx(d); }
 };
-thread_local ZstdContexts tls_contexts;
+thread_local DecompressionContext tls_dctx;
 
-ZSTD_CCtx* thread_cctx() {
-  if (!tls_contexts.c) tls_contexts.c = ZSTD_createCCtx();
-  return tls_contexts.c;
-}
 ZSTD_DCtx* thread_dctx() {
-  if (!tls_contexts.d) tls_contexts.d = ZSTD_createDCtx();
-  return tls_contexts.d;
+  if (!tls_dctx.d) tls_dctx.d = ZSTD_createDCtx();
+  return tls_dctx.d;
 }
-
-class ZstdEncoder final : public ChunkEncoder {
- public:
-  ZstdEncoder(int bits, int level) : bits_(bits), level_(level) {}
-  Status encode(const SymbolSpan& s, std::vector<std::uint8_t>& out) const override {
-    const std::size_t bytes = s.count * s.symbol_bytes();
-    std::vector<std::uint8_t> planes;
-    const void* src = s.data;
-    if (bits_ > 8) {
-      planes.resize(bytes);
-      quant::shuffle_planes(static_cast<const std::uint8_t*>(s.data), s.count, 2, planes.data());
-      src = planes.data();
-    }
-    const std::size_t start = out.size();
-    out.resize(start + ZSTD_compressBound(bytes));
-    ZSTD_CCtx* cctx = thread_cctx();
-    if (!cctx) return {StatusCode::out_of_memory, "zstd: cannot create a compression context"};
-    const std::size_t n = ZSTD_compressCCtx(cctx, out.data() + start, out.size() - start, src, bytes, level_);
-    if (ZSTD_isError(n)) return {StatusCode::internal, std::string("zstd: ") + ZSTD_getErrorName(n)};
-    out.resize(start + n);
-    return {};
-  }
-  std::size_t max_payload(std::size_t count) const override {
-    return ZSTD_compressBound(count * (bits_ <= 8 ? 1 : 2));
-  }
-
- private:
-  int bits_;
-  int level_;
-};
 
 class ZstdDecoder final : public ChunkDecoder {
  public:
@@ -88,7 +47,7 @@ class ZstdDecoder final : public ChunkDecoder {
     const std::size_t n = ZSTD_decompressDCtx(dctx, dst, bytes, in.data(), in.size());
     if (ZSTD_isError(n)) return {StatusCode::corrupt, std::string("zstd chunk: ") + ZSTD_getErrorName(n)};
     if (n != bytes) return {StatusCode::corrupt, "zstd chunk: short content"};
-    if (bits_ > 8) quant::unshuffle_planes(planes.data(), out.count, 2, static_cast<std::uint8_t*>(out.data));
+    if (bits_ > 8) unshuffle_planes(planes.data(), out.count, 2, static_cast<std::uint8_t*>(out.data));
     // Symbols wider than the declared width would reconstruct silently wrong values.
     if (bits_ < 8) {
       const auto* s = static_cast<const std::uint8_t*>(out.data);
@@ -110,7 +69,6 @@ class ZstdDecoder final : public ChunkDecoder {
 
 }  // namespace
 
-std::unique_ptr<ChunkEncoder> make_zstd_encoder(int bits, int level) { return std::make_unique<ZstdEncoder>(bits, level); }
 std::unique_ptr<ChunkDecoder> make_zstd_decoder(int bits) { return std::make_unique<ZstdDecoder>(bits); }
 
 }  // namespace ftc::entropy

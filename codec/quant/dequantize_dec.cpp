@@ -11,7 +11,7 @@ namespace ftc::quant {
 namespace {
 
 template <class Sym>
-void dequantize_typed(const Sym* sym, std::uint64_t n, const UniformParams& p, const entropy::ContextMap& ctx,
+void dequantize_typed(const Sym* sym, std::uint64_t n, const UniformParams& p, const ContextMap& ctx,
                       DType dtype, std::uint8_t* out) {
   if (dtype == DType::f32) {
     // Hot path: runs of one context at a time.
@@ -27,8 +27,6 @@ void dequantize_typed(const Sym* sym, std::uint64_t n, const UniformParams& p, c
     store_element(dtype, out, i, static_cast<double>(p.lo[g]) + static_cast<double>(sym[i]) * static_cast<double>(p.step[g]));
   }
 }
-
-}  // namespace
 
 Status dequantize_uniform(const Symbols& s, const UniformParams& p, Tensor& out) {
   if (s.count != out.element_count()) return {StatusCode::internal, "symbol count does not match the tensor"};
@@ -58,6 +56,18 @@ Status unshuffle(const Symbols& s, std::uint64_t chunk_elements, Tensor& out) {
     unshuffle_planes(s.storage.data() + first * es, m, es, out.data() + first * es);
   }
   return {};
+}
+
+}  // namespace
+
+Status dequantize(const Symbols& symbols, const format::TensorDesc& desc, Tensor& out) {
+  switch (desc.quantizer) {
+    case QuantizerKind::uniform: return dequantize_uniform(symbols, *desc.uniform, out);
+    case QuantizerKind::cast_f16:
+    case QuantizerKind::cast_bf16: return decast(symbols, desc.quantizer, out);
+    case QuantizerKind::lossless: return unshuffle(symbols, desc.chunk_elements, out);
+  }
+  return {StatusCode::internal, "unknown quantizer"};
 }
 
 }  // namespace ftc::quant

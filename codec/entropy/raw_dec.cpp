@@ -1,47 +1,10 @@
+// Coder 0 raw, decoder side (docs/format.md §6.1).
 #include "codec/entropy/raw.hpp"
 
 #include <cstring>
 
 namespace ftc::entropy {
 namespace {
-
-std::uint32_t symbol_at(const SymbolSpan& s, std::size_t i) {
-  return s.bits <= 8 ? static_cast<const std::uint8_t*>(s.data)[i] : static_cast<const std::uint16_t*>(s.data)[i];
-}
-
-class RawEncoder final : public ChunkEncoder {
- public:
-  explicit RawEncoder(int bits) : bits_(bits) {}
-  Status encode(const SymbolSpan& s, std::vector<std::uint8_t>& out) const override {
-    const std::size_t start = out.size();
-    const std::size_t size = raw_payload_size(s.count, bits_);
-    out.resize(start + size);
-    std::uint8_t* dst = out.data() + start;
-    if (size == 0) return {};  // memcpy must not see the null data of an empty span
-    if (bits_ == 8 || bits_ == 16) {
-      std::memcpy(dst, s.data, size);  // little-endian host (shuffle.cpp asserts it)
-      return {};
-    }
-    std::uint64_t acc = 0;
-    int filled = 0;
-    std::size_t o = 0;
-    for (std::size_t i = 0; i < s.count; ++i) {
-      acc |= static_cast<std::uint64_t>(symbol_at(s, i)) << filled;
-      filled += bits_;
-      while (filled >= 8) {
-        dst[o++] = static_cast<std::uint8_t>(acc);
-        acc >>= 8;
-        filled -= 8;
-      }
-    }
-    if (filled > 0) dst[o++] = static_cast<std::uint8_t>(acc);
-    return {};
-  }
-  std::size_t max_payload(std::size_t count) const override { return raw_payload_size(count, bits_); }
-
- private:
-  int bits_;
-};
 
 class RawDecoder final : public ChunkDecoder {
  public:
@@ -88,7 +51,6 @@ class RawDecoder final : public ChunkDecoder {
 
 }  // namespace
 
-std::unique_ptr<ChunkEncoder> make_raw_encoder(int bits) { return std::make_unique<RawEncoder>(bits); }
 std::unique_ptr<ChunkDecoder> make_raw_decoder(int bits) { return std::make_unique<RawDecoder>(bits); }
 
 }  // namespace ftc::entropy
