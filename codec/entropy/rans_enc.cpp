@@ -168,8 +168,8 @@ class RansChunkEncoder final : public ChunkEncoder {
     const std::size_t N = lanes;
     // Words are written downward from the end of a scratch buffer: a chunk needs ≤ 4 bytes a
     // symbol (a word for the symbol, one for an escape's value) plus the kernels' 16 bytes of
-    // slack, and zero-filling or faulting in that much on every call costs as much as coding a
-    // sixth of it.
+    // slack; it is kept per thread (rans_detail::scratch) rather than zero-filled and faulted in
+    // on every call.
     thread_local std::vector<std::uint8_t> kept;
     std::vector<std::uint8_t> local;
     std::uint8_t* const buf_end = scratch(kept, local, 4 * count + 16) + 4 * count + 16;

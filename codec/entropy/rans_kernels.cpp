@@ -31,8 +31,8 @@ void rans_set_lookup(RansLookup lookup) { g_lookup.store(static_cast<int>(lookup
 namespace rans_detail {
 bool use_simd() { return rans_kernel() == RansKernel::automatic; }
 
-// vpgatherdd is microcoded on AMD's AVX-512 cores (Zen 4, Zen 5: ~21 cycles a 16-lane gather on
-// this project's bench machine, against ~5 for 16 scalar loads); Intel's is not.
+// Table lookups by scalar loads where the CPU's vector gather is microcoded (AMD's AVX-512 cores:
+// a gather costs several times the loads it replaces; docs/benchmarks.md), by gathers elsewhere.
 bool lookups_by_loads() {
   switch (static_cast<RansLookup>(g_lookup.load(std::memory_order_relaxed))) {
     case RansLookup::gather: return false;

@@ -204,9 +204,8 @@ void RansHistograms::add(const SymbolSpan& span) {
   if (span.bits <= 8 && span.count >= std::size_t{64} * cur.groups && span.count <= kBlock) {
     // 4 KiB of partials a context, which also serve short runs. From 64 symbols a context on,
     // folding and clearing them costs less than the repeated-value stalls of counting straight
-    // into the rows (relu 64 KiB, 64 contexts of 256: make + encode 83 → 81 µs against the
-    // previous 4,096). They are scratch memory (rans_detail::scratch), all zero between calls:
-    // fold4 clears them.
+    // into the rows (docs/benchmarks.md, rANS histograms). They are scratch memory
+    // (rans_detail::scratch), all zero between calls: fold4 clears them.
     thread_local std::vector<std::uint32_t> kept;
     std::vector<std::uint32_t> local;
     std::uint32_t* const part = rans_detail::scratch(kept, local, std::size_t{1024} * cur.groups);
@@ -389,8 +388,8 @@ using rans_detail::PerContextBound;
 
 // Escaped values a table may have: at most 1 in kEscapeShare of the symbols it codes. A round
 // with an escape has its bypasses written outside the encode kernels and is finished by the
-// decoders' general path; at 1/4096, relu 1 MiB (128 lanes) encodes ~10 % slower (the search
-// included) and decodes ~5 % slower, for 0.2 % fewer bytes.
+// decoders' general path, so the share trades coding speed for bytes (docs/format-rans.md §4.1
+// step 5; figures in docs/benchmarks.md).
 constexpr std::uint64_t kEscapeShare = 4096;
 
 // In-stream table for `row` at `precision` whose rare values may go through the escape (f = 0:
@@ -405,9 +404,8 @@ Result<RansTable> quantize_escaping_tail(std::span<const std::uint64_t> row, int
   FTC_ASSIGN_OR_RETURN(RansTable best, quantize_histogram(row, precision, 0));
   std::uint64_t total = 0;
   for (std::uint64_t c : row) total += c;
-  // Below 16 escapable symbols (64 Ki a table) the search, ~1 µs a table, buys < 0.1 %
-  // (relu and laplace 16 MiB per channel: 256 tables of 16 Ki symbols, 0.07–0.1 %, for ~10 %
-  // of encode time): not tried.
+  // Below 16 escapable symbols (64 Ki a table) the search is not tried: the few bypasses it
+  // could save do not pay for it (docs/benchmarks.md, escaped tails).
   const std::uint64_t budget = total / kEscapeShare;
   if (budget < 16) return best;
   const auto cost_of = [&](const RansTable& t) {
@@ -499,8 +497,8 @@ Result<RansTables> build_rans_tables(const RansHistograms& hist, const RansModel
   // Choose (shared, P) from histogram estimates (O(non-zero counts) a candidate, no
   // quantization), then quantize once. The shared table's payload is estimated on the merged
   // histogram: Σ_c Σ_v count_c[v]·cost(v) = Σ_v merged[v]·cost(v). Automatic precision for
-  // bits ≤ 8 stays within the fused decoder tables' range (P ≤ 12): a larger P buys < 0.1% on
-  // these alphabets and halves decoding speed.
+  // bits ≤ 8 stays within the fused decoder tables' range (P ≤ 12), where decoding takes one
+  // lookup a symbol; a larger P would need the two-lookup path.
   const int pcap = options.precision ? options.precision
                                      : (hist.bits <= 8 ? rans_detail::kFusedMaxPrecision : kRansMaxPrecision);
   const int plo = options.precision ? options.precision : std::min(8, pcap);
