@@ -16,28 +16,39 @@ out=${FTC_BUILD_ROOT:-$src/build}
 jobs=${FTC_JOBS:-$(nproc)}
 
 # Stage timing: step NAME closes the running stage and opens the next; the EXIT trap closes the
-# last one (marked FAILED when the script exits non-zero) and prints every stage's wall time.
-stage_names=() stage_secs=() stage_name="" stage_start=0 suite_start=$SECONDS
+# last one (marked FAILED when the script exits non-zero) and prints every stage's wall time and
+# CPU time (user + system of the stage's finished child processes, from /proc/$$/stat). On a shared
+# machine the wall time grows with the load; CPU ÷ cores is what the stage needs of an idle one.
+ticks=$(getconf CLK_TCK)
+cpu_ticks() {  # cutime + cstime of this shell: fields 16 and 17 of /proc/PID/stat
+  local line f
+  read -r line </proc/$$/stat
+  read -r -a f <<<"${line##*) }"
+  echo $((f[13] + f[14]))
+}
+stage_names=() stage_secs=() stage_cpu=() stage_name="" stage_start=0 stage_cpu0=0
+suite_start=$SECONDS suite_cpu0=$(cpu_ticks)
 close_stage() {
   [[ -n $stage_name ]] || return 0
   stage_names+=("$stage_name$1")
   stage_secs+=($((SECONDS - stage_start)))
+  stage_cpu+=($((($(cpu_ticks) - stage_cpu0) / ticks)))
   stage_name=""
 }
 step() {
   close_stage ""
-  stage_name="$*" stage_start=$SECONDS
+  stage_name="$*" stage_start=$SECONDS stage_cpu0=$(cpu_ticks)
   printf '\n=== %s ===\n' "$*"
 }
 summary() {
   local rc=$?
   close_stage "$([[ $rc == 0 ]] || echo " (FAILED)")"
-  printf '\n=== wall time per stage ===\n'
+  printf '\n=== time per stage: wall, CPU (user + system) ===\n'
   local i
   for i in "${!stage_names[@]}"; do
-    printf '%6d s  %s\n' "${stage_secs[$i]}" "${stage_names[$i]}"
+    printf '%6d s %7d s  %s\n' "${stage_secs[$i]}" "${stage_cpu[$i]}" "${stage_names[$i]}"
   done
-  printf '%6d s  total\n' $((SECONDS - suite_start))
+  printf '%6d s %7d s  total\n' $((SECONDS - suite_start)) $((($(cpu_ticks) - suite_cpu0) / ticks))
   return $rc
 }
 trap summary EXIT
