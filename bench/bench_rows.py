@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Markdown rows of docs/benchmarks.md from `ftc bench coders --json` reports on stdin.
+"""Markdown rows of docs/benchmarks.md from `ftc_bench coders --json` reports on stdin.
 
   bench_rows.py coders LABEL    one row of the coder table (bench/coders_table.sh)
   bench_rows.py targets LABEL   one row of the per-target table (bench/targets_table.sh)

@@ -1,6 +1,6 @@
 // Side-by-side measurement of symbol coders on one tensor's quantized symbols: ftc's rANS,
 // zstd at three levels, htscodecs' rANS (order 0 and 1, 32-way SIMD), and the ideal per-context
-// static entropy. Used by `ftc bench coders` and by tools under bench/.
+// static entropy. Used by `ftc_bench coders` (bench/ftc_bench.cpp).
 #pragma once
 
 #include <cstdint>

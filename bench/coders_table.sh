@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The entropy-coder table of docs/benchmarks.md: `ftc bench coders` on the synthetic and real
+# The entropy-coder table of docs/benchmarks.md: `ftc_bench coders` on the synthetic and real
 # inputs, one process per input, printed as one markdown row per input.
 #   BUILD=build bench/coders_table.sh [DIR]
 # DIR holds the inputs (default /tmp/ftc-bench); missing ones are made with ftc_make_tensors and,
 # for the real feature tensors, ftc_dump_features (a build with FTC_BUILD_PIPELINE=ON).
-# Extra ftc bench options come from FTC_BENCH_ARGS (default: --repetitions 5); each input runs
+# Extra ftc_bench coders options come from FTC_BENCH_ARGS (default: --repetitions 5); each input runs
 # FTC_TABLE_RUNS processes (default 3) and its MB/s are the medians over them (sizes are exact).
 # FTC_TABLE_AXIS is the --per-channel axis (default 1); "none" codes with one per-tensor context,
 # as ftc encode does without --per-channel.
@@ -12,7 +12,7 @@ set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$src/build}
 dir=${1:-/tmp/ftc-bench}
-ftc=$build/cli/ftc
+ftc_bench=$build/bench/ftc_bench
 mkdir -p "$dir"
 [[ -f $dir/laplace_65536k.npy ]] || "$build/bench/ftc_make_tensors" "$dir" 64 1024 16384 65536 >/dev/null
 dump=$build/bench/ftc_dump_features
@@ -38,7 +38,7 @@ for entry in "${inputs[@]}"; do
   label=${entry%%:*}
   name=${entry#*:}
   for ((k = 0; k < runs; ++k)); do
-    "$ftc" bench coders "$dir/$name.npy" --bits 8 "${axis[@]}" --coders ftc-rans,zstd-19,htscodecs-rans-o0 \
+    "$ftc_bench" coders "$dir/$name.npy" --bits 8 "${axis[@]}" --coders ftc-rans,zstd-19,htscodecs-rans-o0 \
       "${extra[@]}" --json
     echo
   done | python3 "$src/bench/bench_rows.py" coders "$label"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The per-target table of docs/benchmarks.md: ftc-rans encode / decode MB/s on each Highway target
-# this CPU runs (ftc bench coders --simd-target) and on the scalar kernels, each beside
+# this CPU runs (ftc_bench coders --simd-target) and on the scalar kernels, each beside
 # htscodecs-rans-o0 held to the same instruction set in the same process, one markdown row per
 # input.
 #   BUILD=build bench/targets_table.sh [DIR]
@@ -12,12 +12,12 @@ set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$src/build}
 dir=${1:-/tmp/ftc-bench}
-ftc=$build/cli/ftc
+ftc_bench=$build/bench/ftc_bench
 [[ -f $dir/laplace_1024k.npy ]] || "$build/bench/ftc_make_tensors" "$dir" 64 1024 16384 >/dev/null
 read -r -a wanted <<<"${FTC_TARGETS:-AVX3_ZEN4 AVX3 AVX2 SSE4 SSSE3 NEON SVE SVE2}"
 targets=()
 for t in "${wanted[@]}"; do
-  if "$ftc" bench coders "$dir/relu_64k.npy" --bits 8 --per-channel 1 --coders ftc-rans --repetitions 1 \
+  if "$ftc_bench" coders "$dir/relu_64k.npy" --bits 8 --per-channel 1 --coders ftc-rans --repetitions 1 \
     --simd-target "$t" >/dev/null 2>&1; then targets+=("$t"); fi
 done
 runs=${FTC_TABLE_RUNS:-3}
@@ -35,7 +35,7 @@ for entry in "${inputs[@]}"; do
   for ((k = 0; k < runs; ++k)); do  # kernels interleaved: the host's bursts spread over all of them
     for kernel in scalar "${targets[@]}"; do
       if [[ $kernel == scalar ]]; then opt=(--scalar); else opt=(--simd-target "$kernel"); fi
-      "$ftc" bench coders "$dir/$name.npy" --bits 8 --per-channel 1 --coders ftc-rans,htscodecs-rans-o0 \
+      "$ftc_bench" coders "$dir/$name.npy" --bits 8 --per-channel 1 --coders ftc-rans,htscodecs-rans-o0 \
         --repetitions 5 "${opt[@]}" --json
       echo
     done

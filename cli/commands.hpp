@@ -18,7 +18,6 @@ struct Command {
 Command add_encode(CLI::App& root);
 Command add_decode(CLI::App& root);
 Command add_info(CLI::App& root);
-Command add_bench(CLI::App& root);      // ftc bench coders …            (cli/cmd_bench.cpp)
 #ifdef FTC_WITH_PIPELINE
 Command add_layers(CLI::App& root);     // ftc layers MODEL.onnx         (cli/cmd_layers.cpp)
 Command add_split(CLI::App& root);      // ftc split MODEL.onnx --at …   (cli/cmd_split.cpp)

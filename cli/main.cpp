@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("ftc ") + ftc::version_string() + " (format " +
                                         std::to_string(ftc::kFormatMajor) + "." + std::to_string(ftc::kFormatMinor) + ")");
   app.require_subcommand(1);
-  std::vector<Command> commands = {add_encode(app), add_decode(app), add_info(app), add_bench(app)};
+  std::vector<Command> commands = {add_encode(app), add_decode(app), add_info(app)};
 #ifdef FTC_WITH_PIPELINE
   commands.push_back(add_layers(app));
   commands.push_back(add_split(app));

@@ -199,38 +199,10 @@ TEST_CASE("several inputs go into one frame and decode into a directory") {
   CHECK(fs::exists(tmp / "out/main.npy"));
 }
 
-TEST_CASE("bench coders: --simd-target runs each target the CPU has, same bytes; an unknown one exits 1") {
+TEST_CASE("benchmarks are not an ftc subcommand: they live in bench/ftc_bench, which is not installed") {
   TempDir tmp;
-  Tensor x = features();
-  REQUIRE(io::write_npy_file(tmp / "x.npy", x.view()).ok());
-  const std::string base = "bench coders " + tmp / "x.npy" + " --bits 8 --per-channel 1 --coders ftc-rans --repetitions 1 --json";
-  Run best = run(base);
-  REQUIRE(best.status == 0);
-  const auto best_json = nlohmann::json::parse(best.out);
-  const std::string best_target = best_json["rans_kernels"];
-  CHECK(!best_target.empty());
-  Run bogus = run(base + " --simd-target NOPE");
-  CHECK(bogus.status == 1);
-  CHECK(bogus.err.find("NOPE") != std::string::npos);
-  CHECK(std::count(bogus.err.begin(), bogus.err.end(), '\n') == 1);
-  // The names the error lists are the targets this CPU runs: each codes the same bytes.
-  const std::string list = bogus.err.substr(bogus.err.find('(') + 1, bogus.err.find(')') - bogus.err.find('(') - 1);
-  std::size_t at = 0, tried = 0;
-  while (at < list.size()) {
-    const std::size_t comma = list.find(", ", at);
-    const std::string name = list.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
-    at = comma == std::string::npos ? list.size() : comma + 2;
-    Run r = run(base + " --simd-target " + name);
-    INFO(name);
-    REQUIRE(r.status == 0);
-    const auto j = nlohmann::json::parse(r.out);
-    CHECK(j["rans_kernels"] == name);
-    CHECK(j["coders"][0]["bytes"] == best_json["coders"][0]["bytes"]);
-    CHECK(j["coders"][0]["roundtrip_ok"] == true);
-    ++tried;
-  }
-  CHECK(tried >= 1);
-  Run scalar = run(base + " --scalar");
-  REQUIRE(scalar.status == 0);
-  CHECK(nlohmann::json::parse(scalar.out)["rans_kernels"] == "scalar");
+  REQUIRE(io::write_npy_file(tmp / "x.npy", features().view()).ok());
+  Run r = run("bench coders " + tmp / "x.npy" + " --coders ftc-rans --repetitions 1 --json");
+  CHECK(r.status == 1);
+  CHECK(r.out.empty());
 }
