@@ -1,6 +1,6 @@
 // The codecs `ftc eval` measures: ftc itself and the baselines it is compared with in the same
 // run — float32 raw, float16, zstd on float32, zfp (fixed-accuracy mode), the seed system's 8-bit
-// feature mosaic as JPEG and PNG (codec/tile), and cloud-only (the input image as PNG / JPEG,
+// feature mosaic as JPEG and PNG (runtime/mosaic), and cloud-only (the input image as PNG / JPEG,
 // through the whole model). zfp is linked here, by ftc_runtime, never by the core library.
 //
 // Every codec turns what crosses the network into the exact bytes a device would send and back;
@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "codec/tile/mosaic.hpp"
+#include "runtime/mosaic.hpp"
 #include "ftc/ftc.hpp"
 
 namespace ftc::runtime {
