@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/codec_flags.hpp"
 #include "cli/commands.hpp"
 #include "cli/file_io.hpp"
 #include "codec/io/npy.hpp"
@@ -39,16 +40,6 @@ Command add_encode(CLI::App& root) {
     std::vector<std::string> inputs;
     std::vector<std::string> names;
     std::string output;
-    int bits = 8;
-    std::optional<int> axis;
-    bool lossless = false;
-    std::string cast;
-    std::string coder = "zstd";
-    int level = 3;
-    std::vector<double> clip;
-    std::uint64_t chunk = 0;
-    bool no_checksums = false;
-    int threads = 1;
     bool force = false;
   };
   auto a = std::make_shared<Args>();
@@ -56,33 +47,12 @@ Command add_encode(CLI::App& root) {
   sub->add_option("input", a->inputs, "Input .npy files ('-' for stdin); several go into one frame")->required();
   sub->add_option("-o,--output", a->output, "Output .ftc file ('-' for stdout)")->required();
   sub->add_option("--name", a->names, "Tensor names, one per input (default: the file stems)");
-  sub->add_option("--bits", a->bits, "Uniform quantizer: bits per element (1..16)")->check(CLI::Range(1, 16));
-  sub->add_option("--per-channel", a->axis, "Uniform quantizer: one range per index of this axis (e.g. 1 for NCHW)");
-  sub->add_flag("--lossless", a->lossless, "Keep every bit (byte planes + coder)");
-  sub->add_option("--cast", a->cast, "Cast to 16-bit floats instead of quantizing")->check(CLI::IsMember({"f16", "bf16"}));
-  sub->add_option("--coder", a->coder, "Symbol coder (rans-wide: rans with 64 or 128 states, format 1.2)")
-      ->check(CLI::IsMember({"raw", "zstd", "rans", "adaptive", "rans-wide"}));
-  sub->add_option("--level", a->level, "zstd level (-7..22)")->check(CLI::Range(-7, 22));
-  sub->add_option("--clip", a->clip, "Uniform quantizer clip range LO,HI (default: the data's min,max)")->delimiter(',')->expected(2);
-  sub->add_option("--chunk-elements", a->chunk, "Elements per chunk (0: automatic)");
-  sub->add_flag("--no-checksums", a->no_checksums, "Omit chunk checksums");
-  sub->add_option("--threads", a->threads, "Threads coding chunks")->check(CLI::Range(1, 256));
+  auto codec = add_codec_flags(*sub);
   sub->add_flag("-f,--force", a->force, "Overwrite the output file");
-  return {sub, [a]() -> int {
-    if (a->lossless && !a->cast.empty()) return fail("encode", "--lossless and --cast exclude each other");
+  return {sub, [a, codec]() -> int {
     if (!a->names.empty() && a->names.size() != a->inputs.size()) return fail("encode", "give one --name per input");
     EncoderOptions o;
-    o.quantizer = a->lossless ? QuantizerKind::lossless
-                : a->cast == "f16" ? QuantizerKind::cast_f16
-                : a->cast == "bf16" ? QuantizerKind::cast_bf16 : QuantizerKind::uniform;
-    o.bits = a->bits;
-    o.channel_axis = a->axis;
-    o.coder = *coder_from_name(a->coder);
-    o.zstd_level = a->level;
-    if (a->clip.size() == 2) { o.clip_lo = a->clip[0]; o.clip_hi = a->clip[1]; }
-    o.chunk_elements = a->chunk;
-    o.chunk_checksums = !a->no_checksums;
-    o.threads = a->threads;
+    if (auto s = codec->apply(o); !s.ok()) return fail("encode", s.message());
     std::vector<Tensor> tensors;
     std::vector<NamedTensorView> views;
     for (std::size_t i = 0; i < a->inputs.size(); ++i) {

@@ -2,7 +2,6 @@
 #include "runtime/baselines.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <set>
@@ -379,14 +378,6 @@ class ImageCodecImpl final : public TensorCodec {
   int quality_;
 };
 
-Result<int> to_int(std::string_view s) {
-  int v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size())
-    return Status{StatusCode::invalid_argument, "not an integer: '" + std::string(s) + "'"};
-  return v;
-}
-
 std::vector<std::string> split_commas(std::string_view s) {
   std::vector<std::string> out;
   std::size_t start = 0;
@@ -437,33 +428,48 @@ std::shared_ptr<const TensorCodec> make_image_codec(TensorSpec image, tile::Imag
 
 // ---- sweeps --------------------------------------------------------------------------------------
 
+namespace {
+
+// The encoder options a sweep may vary: every one that make_ftc_config spells in a row's name.
+// threads (each configuration codes an image on one thread; --threads spreads the images) and
+// layout (informative only) are not among them.
+const EncoderParamSpec* sweep_param(std::string_view key) {
+  const EncoderParamSpec* p = find_encoder_param(key);
+  if (!p || p->id == EncoderParam::threads || p->id == EncoderParam::layout) return nullptr;
+  return p;
+}
+
+}  // namespace
+
+const std::vector<std::string>& sweep_keys() {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> k;
+    for (const auto& p : encoder_params())
+      if (sweep_param(p.name)) k.emplace_back(p.name);
+    return k;
+  }();
+  return keys;
+}
+
 Result<SweepAxis> parse_sweep(std::string_view spec) {
   const auto eq = spec.find('=');
   if (eq == std::string_view::npos || eq == 0)
     return Status{StatusCode::invalid_argument, "sweep '" + std::string(spec) + "': expected KEY=V1,V2,…"};
+  const std::string key(spec.substr(0, eq));
+  const EncoderParamSpec* p = sweep_param(key);
+  if (!p) {
+    std::string known;
+    for (const auto& k : sweep_keys()) known += (known.empty() ? "" : ", ") + k;
+    return Status{StatusCode::invalid_argument, "sweep: unknown key '" + key + "' (" + known + ")"};
+  }
   SweepAxis a;
-  a.key = std::string(spec.substr(0, eq));
-  if (a.key == "cast") a.key = "quantizer";
-  static const std::set<std::string> keys = {"bits", "coder", "level", "per-channel", "quantizer"};
-  if (!keys.count(a.key))
-    return Status{StatusCode::invalid_argument,
-                  "sweep: unknown key '" + a.key + "' (bits, coder, level, per-channel, quantizer)"};
+  a.key = p->name;
   a.values = split_commas(spec.substr(eq + 1));
   if (a.values.empty()) return Status{StatusCode::invalid_argument, "sweep '" + std::string(spec) + "': no values"};
   for (const auto& v : a.values) {  // validate every value now
-    if (a.key == "bits") {
-      FTC_ASSIGN_OR_RETURN(int b, to_int(v));
-      if (b < 1 || b > 16) return Status{StatusCode::invalid_argument, "sweep: bits " + v + " out of range 1..16"};
-    } else if (a.key == "level") {
-      FTC_ASSIGN_OR_RETURN(int l, to_int(v));
-      if (l < -7 || l > 22) return Status{StatusCode::invalid_argument, "sweep: level " + v + " out of range -7..22"};
-    } else if (a.key == "coder") {
-      if (!coder_from_name(v)) return Status{StatusCode::invalid_argument, "sweep: unknown coder '" + v + "'"};
-    } else if (a.key == "per-channel") {
-      if (v != "none") FTC_RETURN_IF_ERROR(to_int(v).status());
-    } else if (v != "uniform" && v != "lossless" && v != "f16" && v != "bf16") {
-      return Status{StatusCode::invalid_argument, "sweep: unknown quantizer '" + v + "' (uniform, lossless, f16, bf16)"};
-    }
+    EncoderOptions scratch;
+    if (Status st = set_encoder_option(scratch, a.key, v); !st.ok())
+      return Status{StatusCode::invalid_argument, "sweep '" + std::string(spec) + "': " + st.message()};
   }
   return a;
 }
@@ -471,26 +477,16 @@ Result<SweepAxis> parse_sweep(std::string_view spec) {
 Result<std::vector<EncoderOptions>> expand_sweep(const EncoderOptions& base, const std::vector<SweepAxis>& axes) {
   std::vector<EncoderOptions> out = {base};
   for (const auto& a : axes) {
+    const EncoderParamSpec* p = sweep_param(a.key);
+    if (!p) return Status{StatusCode::invalid_argument, "sweep: unknown key '" + a.key + "'"};
     std::vector<EncoderOptions> next;
     for (const auto& o : out) {
       for (const auto& v : a.values) {
         EncoderOptions e = o;
-        if (a.key == "bits") {
-          e.bits = to_int(v).value();
-          e.quantizer = QuantizerKind::uniform;
-        } else if (a.key == "level") {
-          e.zstd_level = to_int(v).value();
-        } else if (a.key == "coder") {
-          e.coder = *coder_from_name(v);
-        } else if (a.key == "per-channel") {
-          if (v == "none") e.channel_axis.reset();
-          else e.channel_axis = to_int(v).value();
-        } else {
-          e.quantizer = v == "lossless" ? QuantizerKind::lossless
-                        : v == "f16"    ? QuantizerKind::cast_f16
-                        : v == "bf16"   ? QuantizerKind::cast_bf16
-                                        : QuantizerKind::uniform;
-        }
+        if (Status st = set_encoder_option(e, a.key, v); !st.ok())
+          return Status{StatusCode::invalid_argument, "sweep " + a.key + ": " + st.message()};
+        // Bits are the uniform quantizer's: a bits value selects it.
+        if (p->id == EncoderParam::bits) e.quantizer = QuantizerKind::uniform;
         next.push_back(e);
       }
     }
@@ -526,6 +522,20 @@ CodecConfig make_ftc_config(const EncoderOptions& o) {
   if (o.coder == CoderKind::zstd) {
     params += " level=" + std::to_string(o.zstd_level);
     if (o.zstd_level != 3) coder += "-L" + std::to_string(o.zstd_level);
+  }
+  // Options left at their defaults are not spelled out.
+  const EncoderOptions defaults;
+  if (o.rans_lanes != defaults.rans_lanes) {
+    params += " lanes=" + std::to_string(o.rans_lanes);
+    coder += "-x" + std::to_string(o.rans_lanes);
+  }
+  if (o.chunk_elements != defaults.chunk_elements) {
+    params += " chunk-elements=" + std::to_string(o.chunk_elements);
+    coder += "-c" + std::to_string(o.chunk_elements);
+  }
+  if (o.chunk_checksums != defaults.chunk_checksums) {
+    params += std::string(" chunk-checksums=") + (o.chunk_checksums ? "on" : "off");
+    coder += o.chunk_checksums ? "-sum" : "-nosum";
   }
   c.curve = "ftc-" + q + "-" + coder;
   c.name = o.quantizer == QuantizerKind::uniform ? c.curve + " b=" + std::to_string(o.bits) : c.curve;

@@ -1,6 +1,6 @@
 // The codecs `ftc eval` measures: ftc itself and the baselines it is compared with in the same
 // run — float32 raw, float16, zstd on float32, zfp (fixed-accuracy mode), the seed system's 8-bit
-// feature mosaic as JPEG and PNG (codec/tile), and cloud-only (the input image as PNG / JPEG,
+// feature mosaic as JPEG and PNG (runtime/mosaic), and cloud-only (the input image as PNG / JPEG,
 // through the whole model). zfp is linked here, by ftc_runtime, never by the core library.
 //
 // Every codec turns what crosses the network into the exact bytes a device would send and back;
@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "codec/tile/mosaic.hpp"
+#include "runtime/mosaic.hpp"
 #include "ftc/ftc.hpp"
 
 namespace ftc::runtime {
@@ -60,17 +60,25 @@ struct TensorRange {
 
 std::shared_ptr<const TensorCodec> make_ftc_codec(const EncoderOptions& options);
 
-// A sweep axis of `ftc eval --sweep KEY=V1,V2,…`. Keys: bits (1..16), coder (raw|zstd|rans),
-// level (zstd level), per-channel (an axis, or "none" for one range per tensor),
-// quantizer (uniform|lossless|f16|bf16; "cast" is accepted for f16|bf16).
+// A sweep axis of `ftc eval --sweep KEY=V1,V2,…`: KEY names an option of the encoder's option
+// table (encoder_params(), aliases included: "cast" is the quantizer, "zstd-level" the level), each
+// value is set with set_encoder_option. Every option but threads and layout can be swept: quantizer,
+// bits, per-channel (an axis, or "none"), coder, level, chunk-elements, chunk-checksums, lanes.
 struct SweepAxis {
-  std::string key;
+  std::string key;   // the table's name (parse_sweep resolves aliases)
   std::vector<std::string> values;
 };
+// The table names a sweep may vary, in table order.
+const std::vector<std::string>& sweep_keys();
+// Checks the key and every value against the table; errors name the option and its range.
 Result<SweepAxis> parse_sweep(std::string_view spec);
 // The Cartesian product of the axes applied to `base` (first axis varies slowest); no axes: `base`.
+// A bits value also selects the uniform quantizer. Configurations that make_ftc_config names
+// alike are kept once.
 Result<std::vector<EncoderOptions>> expand_sweep(const EncoderOptions& base, const std::vector<SweepAxis>& axes);
-// "ftc-u-pc1-zstd b=4" / curve "ftc-u-pc1-zstd"; "ftc-f16-zstd"; "ftc-lossless-zstd-L19".
+// "ftc-u-pc1-zstd b=4" / curve "ftc-u-pc1-zstd"; "ftc-f16-zstd"; "ftc-lossless-zstd-L19"; options
+// off their defaults add to the coder part: "-x64" (lanes), "-c4096" (chunk-elements), "-nosum"
+// (no chunk checksums).
 CodecConfig make_ftc_config(const EncoderOptions& options);
 
 // ---- Baselines ----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@
 
 
 #include "codec/io/npy.hpp"
-#include "codec/tile/mosaic.hpp"
+#include "runtime/mosaic.hpp"
 #include "runtime/idx.hpp"
 
 namespace ftc::runtime {

@@ -199,6 +199,69 @@ TEST_CASE("several inputs go into one frame and decode into a directory") {
   CHECK(fs::exists(tmp / "out/main.npy"));
 }
 
+TEST_CASE("codec flags take their ranges from the encoder's option table; a bad value names the option") {
+  TempDir tmp;
+  Tensor x = features();
+  REQUIRE(io::write_npy_file(tmp / "x.npy", x.view()).ok());
+  Run bits = run("encode " + tmp / "x.npy" + " -o " + tmp / "b.ftc --bits 17");
+  CHECK(bits.status == 1);
+  CHECK_MESSAGE(bits.err.find("--bits: bits must be 1..16, got '17'") != std::string::npos, bits.err);
+  CHECK_FALSE(fs::exists(tmp / "b.ftc"));
+  Run lanes = run("encode " + tmp / "x.npy" + " -o " + tmp / "b.ftc --lanes 48");
+  CHECK(lanes.status == 1);
+  CHECK_MESSAGE(lanes.err.find("lanes must be 0, 32, 64, 128, got '48'") != std::string::npos, lanes.err);
+  Run both = run("encode " + tmp / "x.npy" + " -o " + tmp / "b.ftc --lossless --cast f16");
+  CHECK(both.status == 1);
+  CHECK(both.err.find("--lossless and --cast exclude each other") != std::string::npos);
+  // --per-channel none, --clip, --no-checksums, --lanes and --cast go through the same table.
+  REQUIRE(run("encode " + tmp / "x.npy" + " -o " + tmp / "n.ftc --per-channel none --clip 0,2 --no-checksums "
+              "--coder rans --lanes 64").status == 0);
+  auto nj = nlohmann::json::parse(run("info --json " + tmp / "n.ftc").out);
+  CHECK(nj["chunk_checksums"] == false);
+  CHECK(nj["tensors"][0]["coder"] == "rans-wide");  // 64 lanes are coder 4
+  CHECK_FALSE(nj["tensors"][0].contains("channel_axis"));
+  REQUIRE(run("decode " + tmp / "n.ftc" + " -o " + tmp / "n.npy").status == 0);
+  Tensor n = io::read_npy_file(tmp / "n.npy").value();
+  const float* np = n.data_as<float>();
+  CHECK(*std::max_element(np, np + n.element_count()) <= 2.0f);
+  REQUIRE(run("encode " + tmp / "x.npy" + " -o " + tmp / "c.ftc --cast bf16").status == 0);
+  CHECK(nlohmann::json::parse(run("info --json " + tmp / "c.ftc").out)["tensors"][0]["quantizer"] == "cast-bf16");
+}
+
+#ifdef FTC_WITH_PIPELINE
+TEST_CASE("eval: --coder rans-wide runs; bad --bits and --sweep values name the option and its range") {
+  TempDir tmp;
+  Tensor images = Tensor::zeros(DType::u8, {3, 28, 28}).value();
+  for (std::size_t i = 0; i < images.byte_size(); ++i) images.data()[i] = static_cast<std::uint8_t>((i * 7) % 251);
+  Tensor labels = Tensor::zeros(DType::i32, {3}).value();
+  REQUIRE(io::write_npy_file(tmp / "x.npy", images.view()).ok());
+  REQUIRE(io::write_npy_file(tmp / "y.npy", labels.view()).ok());
+  const std::string base = "eval --model " + std::string(FTC_SOURCE_DIR) + "/models/fmnist_resnet.onnx --data npy:" +
+                           tmp / "x.npy" + "," + tmp / "y.npy" + " --baselines none --no-progress";
+  Run wide = run(base + " --coder rans-wide --csv " + tmp / "r.csv");
+  REQUIRE_MESSAGE(wide.status == 0, wide.err);
+  std::ifstream csv(tmp / "r.csv");
+  std::string header, row, extra;
+  std::getline(csv, header);
+  std::getline(csv, row);
+  CHECK_FALSE(std::getline(csv, extra));  // codec flags given: one configuration, no default sweep
+  CHECK(row.rfind("ftc-u-pc1-rans-wide b=8,ftc-u-pc1-rans-wide,split,", 0) == 0);
+  CHECK(row.find("coder=rans-wide") != std::string::npos);
+  CHECK(row.find(",3,") != std::string::npos);  // images
+
+  Run bits = run(base + " --bits 17");
+  CHECK(bits.status == 1);
+  CHECK_MESSAGE(bits.err.find("--bits: bits must be 1..16, got '17'") != std::string::npos, bits.err);
+  Run sweep = run(base + " --sweep bits=0");
+  CHECK(sweep.status == 1);
+  CHECK_MESSAGE(sweep.err.find("bits must be 1..16, got '0'") != std::string::npos, sweep.err);
+  CHECK(std::count(sweep.err.begin(), sweep.err.end(), '\n') == 1);
+  Run key = run(base + " --sweep threads=1,2");
+  CHECK(key.status == 1);
+  CHECK(key.err.find("unknown key 'threads'") != std::string::npos);
+}
+#endif
+
 TEST_CASE("benchmarks are not an ftc subcommand: they live in bench/ftc_bench, which is not installed") {
   TempDir tmp;
   REQUIRE(io::write_npy_file(tmp / "x.npy", features().view()).ok());

@@ -14,7 +14,7 @@
 #include <zlib.h>
 
 #include "codec/io/npy.hpp"
-#include "codec/tile/mosaic.hpp"
+#include "runtime/mosaic.hpp"
 #include "runtime/idx.hpp"
 
 namespace fs = std::filesystem;

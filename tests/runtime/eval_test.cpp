@@ -230,6 +230,47 @@ TEST_CASE("sweeps: parsing, Cartesian product, names") {
   CHECK(make_ftc_config((*pc)[0]).curve == "ftc-u-pt-zstd");
 }
 
+TEST_CASE("sweeps take their keys, aliases, values and ranges from the encoder's option table") {
+  auto bad = parse_sweep("bits=4,0");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().code() == StatusCode::invalid_argument);
+  CHECK(bad.status().message() == "sweep 'bits=4,0': bits must be 1..16, got '0'");
+  CHECK(parse_sweep("level=23").status().message().find("level must be -7..22") != std::string::npos);
+  CHECK(parse_sweep("lanes=48").status().message().find("lanes must be 0, 32, 64, 128") != std::string::npos);
+  // threads and layout name no configuration; the error lists the keys that do.
+  auto threads = parse_sweep("threads=1,2");
+  REQUIRE_FALSE(threads.ok());
+  CHECK(threads.status().message().find("quantizer, bits, per-channel, coder, level") != std::string::npos);
+  CHECK_FALSE(parse_sweep("layout=nchw").ok());
+  CHECK(sweep_keys() == std::vector<std::string>{"quantizer", "bits", "per-channel", "coder", "level",
+                                                 "chunk-elements", "chunk-checksums", "lanes"});
+  // Aliases resolve to the table's name.
+  CHECK(parse_sweep("cast=f16,bf16")->key == "quantizer");
+  CHECK(parse_sweep("zstd-level=1")->key == "level");
+  CHECK(parse_sweep("channel-axis=1")->key == "per-channel");
+
+  EncoderOptions base;
+  base.channel_axis = 1;
+  auto coders = expand_sweep(base, {*parse_sweep("coder=rans,rans-wide")});
+  REQUIRE(coders.ok());
+  REQUIRE(coders->size() == 2);
+  CHECK((*coders)[1].coder == CoderKind::rans_wide);
+  CHECK(make_ftc_config((*coders)[1]).name == "ftc-u-pc1-rans-wide b=8");
+  // Options off their defaults are spelled in the name, so that no two rows share one.
+  auto more = expand_sweep(base, {*parse_sweep("lanes=0,64"), *parse_sweep("chunk-checksums=on,off"),
+                                  *parse_sweep("chunk-elements=0,4096")});
+  REQUIRE(more.ok());
+  REQUIRE(more->size() == 8);
+  CHECK(make_ftc_config((*more)[0]).name == "ftc-u-pc1-zstd b=8");
+  const CodecConfig last = make_ftc_config((*more)[7]);
+  CHECK(last.name == "ftc-u-pc1-zstd-x64-c4096-nosum b=8");
+  CHECK(last.params == "quantizer=uniform bits=8 per-channel=1 coder=zstd level=3 lanes=64 chunk-elements=4096 "
+                       "chunk-checksums=off");
+  // An axis made by hand is checked too.
+  CHECK_FALSE(expand_sweep(base, {SweepAxis{"bits", {"99"}}}).ok());
+  CHECK_FALSE(expand_sweep(base, {SweepAxis{"colour", {"1"}}}).ok());
+}
+
 TEST_CASE("baseline lists") {
   auto all = parse_baselines("all");
   REQUIRE(all.ok());

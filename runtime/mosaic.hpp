@@ -2,7 +2,8 @@
 // The C channels of a (C, H, W) tensor are clipped to a fixed range, quantized to 8 bits and
 // tiled into one near-square grayscale image, which an ordinary image codec (JPEG, PNG) codes.
 // ftc measures it as a baseline (ftc eval); the PNG/JPEG helpers also code the input images of
-// the cloud-only baseline. libpng and libjpeg only — no OpenCV in the core.
+// the cloud-only baseline and decode image-folder data sets. libpng and libjpeg, linked by
+// ftc_runtime only: the core library links neither.
 //
 // Decoding checks the image's declared size against a pixel limit before allocating and never
 // aborts the process on a damaged image (libjpeg's default error handler calls exit()).
@@ -14,7 +15,7 @@
 
 #include "ftc/ftc.hpp"
 
-namespace ftc::tile {
+namespace ftc::runtime::tile {
 
 // An 8-bit image, row-major, channels interleaved (1 = gray, 3 = RGB).
 struct Image {
@@ -69,4 +70,4 @@ Result<std::vector<std::uint8_t>> encode_mosaic(const TensorView& tensor, Range 
 Result<Tensor> decode_mosaic(std::span<const std::uint8_t> bytes, const Grid& grid, Range range,
                              ImageCodec codec, bool batch_dim = true);
 
-}  // namespace ftc::tile
+}  // namespace ftc::runtime::tile

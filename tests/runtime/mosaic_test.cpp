@@ -1,5 +1,5 @@
-// codec/tile/mosaic.cpp: grid layout, 8-bit mosaic round trip, PNG/JPEG helpers, hostile input.
-#include "codec/tile/mosaic.hpp"
+// runtime/mosaic.cpp: grid layout, 8-bit mosaic round trip, PNG/JPEG helpers, hostile input.
+#include "runtime/mosaic.hpp"
 
 #include <doctest/doctest.h>
 
@@ -8,7 +8,7 @@
 #include <vector>
 
 using namespace ftc;
-using namespace ftc::tile;
+using namespace ftc::runtime::tile;
 
 namespace {
 

@@ -4,7 +4,7 @@
 // function that called setjmp. Everything with a destructor in those functions is constructed
 // before setjmp and nothing with a destructor lives in the frames that are jumped over (libjpeg's
 // C frames and the callbacks below), which keeps the longjmp well-defined in C++.
-#include "codec/tile/mosaic.hpp"
+#include "runtime/mosaic.hpp"
 
 #include <csetjmp>
 #include <cmath>
@@ -17,7 +17,7 @@
 #include <jerror.h>
 #include <png.h>
 
-namespace ftc::tile {
+namespace ftc::runtime::tile {
 namespace {
 
 Status bad_image(const Image& image) {
@@ -335,4 +335,4 @@ Result<Tensor> decode_mosaic(std::span<const std::uint8_t> bytes, const Grid& gr
   return from_mosaic(img, grid, range, batch_dim);
 }
 
-}  // namespace ftc::tile
+}  // namespace ftc::runtime::tile

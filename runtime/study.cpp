@@ -1,0 +1,270 @@
+// The evaluation API (runtime/study.hpp): each step of a study is one function below, and
+// run_study calls them in order.
+#include "runtime/study.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include "runtime/dataset.hpp"
+#include "runtime/eval.hpp"
+#include "runtime/graph.hpp"
+
+namespace ftc::runtime {
+namespace {
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+// The same error with `what` (a file, a data set, an option) in front of its message.
+Status in(const std::string& what, const Status& s) { return {s.code(), what + ": " + s.message()}; }
+
+// ---- model card -----------------------------------------------------------------------------
+
+struct ModelSetup {
+  ModelCard card;
+  Normalization normalization;   // the card's, with the options' mean/std over it
+  std::vector<std::string> at;   // the tensors to split at
+};
+
+Result<ModelSetup> read_model_setup(const StudyOptions& o) {
+  ModelSetup m;
+  const std::string card_path = model_card_path(o.model);
+  if (std::filesystem::exists(card_path)) {
+    auto c = read_model_card(card_path);
+    if (!c.ok()) return in(card_path, c.status());
+    m.card = std::move(c).value();
+  } else if (o.mean.empty() || o.std.empty()) {
+    return Status{StatusCode::invalid_argument,
+                  o.model + ": no model card " + card_path + " beside it: give the normalization's mean and std"};
+  }
+  m.normalization = m.card.normalization;
+  if (!o.mean.empty()) m.normalization.mean = o.mean;
+  if (!o.std.empty()) m.normalization.std = o.std;
+  for (double s : m.normalization.std)
+    if (s == 0) return Status{StatusCode::invalid_argument, o.model + ": the normalization's std must be non-zero"};
+  m.at = o.at;
+  if (m.at.empty()) {
+    if (m.card.recommended_split.empty())
+      return Status{StatusCode::invalid_argument, o.model + ": no split tensors given and no recommended_split in the model card"};
+    m.at = {m.card.recommended_split};
+  }
+  return m;
+}
+
+// ---- graph and split --------------------------------------------------------------------------
+
+// The full model, its head and tail, and the pipeline that runs them. Held by pointer: the
+// pipeline's executor factories refer to the graphs.
+struct SplitModel {
+  Graph full;
+  Split split;
+  Pipeline pipeline;
+};
+
+Result<std::unique_ptr<SplitModel>> open_split_model(const StudyOptions& o, const ModelSetup& m,
+                                                     std::vector<std::string>& notes) {
+  auto sm = std::make_unique<SplitModel>();
+  auto graph = Graph::load(o.model);
+  if (!graph.ok()) return in(o.model, graph.status());
+  sm->full = std::move(graph).value();
+  if (!o.input_shape.empty())
+    if (auto s = sm->full.set_input_shapes(o.input_shape); !s.ok()) return in(o.model, s);
+  const auto inputs = sm->full.inputs();
+  if (inputs.size() != 1)
+    return Status{StatusCode::unsupported_option, o.model + ": evaluation needs a model with exactly one input"};
+  auto split = sm->full.split(m.at);
+  if (!split.ok()) return in(o.model, split.status());
+  sm->split = std::move(split).value();
+  if (!sm->split.info.added.empty())
+    notes.push_back("the cut also carries " + join(sm->split.info.added) + " (needed by the tail)");
+
+  Pipeline& p = sm->pipeline;
+  p.input_name = inputs[0].name;
+  if (inputs[0].shape) p.input_shape = *inputs[0].shape;
+  else if (!m.card.input_shape.empty()) p.input_shape = m.card.input_shape;
+  for (auto& d : p.input_shape)
+    if (d < 0) d = 1;
+  p.normalization = m.normalization;
+  const Graph* full = &sm->full;
+  const Graph* head = &sm->split.head;
+  const Graph* tail = &sm->split.tail;
+  p.make_full = [full]() { return make_opencv_executor(*full); };
+  p.make_head = [head]() { return make_opencv_executor(*head); };
+  p.make_tail = [tail]() { return make_opencv_executor(*tail); };
+  return sm;
+}
+
+// ---- calibration ------------------------------------------------------------------------------
+
+bool needs_ranges(const std::vector<std::string>& baselines) {
+  return std::any_of(baselines.begin(), baselines.end(),
+                     [](const std::string& b) { return b == "zfp" || b == "mosaic-jpeg" || b == "mosaic-png"; });
+}
+
+// Per cut tensor min/max over the calibration images, with a note per tensor.
+Result<std::vector<TensorRange>> calibration_ranges(const StudyOptions& o, const Pipeline& pipeline,
+                                                    std::vector<std::string>& notes) {
+  std::string cal = o.calibration;
+  if (cal.empty())
+    cal = o.data.rfind("fashion-mnist:", 0) == 0 ? "fashion-mnist:train:" + std::to_string(o.calibration_images) : o.data;
+  auto cal_data = open_dataset(cal, o.fashion_mnist_dir);
+  if (!cal_data.ok()) return in(cal, cal_data.status());
+  auto ranges = calibrate(**cal_data, o.calibration_images, pipeline);
+  if (!ranges.ok()) return in(cal, ranges.status());
+  for (const auto& x : *ranges) {
+    char b[256];
+    std::snprintf(b, sizeof b, "mosaic/zfp range of %s: [%g, %g] (min/max over the first %zu images of %s)",
+                  x.tensor.c_str(), double(x.lo) + 0.0, double(x.hi) + 0.0,
+                  std::min(o.calibration_images, (*cal_data)->size()), cal.c_str());
+    notes.push_back(b);
+  }
+  return ranges;
+}
+
+// ---- configurations ---------------------------------------------------------------------------
+
+// The study's encoder defaults for this cut, then the options' codec settings.
+Result<EncoderOptions> base_encoder_options(const StudyOptions& o, const std::vector<TensorSpec>& cut) {
+  EncoderOptions base;
+  base.threads = 1;
+  const std::size_t rank = cut.empty() ? 0 : cut[0].shape.size();
+  if (rank >= 2) base.channel_axis = 1;
+  if (rank == 4) base.layout = Layout::nchw;
+  for (const auto& [name, value] : o.codec) FTC_RETURN_IF_ERROR(set_encoder_option(base, name, value));
+  return base;
+}
+
+Result<std::vector<CodecConfig>> ftc_configs(const StudyOptions& o, const std::vector<TensorSpec>& cut) {
+  FTC_ASSIGN_OR_RETURN(EncoderOptions base, base_encoder_options(o, cut));
+  const auto axes = o.sweep.empty() && o.codec.empty() ? default_sweep() : o.sweep;
+  FTC_ASSIGN_OR_RETURN(auto options, expand_sweep(base, axes));
+  std::vector<CodecConfig> configs;
+  for (const auto& e : options) configs.push_back(make_ftc_config(e));
+  return configs;
+}
+
+// Drops the configurations this build cannot run (e.g. a coder not compiled in), each with a
+// note and a warning.
+std::vector<CodecConfig> drop_unrunnable(const Dataset& data, const Pipeline& pipeline, std::vector<CodecConfig> configs,
+                                         std::vector<std::string>& notes, const StudyProgress& progress) {
+  const auto probe = probe_configs(data, pipeline, configs);
+  if (probe.empty()) return configs;
+  std::vector<CodecConfig> kept;
+  std::size_t p = 0;
+  for (std::size_t k = 0; k < configs.size(); ++k) {
+    if (p < probe.size() && probe[p].index == k) {
+      const std::string msg = "skipped " + configs[k].name + ": " + probe[p].reason.to_string();
+      if (progress) progress({StudyEvent::Kind::warning, msg});
+      notes.push_back(msg);
+      ++p;
+    } else {
+      kept.push_back(configs[k]);
+    }
+  }
+  return kept;
+}
+
+// ---- report -------------------------------------------------------------------------------------
+
+std::string default_anchor(const Report& report) {
+  for (const auto& r : report.rows)
+    if (r.curve == "mosaic-jpeg") return r.curve;
+  return report.rows.empty() ? "" : report.rows[0].curve;
+}
+
+}  // namespace
+
+std::vector<SweepAxis> default_sweep() {
+  return {{"coder", {"zstd", "rans", "adaptive"}}, {"bits", {"1", "2", "3", "4", "5", "6", "8"}}};
+}
+
+Status check_study_options(const StudyOptions& o) {
+  if (o.model.empty()) return {StatusCode::invalid_argument, "no model given"};
+  EncoderOptions scratch;
+  for (const auto& [name, value] : o.codec) FTC_RETURN_IF_ERROR(set_encoder_option(scratch, name, value));
+  for (const auto& axis : o.sweep) {
+    if (axis.values.empty()) return {StatusCode::invalid_argument, "sweep " + axis.key + ": no values"};
+    FTC_RETURN_IF_ERROR(expand_sweep(scratch, {axis}).status());
+  }
+  FTC_RETURN_IF_ERROR(parse_baselines(o.baselines).status());
+  const BaselineSettings& b = o.baseline_settings;
+  for (const auto* qs : {&b.mosaic_jpeg_quality, &b.cloud_jpeg_quality})
+    for (int q : *qs)
+      if (q < 1 || q > 100)
+        return {StatusCode::invalid_argument, "JPEG quality must be 1..100, got " + std::to_string(q)};
+  for (double t : b.zfp_tolerance)
+    if (!(t > 0) || !std::isfinite(t))
+      return {StatusCode::invalid_argument, "zfp tolerances must be positive and finite"};
+  for (double s : o.std)
+    if (s == 0) return {StatusCode::invalid_argument, "the normalization's std must be non-zero"};
+  if (o.threads < 0) return {StatusCode::invalid_argument, "threads must be 0 (one per core) or more"};
+  return {};
+}
+
+Result<StudyResult> run_study(const StudyOptions& o, const StudyProgress& progress) {
+  const auto t0 = std::chrono::steady_clock::now();
+  FTC_RETURN_IF_ERROR(check_study_options(o));
+  std::vector<std::string> notes;
+
+  FTC_ASSIGN_OR_RETURN(ModelSetup setup, read_model_setup(o));
+  FTC_ASSIGN_OR_RETURN(std::unique_ptr<SplitModel> model, open_split_model(o, setup, notes));
+  const Pipeline& pipeline = model->pipeline;
+
+  auto data = open_dataset(o.data, o.fashion_mnist_dir);
+  if (!data.ok()) return in(o.data, data.status());
+  const Dataset& dataset = **data;
+  auto cut = probe_cut(dataset, pipeline);
+  if (!cut.ok()) return in(o.model, cut.status());
+  auto first = dataset.get(0);
+  if (!first.ok()) return in(o.data, first.status());
+  const TensorSpec image_spec{"image", first->image.shape()};
+
+  FTC_ASSIGN_OR_RETURN(auto baseline_names, parse_baselines(o.baselines));
+  std::vector<TensorRange> ranges;
+  if (needs_ranges(baseline_names)) {
+    FTC_ASSIGN_OR_RETURN(ranges, calibration_ranges(o, pipeline, notes));
+  }
+
+  FTC_ASSIGN_OR_RETURN(auto configs, ftc_configs(o, *cut));
+  auto baselines = make_baselines(baseline_names, *cut, ranges, image_spec, o.baseline_settings);
+  if (!baselines.ok()) return in("baselines", baselines.status());
+  configs.insert(configs.end(), baselines->begin(), baselines->end());
+  configs = drop_unrunnable(dataset, pipeline, std::move(configs), notes, progress);
+
+  EvalOptions eo;
+  eo.limit = o.limit;
+  eo.threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (progress) eo.progress = [&progress](std::size_t d, std::size_t t) { progress({StudyEvent::Kind::images, {}, d, t}); };
+  const std::string cut_names = join(model->split.info.cut);
+  if (progress) {
+    const std::size_t n = o.limit && o.limit < dataset.size() ? o.limit : dataset.size();
+    progress({StudyEvent::Kind::plan, o.model + " split at " + cut_names + ": " + std::to_string(configs.size()) +
+                                          " configurations x " + std::to_string(n) + " images on " +
+                                          std::to_string(eo.threads) + " threads"});
+  }
+  auto evaluated = evaluate(dataset, pipeline, configs, eo);
+  if (!evaluated.ok()) return evaluated.status();
+
+  StudyResult result;
+  Report& report = result.report;
+  report = std::move(evaluated).value();
+  report.model = o.model;
+  report.split = cut_names;
+  report.data = dataset.name();
+  report.notes = std::move(notes);
+  report.anchor = o.anchor.empty() ? default_anchor(report) : o.anchor;
+  report.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  result.curves = summarize_curves(report, report.anchor);
+  result.at = setup.at;
+  return result;
+}
+
+}  // namespace ftc::runtime
