@@ -229,12 +229,12 @@ TEST_CASE("the rANS blob of a model builds the existing rANS decoder") {
   auto tables = entropy::RansTables::parse(tc.entropy.params, tc.quantizer.bits, groups);
   REQUIRE_MESSAGE(tables.ok(), tables.status().to_string());
   CHECK(tables->tables[0].escape == 256);
-  entropy::ContextMap ctx;
+  ContextMap ctx;
   ctx.groups = groups;
   ctx.inner = 16;
   CHECK(entropy::make_rans_decoder(tc.entropy.params, tc.quantizer.bits, ctx).ok());
   const auto& wide = m.rate_points[2].tensors[0].entropy.params;
-  CHECK(entropy::make_rans_wide_decoder(wide, 8, entropy::ContextMap{}).ok());
+  CHECK(entropy::make_rans_wide_decoder(wide, 8, ContextMap{}).ok());
 }
 
 TEST_CASE("the writer's bytes are the layout of the spec") {

@@ -40,7 +40,7 @@ int build_decoders(const model::CodecModelFile& m) {
     for (std::size_t t = 0; t < m.tensors.size(); ++t) {
       const auto& tc = rp.tensors[t];
       const Shape coded = model::coded_shape(m.tensors[t], tc.transform);
-      entropy::ContextMap ctx;
+      ContextMap ctx;
       if (tc.quantizer.axis) {
         const auto a = static_cast<std::size_t>(*tc.quantizer.axis);
         ctx.groups = static_cast<std::uint32_t>(model::quantizer_groups(tc.quantizer, coded));
