@@ -73,7 +73,7 @@ Status read_tensor_desc(ByteReader& r, const DecoderLimits& limits, TensorDesc& 
   }
 
   FTC_RETURN_IF_ERROR(b.u8(coder));
-  if (coder > 4) return {StatusCode::unsupported_feature, "coder id " + std::to_string(coder) + " is not known to this decoder"};
+  if (coder > 5) return {StatusCode::unsupported_feature, "coder id " + std::to_string(coder) + " is not known to this decoder"};
   t.coder = static_cast<CoderKind>(coder);
   std::uint64_t params_len;
   FTC_RETURN_IF_ERROR(b.varint(params_len));

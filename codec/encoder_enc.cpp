@@ -5,6 +5,7 @@
 
 #include "bitstream/frame.hpp"
 #include "codec/entropy/adaptive.hpp"
+#include "codec/entropy/context_rans.hpp"
 #include "codec/entropy/rans.hpp"
 #include "codec/parallel.hpp"
 #include "codec/quant/quantize.hpp"
@@ -69,6 +70,7 @@ std::size_t Encoder::bound(std::span<const NamedTensorView> tensors) const noexc
         case CoderKind::rans:
         case CoderKind::rans_wide: payload = rans_worst_payload(count, bits); break;
         case CoderKind::adaptive: payload = entropy::adaptive_max_payload(count, bits); break;
+        case CoderKind::context_rans: payload = entropy::context_rans_max_payload(count); break;
       }
       total += static_cast<std::size_t>(payload) + 10 + 4;
     }
@@ -107,6 +109,7 @@ Status encode_tensor(const NamedTensorView& nt, const EncoderOptions& o, ThreadP
     d.coder = resolve_rans(o, d.effective_chunk_elements() * layout.per_element, config.rans_lanes);
   if (d.coder == CoderKind::adaptive) minor = std::max(minor, 1);
   if (d.coder == CoderKind::rans_wide) minor = std::max(minor, 2);
+  if (d.coder == CoderKind::context_rans) minor = std::max(minor, 3);
   FTC_ASSIGN_OR_RETURN(entropy::EncoderSetup setup, entropy::make_encoder(d.coder, symbols.all(), config));
   d.coder_params = std::move(setup.params);
 

@@ -11,7 +11,7 @@ namespace {
 
 constexpr std::int64_t kLanes[] = {0, 32, 64, 128};
 constexpr const char* kQuantizerNames[] = {"lossless", "uniform", "f16", "bf16"};
-constexpr const char* kCoderNames[] = {"raw", "zstd", "rans", "adaptive", "rans-wide"};
+constexpr const char* kCoderNames[] = {"raw", "zstd", "rans", "adaptive", "rans-wide", "context-rans"};
 constexpr const char* kLayoutNames[] = {"unspecified", "nchw", "nhwc"};
 constexpr const char* kOffOn[] = {"off", "on"};
 
@@ -24,8 +24,8 @@ const EncoderParamSpec kParams[] = {
     {EncoderParam::bits, "bits", 1, 16, {}, {}, "uniform quantizer: bits per element"},
     {EncoderParam::channel_axis, "per-channel", -kMaxRank, kMaxRank - 1, {}, {},
      "uniform quantizer: one range per index of this axis (negative counts from the end), or none"},
-    {EncoderParam::coder, "coder", 0, 4, {}, kCoderNames,
-     "symbol coder (rans-wide: rans with 64 or 128 states, format 1.2)"},
+    {EncoderParam::coder, "coder", 0, 5, {}, kCoderNames,
+     "symbol coder (rans-wide: rans with 64 or 128 states, format 1.2; context-rans: one state, format 1.3)"},
     {EncoderParam::zstd_level, "level", -7, 22, {}, {}, "zstd level"},
     {EncoderParam::chunk_elements, "chunk-elements", 0, kMaxChunkElements, {}, {},
      "elements per chunk (0: automatic)"},

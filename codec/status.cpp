@@ -53,6 +53,7 @@ const char* coder_name(CoderKind k) noexcept {
     case CoderKind::rans: return "rans";
     case CoderKind::adaptive: return "adaptive";
     case CoderKind::rans_wide: return "rans-wide";
+    case CoderKind::context_rans: return "context-rans";
   }
   return "unknown";
 }
@@ -63,6 +64,7 @@ std::optional<CoderKind> coder_from_name(std::string_view s) noexcept {
   if (s == "rans") return CoderKind::rans;
   if (s == "adaptive") return CoderKind::adaptive;
   if (s == "rans-wide") return CoderKind::rans_wide;
+  if (s == "context-rans") return CoderKind::context_rans;
   return std::nullopt;
 }
 

@@ -55,6 +55,9 @@ struct CoderConfig {
   // last axis (row) and of its last two axes (plane); 0: none.
   std::uint64_t row = 0;
   std::uint64_t plane = 0;
+  // Tables fixed in advance (a codec model's entropy model, as the descriptor's params blob would
+  // carry them): the coder is built from them instead of from the symbols. Empty: fitted here.
+  std::span<const std::uint8_t> fixed_params;
 
   // row and plane of a tensor of this shape (rank 0: 1 and 1).
   void set_grid(std::span<const std::int64_t> shape) {

@@ -1,5 +1,6 @@
 #include "codec/entropy/coder.hpp"
 #include "codec/entropy/adaptive.hpp"
+#include "codec/entropy/context_rans.hpp"
 #include "codec/entropy/rans.hpp"
 #include "codec/entropy/raw.hpp"
 #include "codec/entropy/zstd_coder.hpp"
@@ -13,6 +14,13 @@ Result<EncoderSetup> make_encoder(CoderKind kind, const SymbolSpan& all, const C
     case CoderKind::rans: return make_rans_encoder(all, config);
     case CoderKind::adaptive: return make_adaptive_encoder(all, config);
     case CoderKind::rans_wide: return make_rans_wide_encoder(all, config);
+    case CoderKind::context_rans: {
+      if (config.fixed_params.empty()) return make_context_rans_encoder(all, nullptr);
+      FTC_ASSIGN_OR_RETURN(ContextRansModel m, ContextRansModel::parse(config.fixed_params, all.bits, all.ctx));
+      FTC_ASSIGN_OR_RETURN(EncoderSetup setup, make_context_rans_encoder(all, std::make_shared<const ContextRansModel>(std::move(m))));
+      setup.params.assign(config.fixed_params.begin(), config.fixed_params.end());
+      return setup;
+    }
   }
   return Status{StatusCode::invalid_argument, "unknown coder"};
 }

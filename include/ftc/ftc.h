@@ -87,7 +87,8 @@ typedef enum ftc_param {
 #define FTC_CHANNEL_AXIS_NONE (-100)
 
 enum { FTC_QUANT_LOSSLESS = 0, FTC_QUANT_UNIFORM = 1, FTC_QUANT_CAST_F16 = 2, FTC_QUANT_CAST_BF16 = 3 };
-enum { FTC_CODER_RAW = 0, FTC_CODER_ZSTD = 1, FTC_CODER_RANS = 2, FTC_CODER_ADAPTIVE = 3, FTC_CODER_RANS_WIDE = 4 };
+enum { FTC_CODER_RAW = 0, FTC_CODER_ZSTD = 1, FTC_CODER_RANS = 2, FTC_CODER_ADAPTIVE = 3, FTC_CODER_RANS_WIDE = 4,
+       FTC_CODER_CONTEXT_RANS = 5 };
 
 ftc_encoder* ftc_encoder_create(void);
 void ftc_encoder_free(ftc_encoder* encoder); /* NULL is fine */

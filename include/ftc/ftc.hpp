@@ -197,6 +197,7 @@ enum class CoderKind : std::uint8_t {
   rans = 2,  // CDF-driven rANS (codec/entropy/rans)
   adaptive = 3,  // context-adaptive binary rANS, no tables (format 1.1; codec/entropy/adaptive)
   rans_wide = 4, // rans with 32, 64 or 128 interleaved states (format 1.2)
+  context_rans = 5,  // one-state rANS, tables chosen by group, position and neighbours (format 1.3)
 };
 
 const char* quantizer_name(QuantizerKind k) noexcept;
@@ -367,7 +368,8 @@ class Decoder {
 const char* version_string() noexcept;
 inline constexpr int kFormatMajor = 1;
 // Newest minor version this library reads and writes. A frame is written with the lowest minor
-// version that has every feature it uses (1.0; 1.1 with the adaptive coder; 1.2 with rans-wide).
-inline constexpr int kFormatMinor = 2;
+// version that has every feature it uses (1.0; 1.1 with the adaptive coder; 1.2 with rans-wide;
+// 1.3 with context-rans or a codec model).
+inline constexpr int kFormatMinor = 3;
 
 }  // namespace ftc
