@@ -144,6 +144,20 @@ Status TensorDesc::validate(const DecoderLimits& limits) {
       if (groups > std::numeric_limits<std::uint32_t>::max()) return {StatusCode::corrupt, "too many groups"};
       break;
     }
+    case QuantizerKind::nonuniform: {
+      if (!nonuniform) return {StatusCode::corrupt, "non-uniform quantizer without parameters"};
+      const auto& q = *nonuniform;
+      if (q.bits < 1 || q.bits > 16) return {StatusCode::corrupt, "non-uniform bits outside 1..16"};
+      if (q.levels < 1 || q.levels > (std::uint32_t{1} << q.bits)) return {StatusCode::corrupt, "non-uniform levels outside 1..2^bits"};
+      std::uint64_t groups = 1;
+      if (q.axis) {
+        if (*q.axis < 0 || *q.axis >= static_cast<int>(shape.size())) return {StatusCode::corrupt, "non-uniform axis outside the rank"};
+        groups = static_cast<std::uint64_t>(shape[*q.axis]);
+      }
+      if (q.level.size() != groups * q.levels || q.threshold.size() != groups * (q.levels - 1))
+        return {StatusCode::corrupt, "non-uniform parameter count does not match the groups"};
+      break;
+    }
     case QuantizerKind::cast_f16:
     case QuantizerKind::cast_bf16:
       if (dtype != DType::f32 && dtype != DType::f64)

@@ -38,6 +38,16 @@ struct UniformParams {
   std::vector<float> step;   // one per group; ≥ 0 and finite
 };
 
+// Non-uniform quantizer (docs/format-model.md §7.1; codec models only): per group g, L
+// reconstruction levels level[g·L + q] and L − 1 thresholds; x → q = #{thresholds ≤ x}.
+struct NonUniformParams {
+  int bits = 8;
+  std::optional<int> axis;          // normalized to [0, rank)
+  std::uint32_t levels = 1;         // L
+  std::vector<float> level;         // groups·L
+  std::vector<float> threshold;     // groups·(L − 1)
+};
+
 // §3 Tensor descriptor.
 struct TensorDesc {
   std::string name;
@@ -46,6 +56,7 @@ struct TensorDesc {
   Shape shape;
   QuantizerKind quantizer = QuantizerKind::lossless;
   std::optional<UniformParams> uniform;  // quantizer == uniform
+  std::optional<NonUniformParams> nonuniform;  // quantizer == nonuniform (from a codec model)
   CoderKind coder = CoderKind::raw;
   std::vector<std::uint8_t> coder_params;
   std::uint64_t chunk_elements = 0;  // 0: one chunk

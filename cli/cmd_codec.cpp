@@ -33,6 +33,11 @@ std::string shape_string(const Shape& s) {
   return out + "]";
 }
 
+// --codec-model FILE: loaded, or one line of error.
+Result<std::shared_ptr<const CodecModel>> load_model(const std::string& path) {
+  return CodecModel::from_file(path);
+}
+
 }  // namespace
 
 Command add_encode(CLI::App& root) {
@@ -41,9 +46,13 @@ Command add_encode(CLI::App& root) {
     std::vector<std::string> names;
     std::string output;
     bool force = false;
+    std::string codec_model;
+    int rate_point = 0;
   };
   auto a = std::make_shared<Args>();
   auto* sub = root.add_subcommand("encode", "Encode .npy tensors into one ftc frame");
+  sub->add_option("--codec-model", a->codec_model, "Fitted codec model (.ftcm): a compact model-bound frame");
+  sub->add_option("--rate-point", a->rate_point, "With --codec-model: the model's rate point (0 = highest rate)");
   sub->add_option("input", a->inputs, "Input .npy files ('-' for stdin); several go into one frame")->required();
   sub->add_option("-o,--output", a->output, "Output .ftc file ('-' for stdout)")->required();
   sub->add_option("--name", a->names, "Tensor names, one per input (default: the file stems)");
@@ -53,6 +62,12 @@ Command add_encode(CLI::App& root) {
     if (!a->names.empty() && a->names.size() != a->inputs.size()) return fail("encode", "give one --name per input");
     EncoderOptions o;
     if (auto s = codec->apply(o); !s.ok()) return fail("encode", s.message());
+    if (!a->codec_model.empty()) {
+      auto m = load_model(a->codec_model);
+      if (!m.ok()) return fail(a->codec_model, m.status().to_string());
+      o.codec_model = std::move(m).value();
+      o.rate_point = a->rate_point;
+    }
     std::vector<Tensor> tensors;
     std::vector<NamedTensorView> views;
     for (std::size_t i = 0; i < a->inputs.size(); ++i) {
@@ -79,6 +94,7 @@ Command add_decode(CLI::App& root) {
     bool force = false;
     int threads = 1;
     std::uint64_t max_bytes = 0;
+    std::vector<std::string> codec_models;
   };
   auto a = std::make_shared<Args>();
   auto* sub = root.add_subcommand("decode", "Decode an ftc frame into .npy files");
@@ -88,6 +104,7 @@ Command add_decode(CLI::App& root) {
   sub->add_flag("-f,--force", a->force, "Overwrite existing files");
   sub->add_option("--threads", a->threads, "Threads decoding chunks")->check(CLI::Range(1, 256));
   sub->add_option("--max-output-bytes", a->max_bytes, "Refuse frames that decode to more bytes (default 1 GiB)");
+  sub->add_option("--codec-model", a->codec_models, "Codec models that model-bound frames may name; repeatable");
   return {sub, [a]() -> int {
     auto bytes = read_input(a->input);
     if (!bytes.ok()) return fail(a->input, bytes.status().message());
@@ -95,6 +112,11 @@ Command add_decode(CLI::App& root) {
     if (a->max_bytes) limits.max_output_bytes = a->max_bytes;
     Decoder d(limits);
     d.threads = a->threads;
+    for (const auto& path : a->codec_models) {
+      auto m = load_model(path);
+      if (!m.ok()) return fail(path, m.status().to_string());
+      if (Status s = d.add_codec_model(std::move(m).value()); !s.ok()) return fail(path, s.to_string());
+    }
     auto tensors = d.decode(*bytes);
     if (!tensors.ok()) return fail(a->input, tensors.status().to_string());
     if (tensors->size() == 1) {
@@ -118,15 +140,23 @@ Command add_info(CLI::App& root) {
   struct Args {
     std::string input;
     bool json = false;
+    std::vector<std::string> codec_models;
   };
   auto a = std::make_shared<Args>();
   auto* sub = root.add_subcommand("info", "Describe an ftc frame without decoding it");
   sub->add_option("input", a->input, "Input .ftc file ('-' for stdin)")->required();
   sub->add_flag("--json", a->json, "Print JSON");
+  sub->add_option("--codec-model", a->codec_models, "Codec models that model-bound frames may name; repeatable");
   return {sub, [a]() -> int {
     auto bytes = read_input(a->input);
     if (!bytes.ok()) return fail(a->input, bytes.status().message());
-    auto info = Decoder().inspect(*bytes);
+    Decoder decoder;
+    for (const auto& path : a->codec_models) {
+      auto m = load_model(path);
+      if (!m.ok()) return fail(path, m.status().to_string());
+      if (Status s = decoder.add_codec_model(std::move(m).value()); !s.ok()) return fail(path, s.to_string());
+    }
+    auto info = decoder.inspect(*bytes);
     if (!info.ok()) return fail(a->input, info.status().to_string());
     const auto& f = *info;
     if (a->json) {
@@ -136,6 +166,7 @@ Command add_info(CLI::App& root) {
       j["header_bytes"] = f.header_bytes;
       j["chunk_checksums"] = f.chunk_checksums;
       if (f.model_id) { j["model_id"] = *f.model_id; j["model_hash"] = *f.model_hash; }
+      if (f.rate_point) j["rate_point"] = *f.rate_point;
       j["tensors"] = nlohmann::json::array();
       for (const auto& t : f.tensors) {
         nlohmann::json jt{{"name", t.name}, {"dtype", dtype_name(t.dtype)}, {"shape", t.shape},

@@ -146,6 +146,8 @@ Command add_eval(CLI::App& root) {
                   "KEY=V1,V2,... with KEY one of " + join(runtime::sweep_keys(), ", ") +
                       " (values as for the flags; quantizer: uniform, lossless, f16, bf16); "
                       "repeat for a Cartesian product");
+  sub->add_option("--codec-model", so.codec_models,
+                  "Fitted codec model (.ftcm, from ftc fit): each of its rate points is a configuration; repeatable");
   sub->add_option("--baselines", so.baselines,
                   "all, none, or a list of: raw,f16,zstd,zfp,mosaic-jpeg,mosaic-png,cloud-png,cloud-jpeg")->capture_default_str();
   sub->add_option("--anchor", so.anchor, "BD-rate anchor curve (default: mosaic-jpeg, the seed system, if measured)");
@@ -199,6 +201,7 @@ Command add_eval(CLI::App& root) {
     cmd << "ftc eval --model " << o.model << " --at " << join(result->at) << " --data " << o.data;
     if (o.limit) cmd << " --limit " << o.limit;
     for (const auto& s : a->sweep) cmd << " --sweep " << s;
+    for (const auto& m : o.codec_models) cmd << " --codec-model " << m;
     cmd << " --baselines " << o.baselines;
     result->report.command = cmd.str();
     return write_results(*result, a->out);

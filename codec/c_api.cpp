@@ -9,6 +9,10 @@ struct ftc_pool {
   std::shared_ptr<ftc::ThreadPool> pool;
 };
 
+struct ftc_codec_model {
+  std::shared_ptr<const ftc::CodecModel> model;
+};
+
 struct ftc_encoder {
   ftc::Encoder encoder;
   std::string last_error;
@@ -74,6 +78,25 @@ ftc_pool* ftc_pool_create(unsigned workers) {
 }
 void ftc_pool_free(ftc_pool* p) { delete p; }
 
+ftc_status ftc_codec_model_load(const void* bytes, size_t size, ftc_codec_model** out) {
+  if (!out || (!bytes && size)) return FTC_ERROR_INVALID_ARGUMENT;
+  *out = nullptr;
+  try {
+    auto m = ftc::CodecModel::from_bytes(std::span<const std::uint8_t>(static_cast<const std::uint8_t*>(bytes), size));
+    if (!m.ok()) return to_c(m.status());
+    *out = new ftc_codec_model{std::move(m).value()};
+    return FTC_OK;
+  } catch (const std::bad_alloc&) {
+    return FTC_ERROR_OUT_OF_MEMORY;
+  } catch (...) {
+    return FTC_ERROR_INTERNAL;
+  }
+}
+void ftc_codec_model_free(ftc_codec_model* m) { delete m; }
+uint64_t ftc_codec_model_id(const ftc_codec_model* m) { return m ? m->model->id() : 0; }
+uint64_t ftc_codec_model_hash(const ftc_codec_model* m) { return m ? m->model->hash() : 0; }
+size_t ftc_codec_model_rate_points(const ftc_codec_model* m) { return m ? m->model->rate_point_count() : 0; }
+
 #ifndef FTC_DECODER_ONLY
 ftc_encoder* ftc_encoder_create(void) {
   try {
@@ -100,6 +123,20 @@ ftc_status ftc_encoder_set(ftc_encoder* e, ftc_param param, int64_t value) {
 ftc_status ftc_encoder_set_pool(ftc_encoder* e, ftc_pool* p) {
   if (!e) return FTC_ERROR_INVALID_ARGUMENT;
   e->encoder.set_pool(p ? p->pool : nullptr);
+  return FTC_OK;
+}
+
+ftc_status ftc_encoder_set_codec_model(ftc_encoder* e, const ftc_codec_model* m, int rate_point) {
+  if (!e) return FTC_ERROR_INVALID_ARGUMENT;
+  auto& o = e->encoder.options();
+  if (!m) {
+    o.codec_model.reset();
+    return FTC_OK;
+  }
+  if (rate_point < 0 || static_cast<std::size_t>(rate_point) >= m->model->rate_point_count())
+    return fail(e, {ftc::StatusCode::invalid_argument, "rate point outside the model's"});
+  o.codec_model = m->model;
+  o.rate_point = rate_point;
   return FTC_OK;
 }
 
@@ -153,6 +190,16 @@ ftc_decoder* ftc_decoder_create(void) {
   }
 }
 void ftc_decoder_free(ftc_decoder* d) { delete d; }
+
+ftc_status ftc_decoder_add_codec_model(ftc_decoder* d, const ftc_codec_model* m) {
+  if (!d || !m) return FTC_ERROR_INVALID_ARGUMENT;
+  try {
+    const ftc::Status s = d->decoder.add_codec_model(m->model);
+    return s.ok() ? FTC_OK : fail(d, s);
+  } catch (const std::bad_alloc&) {
+    return FTC_ERROR_OUT_OF_MEMORY;
+  }
+}
 
 ftc_status ftc_decoder_set_pool(ftc_decoder* d, ftc_pool* p) {
   if (!d) return FTC_ERROR_INVALID_ARGUMENT;

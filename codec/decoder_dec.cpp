@@ -1,7 +1,12 @@
 // Decoder: frame → header checks & limits → chunks → entropy decoder → symbols → dequantizer →
 // transform (identity) → tensor: encoder_enc.cpp's stages backwards. Every size is checked against
 // DecoderLimits (in format::parse_frame) before allocation.
+#include "bitstream/compact_frame.hpp"
 #include "bitstream/frame.hpp"
+#include "codec/model/codec_model.hpp"
+#include "codec/transform/transform.hpp"
+
+#include <cstdio>
 #include "codec/entropy/coder.hpp"
 #include "codec/parallel.hpp"
 #include "codec/quant/quantize.hpp"
@@ -57,7 +62,76 @@ void Decoder::set_pool(std::shared_ptr<ThreadPool> pool) {
   pool_->pool = std::move(pool);
 }
 
+Status Decoder::add_codec_model(std::shared_ptr<const CodecModel> model) {
+  if (!model) return {StatusCode::invalid_argument, "no codec model"};
+  for (const auto& m : models_) {
+    if (m->hash() == model->hash()) return {};
+    if ((m->id() & 0xFF) == (model->id() & 0xFF))
+      return {StatusCode::invalid_argument, "codec model id " + std::to_string(model->id()) + " has the selector of the registered model id " +
+                                                std::to_string(m->id()) + " (id mod 256)"};
+  }
+  models_.push_back(std::move(model));
+  return {};
+}
+
+// The registered model a compact frame names, after its check (docs/format.md §2.3).
+Result<const CodecModel*> Decoder::model_of_compact(std::span<const std::uint8_t> frame) const {
+  FTC_ASSIGN_OR_RETURN(format::CompactFrame f, format::parse_compact_frame(frame));
+  const CodecModel* m = nullptr;
+  for (const auto& c : models_)
+    if ((c->id() & 0xFF) == f.model_selector) m = c.get();
+  if (!m) {
+    std::string have;
+    for (const auto& c : models_) have += (have.empty() ? "" : ", ") + std::to_string(c->id());
+    return Status{StatusCode::model_mismatch, "model-bound frame names codec model selector " + std::to_string(f.model_selector) +
+                                                  " (id mod 256); registered models: " + (have.empty() ? "none" : "ids " + have)};
+  }
+  if (static_cast<std::size_t>(f.rate_point) >= m->rate_point_count())
+    return Status{StatusCode::model_mismatch, "model-bound frame names rate point " + std::to_string(f.rate_point) +
+                                                  "; codec model id " + std::to_string(m->id()) + " has " + std::to_string(m->rate_point_count())};
+  if (format::compact_check(m->hash(), frame[0], frame[1], f.payload) != f.check) {
+    char hash[17];
+    std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(m->hash()));
+    return Status{StatusCode::checksum_mismatch, "model-bound frame: check fails: corrupt, or encoded with another model than id " +
+                                                     std::to_string(m->id()) + " (hash " + hash + ")"};
+  }
+  return m;
+}
+
+Result<std::vector<NamedTensor>> Decoder::decode_compact(std::span<const std::uint8_t> frame) const {
+  FTC_ASSIGN_OR_RETURN(const CodecModel* m, model_of_compact(frame));
+  const auto& point = m->impl().points[frame[0] & 0x0F];
+  const auto& decl = m->impl().file.tensors[0];
+  auto n = checked_element_count(decl.shape, limits_.max_elements);
+  if (!n || *n * dtype_size(decl.dtype) > limits_.max_output_bytes)
+    return Status{StatusCode::limit_exceeded, "codec model tensor '" + decl.name + "' is over the decoder's limits"};
+  format::ChunkRef chunk;
+  chunk.payload = frame.subspan(format::kCompactHeaderBytes);
+  const std::size_t count = point.desc.chunk_count == 0 ? 0 : 1;
+  FTC_ASSIGN_OR_RETURN(Tensor coded, decode_tensor(point.desc, std::span<const format::ChunkRef>(&chunk, count), nullptr, 1));
+  FTC_ASSIGN_OR_RETURN(Tensor t, transform::inverse(std::move(coded), decl, point.transform));
+  std::vector<NamedTensor> out;
+  out.push_back({decl.name, std::move(t)});
+  return out;
+}
+
 Result<FrameInfo> Decoder::inspect(std::span<const std::uint8_t> frame) const {
+  if (format::is_compact_frame(frame)) {
+    FTC_ASSIGN_OR_RETURN(const CodecModel* m, model_of_compact(frame));
+    const auto& point = m->impl().points[frame[0] & 0x0F];
+    FrameInfo info;
+    info.format_major = 1;
+    info.format_minor = 3;
+    info.frame_bytes = frame.size();
+    info.header_bytes = format::kCompactHeaderBytes;
+    info.model_id = m->id();
+    info.model_hash = m->hash();
+    info.rate_point = frame[0] & 0x0F;
+    TensorInfo t = info_of(point.desc, frame.size() - format::kCompactHeaderBytes);
+    t.shape = m->tensor_shape();
+    info.tensors.push_back(std::move(t));
+    return info;
+  }
   FTC_ASSIGN_OR_RETURN(format::ParsedFrame f, format::parse_frame(frame, limits_, /*verify_chunk_checksums=*/false));
   FrameInfo info;
   info.format_major = f.header.major;
@@ -76,6 +150,7 @@ Result<FrameInfo> Decoder::inspect(std::span<const std::uint8_t> frame) const {
 }
 
 Result<std::vector<NamedTensor>> Decoder::decode(std::span<const std::uint8_t> frame) const {
+  if (format::is_compact_frame(frame)) return decode_compact(frame);
   FTC_ASSIGN_OR_RETURN(format::ParsedFrame f, format::parse_frame(frame, limits_));
   const std::shared_ptr<ThreadPool> pool = pool_->get(threads);
   std::vector<NamedTensor> out;

@@ -3,7 +3,10 @@
 // backwards.
 #include <zstd.h>
 
+#include "bitstream/compact_frame.hpp"
 #include "bitstream/frame.hpp"
+#include "codec/model/codec_model.hpp"
+#include "codec/transform/transform.hpp"
 #include "codec/entropy/adaptive.hpp"
 #include "codec/entropy/context_rans.hpp"
 #include "codec/entropy/rans.hpp"
@@ -48,6 +51,15 @@ std::size_t Encoder::bound(std::span<const NamedTensorView> tensors) const noexc
   // dims, uniform parameters, coder parameters); per chunk a length varint, a checksum and the
   // largest payload its coder writes. rANS: every symbol escaped costs at most 16 + bits bits,
   // plus the flushed states.
+  if (options_.codec_model) {
+    // Compact frame: 6 header bytes and one payload of the coded elements; every coder's payload
+    // is at most 16 + bits bits a symbol plus its final states.
+    const CodecModel& m = *options_.codec_model;
+    if (tensors.size() != 1 || options_.rate_point < 0 || static_cast<std::size_t>(options_.rate_point) >= m.rate_point_count())
+      return 0;
+    const std::uint64_t n = m.coded_elements(static_cast<std::size_t>(options_.rate_point));
+    return static_cast<std::size_t>(format::kCompactHeaderBytes + rans_worst_payload(n, 16) + 64);
+  }
   std::size_t total = 3 + 1 + 1 + 10 + 4;
   for (const auto& nt : tensors) {
     const auto& v = nt.view;
@@ -122,10 +134,38 @@ Status encode_tensor(const NamedTensorView& nt, const EncoderOptions& o, ThreadP
   });
 }
 
+// A model-bound frame (docs/format.md §2.3): the model's transform, quantizer and tables at the
+// options' rate point; one tensor, one chunk.
+Result<std::vector<std::uint8_t>> encode_with_model(std::span<const NamedTensorView> tensors, const EncoderOptions& o) {
+  const CodecModel& m = *o.codec_model;
+  if (o.rate_point < 0 || static_cast<std::size_t>(o.rate_point) >= m.rate_point_count())
+    return Status{StatusCode::invalid_argument, "rate point " + std::to_string(o.rate_point) + " outside the model's 0.." +
+                                                    std::to_string(m.rate_point_count() - 1)};
+  if (tensors.size() != 1) return Status{StatusCode::invalid_argument, "a codec model codes exactly one tensor a frame"};
+  const TensorView& v = tensors[0].view;
+  FTC_RETURN_IF_ERROR(v.validate());
+  if (v.dtype != m.tensor_dtype() || v.shape_vector() != m.tensor_shape())
+    return Status{StatusCode::invalid_argument, "tensor does not match the codec model's '" + m.tensor_name() + "' (dtype and shape)"};
+  const auto& point = m.impl().points[static_cast<std::size_t>(o.rate_point)];
+  FTC_ASSIGN_OR_RETURN(Tensor coded, transform::forward(v, point.transform));
+  FTC_ASSIGN_OR_RETURN(Symbols symbols, quant::quantize_fixed(coded.view(), point.desc));
+  entropy::CoderConfig config;
+  config.set_grid(point.desc.shape);
+  config.fixed_params = point.desc.coder_params;
+  FTC_ASSIGN_OR_RETURN(entropy::EncoderSetup setup, entropy::make_encoder(point.desc.coder, symbols.all(), config));
+  std::vector<std::uint8_t> payload;
+  FTC_RETURN_IF_ERROR(setup.encoder->encode(symbols.all(), payload));
+  std::vector<std::uint8_t> out;
+  out.reserve(payload.size() + format::kCompactHeaderBytes);
+  format::write_compact_frame(o.rate_point, m.id(), m.hash(), payload, out);
+  return out;
+}
+
 }  // namespace
 
 Result<std::vector<std::uint8_t>> Encoder::encode(std::span<const NamedTensorView> tensors) const {
   FTC_RETURN_IF_ERROR(options_.validate());
+  if (options_.codec_model) return encode_with_model(tensors, options_);
   if (tensors.empty()) return Status{StatusCode::invalid_argument, "no tensors to encode"};
   format::FrameHeader header;
   if (!options_.chunk_checksums) header.flags |= format::kFlagNoChunkChecksums;

@@ -189,6 +189,8 @@ Status EncoderOptions::validate() const {
     return {StatusCode::invalid_argument, "give both ends of the clip range or neither"};
   if (clip_lo && !(std::isfinite(*clip_lo) && std::isfinite(*clip_hi) && *clip_lo <= *clip_hi))
     return {StatusCode::invalid_argument, "clip range must be finite with lo <= hi"};
+  if (codec_model && (rate_point < 0 || rate_point >= 16))
+    return {StatusCode::invalid_argument, "rate point must be 0..15, got " + std::to_string(rate_point)};
   if (coder == CoderKind::rans_wide && rans_lanes == 32)
     return {StatusCode::invalid_argument, "rans-wide runs 64 or 128 lanes (32 lanes is coder rans)"};
   return {};

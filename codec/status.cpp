@@ -42,6 +42,7 @@ const char* quantizer_name(QuantizerKind k) noexcept {
     case QuantizerKind::uniform: return "uniform";
     case QuantizerKind::cast_f16: return "cast-f16";
     case QuantizerKind::cast_bf16: return "cast-bf16";
+    case QuantizerKind::nonuniform: return "nonuniform";
   }
   return "unknown";
 }

@@ -89,7 +89,10 @@ Result<std::vector<NamedTensor>> empty_outputs(const std::vector<TensorSpec>& sp
 
 class FtcCodec final : public TensorCodec {
  public:
-  explicit FtcCodec(const EncoderOptions& o) : enc_(o) { dec_.threads = 1; }
+  explicit FtcCodec(const EncoderOptions& o) : enc_(o) {
+    dec_.threads = 1;
+    if (o.codec_model) (void)dec_.add_codec_model(o.codec_model);  // the only model: no selector clash
+  }
   Result<std::vector<std::uint8_t>> encode(std::span<const NamedTensorView> tensors) const override {
     return enc_.encode(tensors);
   }
@@ -502,6 +505,20 @@ Result<std::vector<EncoderOptions>> expand_sweep(const EncoderOptions& base, con
 
 CodecConfig make_ftc_config(const EncoderOptions& o) {
   CodecConfig c;
+  if (o.codec_model) {
+    // A fitted codec model's rate point: one curve a model, named by its metadata "name".
+    const CodecModel& m = *o.codec_model;
+    const std::string model_name = m.metadata("name").empty() ? "model" : m.metadata("name");
+    c.curve = "ftc-" + model_name;
+    const std::string label = m.rate_point_label(static_cast<std::size_t>(o.rate_point));
+    c.name = c.curve + " r=" + (label.empty() ? std::to_string(o.rate_point) : label);
+    char hash[17];
+    std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(m.hash()));
+    c.params = "codec-model=" + std::string(hash) + " rate-point=" + std::to_string(o.rate_point);
+    c.stage = Stage::split;
+    c.codec = make_ftc_codec(o);
+    return c;
+  }
   std::string q, params;
   switch (o.quantizer) {
     case QuantizerKind::uniform:
@@ -516,6 +533,7 @@ CodecConfig make_ftc_config(const EncoderOptions& o) {
     case QuantizerKind::lossless: q = "lossless"; params = "quantizer=lossless"; break;
     case QuantizerKind::cast_f16: q = "f16"; params = "quantizer=f16"; break;
     case QuantizerKind::cast_bf16: q = "bf16"; params = "quantizer=bf16"; break;
+    case QuantizerKind::nonuniform: q = "nu"; params = "quantizer=nonuniform"; break;
   }
   std::string coder = coder_name(o.coder);
   params += std::string(" coder=") + coder_name(o.coder);

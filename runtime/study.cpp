@@ -148,6 +148,15 @@ Result<std::vector<CodecConfig>> ftc_configs(const StudyOptions& o, const std::v
   FTC_ASSIGN_OR_RETURN(auto options, expand_sweep(base, axes));
   std::vector<CodecConfig> configs;
   for (const auto& e : options) configs.push_back(make_ftc_config(e));
+  for (const auto& path : o.codec_models) {
+    FTC_ASSIGN_OR_RETURN(auto model, CodecModel::from_file(path));
+    EncoderOptions e = base;
+    e.codec_model = model;
+    for (std::size_t r = 0; r < model->rate_point_count(); ++r) {
+      e.rate_point = static_cast<int>(r);
+      configs.push_back(make_ftc_config(e));
+    }
+  }
   return configs;
 }
 

@@ -33,6 +33,9 @@ struct StudyOptions {
   // Cartesian product of `sweep` (expand_sweep). Both empty: default_sweep().
   std::vector<EncoderSetting> codec;
   std::vector<SweepAxis> sweep;
+  // Fitted codec models (.ftcm): every rate point of each is a configuration of its own, beside
+  // the ones above.
+  std::vector<std::string> codec_models;
 
   std::string baselines = "all";           // a parse_baselines list
   BaselineSettings baseline_settings;

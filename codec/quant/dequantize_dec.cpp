@@ -58,6 +58,20 @@ Status unshuffle(const Symbols& s, std::uint64_t chunk_elements, Tensor& out) {
   return {};
 }
 
+Status dequantize_nonuniform(const Symbols& s, const format::NonUniformParams& p, Tensor& out) {
+  if (s.count != out.element_count()) return {StatusCode::internal, "symbol count does not match the tensor"};
+  const std::uint32_t L = p.levels;
+  const auto at = [&](std::uint64_t i) -> std::uint32_t {
+    return s.bits <= 8 ? s.storage[i] : reinterpret_cast<const std::uint16_t*>(s.storage.data())[i];
+  };
+  for (std::uint64_t i = 0; i < s.count; ++i) {
+    const std::uint32_t q = at(i);
+    if (q >= L) return {StatusCode::corrupt, "non-uniform symbol " + std::to_string(q) + " beyond the " + std::to_string(L) + " levels"};
+    store_element(out.dtype(), out.data(), i, static_cast<double>(p.level[std::size_t{s.ctx.at(i)} * L + q]));
+  }
+  return {};
+}
+
 }  // namespace
 
 Status dequantize(const Symbols& symbols, const format::TensorDesc& desc, Tensor& out) {
@@ -66,6 +80,7 @@ Status dequantize(const Symbols& symbols, const format::TensorDesc& desc, Tensor
     case QuantizerKind::cast_f16:
     case QuantizerKind::cast_bf16: return decast(symbols, desc.quantizer, out);
     case QuantizerKind::lossless: return unshuffle(symbols, desc.chunk_elements, out);
+    case QuantizerKind::nonuniform: return dequantize_nonuniform(symbols, *desc.nonuniform, out);
   }
   return {StatusCode::internal, "unknown quantizer"};
 }

@@ -14,6 +14,10 @@ SymbolLayout symbol_layout(const format::TensorDesc& d) {
       l.bits = d.uniform ? d.uniform->bits : 8;
       if (d.uniform && d.uniform->axis) l.ctx = ContextMap::along(d.shape, *d.uniform->axis);
       break;
+    case QuantizerKind::nonuniform:
+      l.bits = d.nonuniform ? d.nonuniform->bits : 8;
+      if (d.nonuniform && d.nonuniform->axis) l.ctx = ContextMap::along(d.shape, *d.nonuniform->axis);
+      break;
     case QuantizerKind::cast_f16:
     case QuantizerKind::cast_bf16:
       l.bits = 16;

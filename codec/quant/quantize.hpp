@@ -31,6 +31,10 @@ SymbolLayout symbol_layout(const format::TensorDesc& desc);
 // invalid_argument on NaN/Inf in a lossy mode, a bad axis, or a cast of an integer dtype.
 Result<Symbols> quantize(const TensorView& tensor, const EncoderOptions& options, format::TensorDesc& desc);
 
+// Encoder side with parameters fixed in advance (a codec model's): desc's uniform lo/step or
+// non-uniform thresholds, nothing fitted. Values outside the levels clamp to the end symbols.
+Result<Symbols> quantize_fixed(const TensorView& tensor, const format::TensorDesc& desc);
+
 // Fits lo/step from the data or from the caller's clip range.
 Result<UniformParams> fit_uniform(const TensorView& tensor, int bits, std::optional<int> axis,
                                   std::optional<double> clip_lo, std::optional<double> clip_hi);

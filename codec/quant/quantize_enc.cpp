@@ -153,6 +153,35 @@ Result<UniformParams> fit_uniform(const TensorView& view, int bits, std::optiona
   return fit_uniform_c_order(t, view, bits, axis, clip_lo, clip_hi);
 }
 
+Result<Symbols> quantize_fixed(const TensorView& view, const format::TensorDesc& desc) {
+  Tensor copy;
+  FTC_ASSIGN_OR_RETURN(const Elements t, c_order(view, copy));
+  const SymbolLayout layout = symbol_layout(desc);
+  FTC_ASSIGN_OR_RETURN(Symbols s, Symbols::allocate(t.n, layout.bits, layout.ctx));
+  if (desc.quantizer == QuantizerKind::uniform && desc.uniform) {
+    FTC_RETURN_IF_ERROR(check_finite(t));
+    if (layout.bits <= 8) quantize_typed(t, *desc.uniform, layout.ctx, s.storage.data());
+    else quantize_typed(t, *desc.uniform, layout.ctx, reinterpret_cast<std::uint16_t*>(s.storage.data()));
+    return s;
+  }
+  if (desc.quantizer != QuantizerKind::nonuniform || !desc.nonuniform)
+    return Status{StatusCode::unsupported_option, std::string("fixed parameters for quantizer ") + quantizer_name(desc.quantizer)};
+  FTC_RETURN_IF_ERROR(check_finite(t));
+  const auto& p = *desc.nonuniform;
+  const std::size_t T = p.levels - 1;
+  for_each_run(t.n, layout.ctx, [&](std::uint64_t b, std::uint64_t e, std::uint32_t g) {
+    const float* th = p.threshold.data() + std::size_t{g} * T;
+    for (std::uint64_t i = b; i < e; ++i) {
+      const double x = load_element(t.dtype, t.data, i);
+      // q = #{thresholds ≤ x}: thresholds increase, so the first one above x.
+      const std::size_t q = static_cast<std::size_t>(std::upper_bound(th, th + T, x, [](double v, float h) { return v < static_cast<double>(h); }) - th);
+      if (layout.bits <= 8) s.storage[i] = static_cast<std::uint8_t>(q);
+      else reinterpret_cast<std::uint16_t*>(s.storage.data())[i] = static_cast<std::uint16_t>(q);
+    }
+  });
+  return s;
+}
+
 Result<Symbols> quantize(const TensorView& view, const EncoderOptions& o, format::TensorDesc& desc) {
   FTC_RETURN_IF_ERROR(view.validate());
   desc.quantizer = o.quantizer;
@@ -198,6 +227,8 @@ Result<Symbols> quantize(const TensorView& view, const EncoderOptions& o, format
       }
       return s;
     }
+    case QuantizerKind::nonuniform:
+      return Status{StatusCode::unsupported_option, "the non-uniform quantizer takes its levels from a codec model"};
   }
   return Status{StatusCode::invalid_argument, "unknown quantizer"};
 }

@@ -67,6 +67,18 @@ ftc_pool* ftc_pool_create(unsigned workers);   /* NULL when out of memory; worke
 /* NULL is fine. Encoders and decoders the pool was set on keep it alive until they are freed. */
 void ftc_pool_free(ftc_pool* pool);
 
+/* ---- Codec models ------------------------------------------------------------------------- */
+
+/* A fitted codec model file (.ftcm, docs/format-model.md), shared by encoders and decoders. Every
+ * byte is checked (FTC_ERROR_CORRUPT, _TRUNCATED, _CHECKSUM, _UNSUPPORTED_FEATURE, _LIMIT_EXCEEDED). */
+typedef struct ftc_codec_model ftc_codec_model;
+ftc_status ftc_codec_model_load(const void* bytes, size_t size, ftc_codec_model** model);
+/* NULL is fine. Encoders and decoders the model was set on keep it alive until they are freed. */
+void ftc_codec_model_free(ftc_codec_model* model);
+uint64_t ftc_codec_model_id(const ftc_codec_model* model);
+uint64_t ftc_codec_model_hash(const ftc_codec_model* model);
+size_t ftc_codec_model_rate_points(const ftc_codec_model* model);
+
 /* ---- Encoding ---------------------------------------------------------------------------- */
 
 typedef struct ftc_encoder ftc_encoder;
@@ -96,6 +108,9 @@ void ftc_encoder_free(ftc_encoder* encoder); /* NULL is fine */
 ftc_status ftc_encoder_set(ftc_encoder* encoder, ftc_param param, int64_t value);
 /* Chunks are coded on this pool (NULL: the encoder's own), by at most FTC_PARAM_THREADS threads. */
 ftc_status ftc_encoder_set_pool(ftc_encoder* encoder, ftc_pool* pool);
+/* Frames become compact model-bound frames of `model` at `rate_point` (NULL: back to self-describing
+ * frames). FTC_ERROR_INVALID_ARGUMENT for a rate point the model lacks. */
+ftc_status ftc_encoder_set_codec_model(ftc_encoder* encoder, const ftc_codec_model* model, int rate_point);
 /* Clip range of the uniform quantizer (both ends), instead of the data's min/max. */
 ftc_status ftc_encoder_set_clip(ftc_encoder* encoder, double lo, double hi);
 void ftc_encoder_reset(ftc_encoder* encoder);
@@ -127,6 +142,10 @@ ftc_status ftc_decoder_set_limit(ftc_decoder* decoder, ftc_limit limit, uint64_t
 
 /* Chunks are decoded on this pool (NULL: the decoder's own), by at most FTC_DECODER_THREADS threads. */
 ftc_status ftc_decoder_set_pool(ftc_decoder* decoder, ftc_pool* pool);
+
+/* Registers a model that model-bound frames may name (several: a server serving several models).
+ * FTC_ERROR_INVALID_ARGUMENT when a registered model has the same selector (id mod 256). */
+ftc_status ftc_decoder_add_codec_model(ftc_decoder* decoder, const ftc_codec_model* model);
 
 /* Decodes a whole frame into the decoder. The decoded tensors stay valid until the next decode
  * on this decoder or ftc_decoder_free. Any error leaves no tensors. */

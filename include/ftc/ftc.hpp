@@ -188,6 +188,7 @@ enum class QuantizerKind : std::uint8_t {
   uniform = 1,    // affine n-bit: x̂ = lo + q·step, per tensor or per channel
   cast_f16 = 2,   // IEEE binary16, round to nearest even
   cast_bf16 = 3,  // bfloat16, round to nearest even
+  nonuniform = 4, // fitted reconstruction levels and thresholds per channel (codec models only)
 };
 
 // Numeric values are the bitstream's coder ids (docs/format.md §Coders).
@@ -203,6 +204,8 @@ enum class CoderKind : std::uint8_t {
 const char* quantizer_name(QuantizerKind k) noexcept;
 const char* coder_name(CoderKind k) noexcept;
 std::optional<CoderKind> coder_from_name(std::string_view s) noexcept;
+
+class CodecModel;
 
 struct EncoderOptions {
   QuantizerKind quantizer = QuantizerKind::uniform;
@@ -220,6 +223,11 @@ struct EncoderOptions {
   bool chunk_checksums = true;
   Layout layout = Layout::unspecified;
   int threads = 1;                    // chunks coded in parallel; 1 = calling thread only
+  // A fitted codec model (docs/format-model.md): the frame is a compact model-bound frame
+  // (docs/format.md §2.3) coded with the model's rate point; the options above that the model
+  // fixes (quantizer, bits, clip, coder, chunks) are not used.
+  std::shared_ptr<const CodecModel> codec_model;
+  int rate_point = 0;                 // with codec_model: 0 .. rate_point_count() − 1 (≤ 15)
 
   Status validate() const;
 };
@@ -269,6 +277,35 @@ struct DecoderLimits {
   std::uint64_t max_chunks = std::uint64_t{1} << 20;
 };
 
+// A codec model file (.ftcm, docs/format-model.md): statistics fitted once on calibration data —
+// channel subset, quantizer levels, entropy tables — that both ends hold, so that frames carry
+// only payload. Immutable once loaded; share one across threads, encoders and decoders.
+class CodecModel {
+ public:
+  // Parses and checks every byte (hostile input), and builds each rate point's coder once.
+  static Result<std::shared_ptr<const CodecModel>> from_bytes(std::span<const std::uint8_t> bytes);
+  static Result<std::shared_ptr<const CodecModel>> from_file(const std::string& path);
+  ~CodecModel();
+
+  std::uint64_t id() const noexcept;
+  std::uint64_t hash() const noexcept;     // XXH64 of the file: what frames bind to
+  std::size_t rate_point_count() const noexcept;
+  const std::string& rate_point_label(std::size_t point) const;
+  const std::string& tensor_name() const noexcept;
+  DType tensor_dtype() const noexcept;
+  const Shape& tensor_shape() const noexcept;
+  // Elements the quantizer codes at a rate point (after the channel subset).
+  std::uint64_t coded_elements(std::size_t point) const;
+  std::string metadata(const std::string& key) const;  // "" when absent
+
+  struct Impl;
+  const Impl& impl() const noexcept { return *impl_; }
+
+ private:
+  CodecModel();
+  std::unique_ptr<Impl> impl_;
+};
+
 // What a frame declares, read from its header without decoding payloads.
 struct TensorInfo {
   std::string name;
@@ -292,6 +329,7 @@ struct FrameInfo {
   bool chunk_checksums = false;
   std::optional<std::uint64_t> model_id;
   std::optional<std::uint64_t> model_hash;
+  std::optional<int> rate_point;      // model-bound frames
   std::vector<TensorInfo> tensors;
 };
 
@@ -358,9 +396,15 @@ class Decoder {
   // Threads decoding chunks (the caller's included); the pool as for Encoder::set_pool.
   int threads = 1;
   void set_pool(std::shared_ptr<ThreadPool> pool);
+  // Codec models that model-bound frames may name (a server registers every model it serves).
+  // invalid_argument when a registered model has the same selector (id mod 256) and another hash.
+  Status add_codec_model(std::shared_ptr<const CodecModel> model);
 
  private:
+  Result<std::vector<NamedTensor>> decode_compact(std::span<const std::uint8_t> frame) const;
+  Result<const CodecModel*> model_of_compact(std::span<const std::uint8_t> frame) const;
   DecoderLimits limits_;
+  std::vector<std::shared_ptr<const CodecModel>> models_;
   std::shared_ptr<detail::PoolSlot> pool_;
 };
 

@@ -522,7 +522,7 @@ TEST_CASE("entropy model MUST rules (§8)") {
   auto m = parse_codec_model(one_tensor(kIdentity, kPerTensor4, ent(3, {1, 5, 2, 4})));
   REQUIRE(m.ok());
   CHECK(m->rate_points[0].tensors[0].entropy.params == Bytes{1, 5, 2, 4});
-  CHECK(code_of(one_tensor(kIdentity, kPerTensor4, ent(5, {}))) == StatusCode::unsupported_feature);
+  CHECK(code_of(one_tensor(kIdentity, kPerTensor4, ent(6, {}))) == StatusCode::unsupported_feature);
   CHECK(code_of(one_tensor(kIdentity, kPerTensor4, ent(2, {1, 2}, {0}))) == StatusCode::unsupported_feature);
   Bytes past = ent(2, {1, 2});
   past[1] = 9;  // params length past the record

@@ -76,7 +76,7 @@ int main(void) {
   CHECK(!ftc_status_is_input_error(FTC_ERROR_BUFFER_TOO_SMALL));
   CHECK(ftc_decoder_set_limit(dec, FTC_LIMIT_MAX_ELEMENTS, 0) == FTC_ERROR_INVALID_ARGUMENT);
   CHECK(strcmp(ftc_status_string(FTC_ERROR_CHECKSUM), "checksum mismatch") == 0);
-  CHECK(ftc_format_version() == 0x102);  /* newest format read and written: 1.2 */
+  CHECK(ftc_format_version() == 0x103);  /* newest format read and written: 1.2 */
 
   /* Lossless is bit-exact. */
   CHECK(ftc_encoder_set(enc, FTC_PARAM_QUANTIZER, FTC_QUANT_LOSSLESS) == FTC_OK);
@@ -89,7 +89,7 @@ int main(void) {
      1.2); nothing else. Coder ids 0..4. A refused value leaves the previous one in place. */
   CHECK(ftc_encoder_set(enc, FTC_PARAM_QUANTIZER, FTC_QUANT_UNIFORM) == FTC_OK);
   CHECK(ftc_encoder_set(enc, FTC_PARAM_CODER, FTC_CODER_RANS_WIDE) == FTC_OK);
-  CHECK(ftc_encoder_set(enc, FTC_PARAM_CODER, 5) == FTC_ERROR_INVALID_ARGUMENT);
+  CHECK(ftc_encoder_set(enc, FTC_PARAM_CODER, 6) == FTC_ERROR_INVALID_ARGUMENT);
   CHECK(ftc_encoder_set(enc, FTC_PARAM_CODER, -1) == FTC_ERROR_INVALID_ARGUMENT);
   CHECK(ftc_encoder_set(enc, FTC_PARAM_RANS_LANES, 0) == FTC_OK);
   bound = ftc_encode_bound(enc, &t, 1);  /* rans bounds count 128 flushed states */
@@ -133,6 +133,30 @@ int main(void) {
   CHECK(memcmp(wide, narrow, sizeof wide) == 0);
   CHECK(ftc_encoder_set_pool(NULL, NULL) == FTC_ERROR_INVALID_ARGUMENT);
   ftc_pool_free(NULL);
+
+  /* A codec model: a golden compact frame decodes once the model is registered, not before. */
+  {
+    unsigned char model_bytes[8192], frame13[4096];
+    FILE* mf = fopen(FTC_SOURCE_DIR "/tests/golden/v1.3/models/golden13.ftcm", "rb");
+    FILE* ff = fopen(FTC_SOURCE_DIR "/tests/golden/v1.3/valid/compact_rate_point1.ftc", "rb");
+    CHECK(mf != NULL && ff != NULL);
+    if (mf && ff) {
+      size_t mn = fread(model_bytes, 1, sizeof model_bytes, mf), fn = fread(frame13, 1, sizeof frame13, ff);
+      ftc_codec_model* model = NULL;
+      CHECK(ftc_codec_model_load(model_bytes, mn - 1, &model) != FTC_OK && model == NULL);
+      CHECK(ftc_codec_model_load(model_bytes, mn, &model) == FTC_OK && model != NULL);
+      CHECK(ftc_codec_model_id(model) == 0x13 && ftc_codec_model_rate_points(model) == 2);
+      ftc_decoder* md = ftc_decoder_create();
+      CHECK(ftc_decode(md, frame13, fn) == FTC_ERROR_MODEL_MISMATCH);
+      CHECK(ftc_decoder_add_codec_model(md, model) == FTC_OK);
+      ftc_codec_model_free(model);
+      CHECK(ftc_decode(md, frame13, fn) == FTC_OK);
+      CHECK(ftc_decoder_tensor_count(md) == 1);
+      ftc_decoder_free(md);
+    }
+    if (mf) fclose(mf);
+    if (ff) fclose(ff);
+  }
 
   ftc_encoder_free(enc);
   ftc_decoder_free(dec);

@@ -72,6 +72,9 @@ const std::vector<Vector>& vectors() {
         std::istringstream ls(line);
         std::string kind, file;
         ls >> kind >> file;
+        // Compact model-bound frames need their codec model; their every bit flip and
+        // truncation is checked by tests/model/codec_model_roundtrip_test.cpp.
+        if (file.rfind("compact_", 0) == 0) continue;
         v.push_back({dir.filename().string() + "/" + kind + "/" + file, kind == "valid", slurp(dir / kind / file)});
       }
     }

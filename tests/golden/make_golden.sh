@@ -15,8 +15,9 @@ case "$version" in
   1.0) dir=$here/v1 ;;
   1.1) dir=$here/v1.1 ;;
   1.2) dir=$here/v1.2 ;;
+  1.3) dir=$here/v1.3 ;;
   models) dir=$here/models ;;
-  *) echo "usage: $0 1.0|1.1|1.2|models" >&2; exit 2 ;;
+  *) echo "usage: $0 1.0|1.1|1.2|1.3|models" >&2; exit 2 ;;
 esac
 if [[ -e "$dir" && "${FORCE:-0}" != 1 ]]; then
   echo "$dir exists: golden vectors of a released version never change (FORCE=1 to overwrite)" >&2

@@ -375,7 +375,7 @@ void vectors() {
   invalid("nonuniform_levels_not_increasing", one(kIdentity, nonuniform_q(2, 3, {-1, 1, 0, -0.5f, 0.5f})), StatusCode::corrupt);
   invalid("nonuniform_threshold_outside", one(kIdentity, nonuniform_q(2, 3, {-1, 0, 1, -0.5f, 1.5f})), StatusCode::corrupt);
   // §8 Entropy models.
-  invalid("coder_5", one(kIdentity, kQ, {5, 0, 0}), StatusCode::unsupported_feature);
+  invalid("coder_6", one(kIdentity, kQ, {6, 0, 0}), StatusCode::unsupported_feature);
   invalid("raw_with_params", one(kIdentity, kQ, {0, 1, 7, 0}), StatusCode::corrupt);
   invalid("coder_state", one(kIdentity, kQ, {2, 0, 1, 9}), StatusCode::unsupported_feature);
   // §10, §11.
