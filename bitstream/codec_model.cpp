@@ -268,7 +268,7 @@ Status Parser::read_quantizer(ByteReader& r, DType dtype, const Shape& coded, Qu
 Status Parser::read_entropy(ByteReader& r, EntropyModel& e) const {
   std::uint8_t coder;
   FTC_RETURN_IF_ERROR(r.u8(coder));
-  if (coder > 4) return unsupported("coder id " + std::to_string(coder) + " is not known to this reader");
+  if (coder > 5) return unsupported("coder id " + std::to_string(coder) + " is not known to this reader");
   e.coder = static_cast<CoderKind>(coder);
   std::uint64_t len;
   FTC_RETURN_IF_ERROR(r.varint(len));
