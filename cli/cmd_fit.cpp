@@ -19,6 +19,7 @@ struct FitArgs {
   std::string out;
   bool force = false;
   bool no_progress = false;
+  std::string weights = "task";
 };
 
 // Writes `bytes` to `path` through `path`.tmp.PID and a rename, so that `path` is either absent
@@ -46,7 +47,9 @@ int run_fit(const FitArgs& a) {
   const auto t0 = std::chrono::steady_clock::now();
   std::error_code ec;
   if (!a.force && std::filesystem::exists(a.out, ec)) return fail(a.out, "already exists (use -f to overwrite)");
-  if (auto s = runtime::check_fit_options(a.options); !s.ok()) return fail("fit", s.message());
+  runtime::FitOptions options = a.options;
+  options.task_weights = a.weights == "task";
+  if (auto s = runtime::check_fit_options(options); !s.ok()) return fail("fit", s.message());
   const bool tty = isatty(2) != 0;
   std::size_t last_pct = 101;
   auto progress = [&](const runtime::FitEvent& e) {
@@ -70,23 +73,23 @@ int run_fit(const FitArgs& a) {
     }
     std::fflush(stderr);
   };
-  auto r = runtime::fit_codec_model(a.options, progress);
+  auto r = runtime::fit_codec_model(options, progress);
   if (!r.ok()) return fail("fit", r.status().message());
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::size_t elements = 1;
   for (auto d : r->shape) elements *= static_cast<std::size_t>(d);
   std::printf("split %s, %zu elements; %zu calibration + %zu held-out images; held-out top-1 uncompressed %.2f %%\n",
               r->tensor.c_str(), elements, r->calibration_images, r->heldout_images, 100.0 * r->reference_top1);
-  std::printf("%-4s %9s %6s %5s %8s %10s %8s %9s %9s %8s %7s\n", "rate", "kept", "levels", "bits", "ctx", "bits/elem",
-              "B/frame", "agree %", "top-1 %", "drop pt", "tables");
+  std::printf("%-4s %9s %6s %5s %8s %10s %8s %9s %9s %8s %7s %8s\n", "rate", "kept", "levels", "bits", "ctx", "bits/elem",
+              "B/frame", "agree %", "top-1 %", "drop pt", "tables", "SQNR dB");
   for (std::size_t i = 0; i < r->points.size(); ++i) {
     const auto& p = r->points[i];
     char kept[32], ctx[32];
     std::snprintf(kept, sizeof kept, "%zu/%zu", p.kept_channels, p.channels);
     std::snprintf(ctx, sizeof ctx, "%s,K%u", p.positions == 1 ? "ch" : "ch+pos", p.classes);
-    std::printf("%-4zu %9s %6.2f %5d %8s %10.3f %8.1f %9.2f %9.2f %8.2f %7zu\n", i, kept, p.mean_levels, p.bits, ctx,
+    std::printf("%-4zu %9s %6.2f %5d %8s %10.3f %8.1f %9.2f %9.2f %8.2f %7zu %8.1f\n", i, kept, p.mean_levels, p.bits, ctx,
                 p.bits_per_element, p.frame_bytes, 100.0 * p.agreement, 100.0 * p.top1,
-                100.0 * (r->reference_top1 - p.top1), p.table_bytes);
+                100.0 * (r->reference_top1 - p.top1), p.table_bytes, p.sqnr_db);
   }
   for (const auto& n : r->notes) std::printf("note: %s\n", n.c_str());
   if (auto s = write_atomically(a.out, r->bytes, a.force); !s.ok()) return fail(a.out, s.message());
@@ -111,6 +114,9 @@ Command add_fit(CLI::App& root) {
   sub->add_option("--rate-points", o.rate_points, "Rate points, from high to low rate")->check(CLI::Range(1, 16))->capture_default_str();
   sub->add_option("--max-bits", o.max_bits, "At most 2^B quantizer levels per channel")->check(CLI::Range(1, 8))->capture_default_str();
   sub->add_option("--holdout", o.holdout, "Fraction of the images held out for the choices")->check(CLI::Range(0.01, 0.99))->capture_default_str();
+  sub->add_option("--weights", a->weights, "Channel weights: task (tail sensitivity) or mse")->check(CLI::IsMember({"task", "mse"}))->capture_default_str();
+  sub->add_option("--max-bpe", o.max_bits_per_element, "Zeroth-order bits per element of the first rate point")->capture_default_str();
+  sub->add_option("--min-bpe", o.min_bits_per_element, "… and of the last")->capture_default_str();
   sub->add_option("-o,--output", a->out, "Output model file (.ftcm)")->required();
   sub->add_flag("-f,--force", a->force, "Overwrite the output file");
   sub->add_flag("--no-progress", a->no_progress, "No progress on stderr");

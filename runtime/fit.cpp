@@ -455,7 +455,7 @@ Result<FitResult> fit_codec_model(const FitOptions& o, const FitProgress& progre
   R.reference_top1 = double(ref_correct) / double(n_ho);
 
   // ---- 3. sensitivity ----
-  const std::size_t S = std::clamp<std::size_t>(o.sensitivity_runs / std::max<std::size_t>(C, 1), 1, n_ho);
+  const std::size_t S = !o.task_weights ? 0 : std::clamp<std::size_t>(o.sensitivity_runs / std::max<std::size_t>(C, 1), 1, n_ho);
   emit(FitEvent::Kind::stage, "channel sensitivity (" + std::to_string(C) + " channels x " + std::to_string(S) + " held-out images)");
   std::vector<double> w(C, 0.0);
   for (std::size_t c = 0; c < C; ++c) {
@@ -468,6 +468,7 @@ Result<FitResult> fit_codec_model(const FitOptions& o, const FitProgress& progre
       FTC_ASSIGN_OR_RETURN(auto z, tail.run());
       sum += kl(ref_p[k], z.data());
     }
+    if (S == 0) break;
     w[c] = var[c] > 0 ? (sum / double(S)) / var[c] : 0.0;
     emit(FitEvent::Kind::images, {}, (c + 1) * S, C * S);
   }
@@ -475,7 +476,7 @@ Result<FitResult> fit_codec_model(const FitOptions& o, const FitProgress& progre
     double wmax = 0;
     for (double v : w) wmax = std::max(wmax, v);
     for (auto& v : w) v = std::max(v, wmax * 1e-6);
-    if (wmax <= 0)
+    if (wmax <= 0 || !o.task_weights)
       for (auto& v : w) v = 1.0;
   }
 
@@ -637,6 +638,7 @@ Result<FitResult> fit_codec_model(const FitOptions& o, const FitProgress& progre
 
     // Held-out agreement: the tail on reconstructed features.
     std::size_t agree = 0, correct = 0;
+    double err2 = 0, sig2 = 0;
     for (std::size_t h = 0; h < n_ho; ++h) {
       const std::size_t i = n_cal + h;
       float* x = tail.input();
@@ -647,6 +649,12 @@ Result<FitResult> fit_codec_model(const FitOptions& o, const FitProgress& progre
         for (std::size_t j = 0; j < k; ++j)
           for (std::size_t s = 0; s < inner; ++s)
             x[(o_ * C + keep[j]) * inner + s] = fq[j].level[sym[i * Ek + (o_ * k + j) * inner + s]];
+      const float* orig = feat.data() + i * E;
+      for (std::size_t e = 0; e < E; ++e) {
+        const double d = double(orig[e]) - double(x[e]);
+        err2 += d * d;
+        sig2 += double(orig[e]) * double(orig[e]);
+      }
       FTC_ASSIGN_OR_RETURN(auto z, tail.run());
       const std::size_t top = argmax(z.data(), z.size());
       if (top == ref_top[h]) ++agree;
@@ -688,6 +696,7 @@ Result<FitResult> fit_codec_model(const FitOptions& o, const FitProgress& progre
     fp.payload_bytes = best.heldout_bits / 8.0 / double(n_ho) + 4.0;
     fp.frame_bytes = fp.payload_bytes + 6.0;
     fp.agreement = double(agree) / double(n_ho);
+    fp.sqnr_db = err2 > 0 ? 10.0 * std::log10(sig2 / err2) : 999.0;
     fp.top1 = double(correct) / double(n_ho);
     fp.table_bytes = tc.entropy.params.size();
     fp.label = fmt("%.3f bits/element", fp.bits_per_element);

@@ -28,9 +28,10 @@ struct FitOptions {
   std::size_t rate_points = 5;               // 1..16, from the highest rate to the lowest
   double holdout = 0.2;                      // fraction of the images (the last ones) held out for choices
   int max_bits = 4;                          // quantizer levels per channel ≤ 2^max_bits, 1..8
-  double max_bits_per_element = 1.0;         // zeroth-order rate of the first rate point
-  double min_bits_per_element = 0.2;         // … and of the last (geometric in between)
+  double max_bits_per_element = 2.0;         // zeroth-order rate of the first rate point
+  double min_bits_per_element = 0.3;         // … and of the last (geometric in between)
   std::size_t sensitivity_runs = 8000;       // bound on the tail runs of the channel-sensitivity probe
+  bool task_weights = true;                  // false: every channel's squared error weighs the same (MSE)
   std::uint64_t model_id = 0;                // 0: the low 32 bits of the content hash of the model with id 0
 };
 
@@ -60,6 +61,7 @@ struct FitRatePoint {
   double bits_per_element = 0;         // held-out, with the fitted tables, per element of the cut tensor
   double payload_bytes = 0;            // held-out mean per tensor: bits / 8 + 4 bytes of rANS state
   double frame_bytes = 0;              // payload_bytes + 6 bytes of compact frame header
+  double sqnr_db = 0;                  // held-out 10·log10(Σ x² / Σ (x − x̂)²) over the cut tensor
   double agreement = 0;                // held-out top-1 agreement with the uncompressed model
   double top1 = 0;                     // held-out top-1 against the labels
   std::size_t table_bytes = 0;         // size of the entropy model's params blob
