@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   commands.push_back(add_layers(app));
   commands.push_back(add_split(app));
   commands.push_back(add_eval(app));
+  commands.push_back(add_fit(app));
 #endif
   try {
     app.parse(argc, argv);

@@ -260,6 +260,39 @@ TEST_CASE("eval: --coder rans-wide runs; bad --bits and --sweep values name the 
   CHECK(key.status == 1);
   CHECK(key.err.find("unknown key 'threads'") != std::string::npos);
 }
+
+TEST_CASE("fit: writes a model file the reader accepts, prints each rate point, refuses to overwrite without -f") {
+  TempDir tmp;
+  Tensor images = Tensor::zeros(DType::u8, {20, 1, 8, 8}).value();
+  for (std::size_t i = 0; i < images.byte_size(); ++i) images.data()[i] = static_cast<std::uint8_t>((i * 37 + (i * i) % 29) % 256);
+  Tensor labels = Tensor::zeros(DType::i32, {20}).value();
+  REQUIRE(io::write_npy_file(tmp / "x.npy", images.view()).ok());
+  REQUIRE(io::write_npy_file(tmp / "y.npy", labels.view()).ok());
+  const std::string base = "fit --model " + std::string(FTC_SOURCE_DIR) + "/tests/data/onnx/skipnet.onnx --at block_out --mean 0.5 --std 0.25 --data npy:" +
+                           tmp / "x.npy" + "," + tmp / "y.npy" + " --rate-points 2 -o " + tmp / "m.ftcm";
+  Run first = run(base);
+  REQUIRE_MESSAGE(first.status == 0, first.err);
+  CHECK(first.out.find("wrote " + tmp / "m.ftcm") != std::string::npos);
+  CHECK(first.out.find("bits/elem") != std::string::npos);
+  const auto bytes = read_bytes(tmp / "m.ftcm");
+  REQUIRE(bytes.size() > 4);
+  CHECK(std::string(bytes.begin(), bytes.begin() + 4) == "FTCM");
+  CHECK_FALSE(fs::exists(tmp / "m.ftcm.tmp." + std::to_string(getpid())));
+
+  Run again = run(base);
+  CHECK(again.status == 1);
+  CHECK_MESSAGE(again.err.find("already exists (use -f to overwrite)") != std::string::npos, again.err);
+  CHECK(read_bytes(tmp / "m.ftcm") == bytes);
+  Run forced = run(base + " -f");
+  CHECK(forced.status == 0);
+  CHECK(read_bytes(tmp / "m.ftcm") == bytes);  // deterministic: the same file again
+
+  Run bad = run("fit --model " + std::string(FTC_SOURCE_DIR) + "/tests/data/onnx/skipnet.onnx --at block_c2 --mean 0.5 --std 0.25 --data npy:" +
+                tmp / "x.npy" + "," + tmp / "y.npy" + " -o " + tmp / "n.ftcm");
+  CHECK(bad.status == 1);
+  CHECK(bad.err.find("the fitter fits one cut tensor") != std::string::npos);
+  CHECK_FALSE(fs::exists(tmp / "n.ftcm"));
+}
 #endif
 
 TEST_CASE("benchmarks are not an ftc subcommand: they live in bench/ftc_bench, which is not installed") {
