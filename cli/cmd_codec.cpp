@@ -180,7 +180,7 @@ Command add_info(CLI::App& root) {
         j["shape"] = f.tensors[0].shape;
         j["dtype"] = dtype_name(f.tensors[0].dtype);
       }
-      std::printf("%s\n", j.dump(2).c_str());
+      std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
       return 0;
     }
     std::printf("ftc frame, format %d.%d, %llu bytes (header %llu)%s\n", f.format_major, f.format_minor,

@@ -94,7 +94,7 @@ Command add_layers(CLI::App& root) {
         c["cut_elements"] = l.cut_elements ? nlohmann::ordered_json(*l.cut_elements) : nlohmann::ordered_json(nullptr);
         j["candidates"].push_back(std::move(c));
       }
-      std::printf("%s\n", j.dump(2).c_str());
+      std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
       return 0;
     }
 

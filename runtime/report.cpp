@@ -292,7 +292,7 @@ std::string to_json(const Report& report, const std::vector<CurveSummary>& curve
   j["bd_rate_method"] =
       "Bjontegaard delta rate on (top-1, ln bytes): Pareto front of each curve, PCHIP interpolation, mean "
       "difference over the overlapping top-1 interval; n/a with fewer than 2 Pareto points or no overlap";
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 Status write_text_file(const std::string& path, const std::string& text) {

@@ -302,3 +302,15 @@ TEST_CASE("benchmarks are not an ftc subcommand: they live in bench/ftc_bench, w
   CHECK(r.status == 1);
   CHECK(r.out.empty());
 }
+
+TEST_CASE("a tensor name that is not UTF-8 prints as JSON with replacement characters, never an abort") {
+  TempDir tmp;
+  Tensor x = features();
+  const std::string bad = tmp / "bad\xff\xfename.npy";
+  REQUIRE(io::write_npy_file(bad, x.view()).ok());
+  REQUIRE(run("encode '" + bad + "' -o " + tmp / "b.ftc").status == 0);
+  Run info = run("info --json " + tmp / "b.ftc");
+  REQUIRE(info.status == 0);
+  const auto j = nlohmann::json::parse(info.out);
+  CHECK(j["tensors"][0]["name"] == "bad\xEF\xBF\xBD\xEF\xBF\xBDname");
+}
