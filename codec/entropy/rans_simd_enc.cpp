@@ -320,8 +320,7 @@ std::size_t EncodeRoundsPortable(const EncKernelArgs& a) {
       // (a compress and a loop over its count mispredicts about once a vector).
       std::uint8_t emit_bits[8] = {};
       hn::StoreMaskBits(d, emit, emit_bits);
-      std::uint64_t bits = 0;
-      std::memcpy(&bits, emit_bits, sizeof bits);
+      const std::uint64_t bits = mask_bits_word(emit_bits);
       hn::Store(x, d, words);
       for (std::size_t k = L; k-- > 0;) {
         p[-2] = static_cast<std::uint8_t>(words[k]);
