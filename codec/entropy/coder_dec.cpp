@@ -22,10 +22,4 @@ Result<std::unique_ptr<ChunkDecoder>> make_decoder(CoderKind kind, std::span<con
   return Status{StatusCode::unsupported_feature, "unknown coder"};
 }
 
-std::size_t max_params_size(CoderKind kind, int bits, std::uint32_t groups) {
-  if (kind == CoderKind::adaptive) return kAdaptiveMaxParamsSize;
-  if (kind == CoderKind::rans_wide) return 1 + rans_max_params_size(bits, groups);
-  return kind == CoderKind::rans ? rans_max_params_size(bits, groups) : 0;
-}
-
 }  // namespace ftc::entropy

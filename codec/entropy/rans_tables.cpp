@@ -430,6 +430,7 @@ Result<RansTables> RansTables::parse(std::span<const std::uint8_t> in, int bits,
   return t;
 }
 
+#ifndef FTC_ENCODER_ONLY  // the decoder's expanded tables (expand_fused: rans_simd_dec.cpp)
 namespace rans_detail {
 
 Result<DecModel> build_dec_model(const RansTables& t, bool lazy_ok) {
@@ -495,6 +496,7 @@ Result<DecModel> build_dec_model(const RansTables& t, bool lazy_ok) {
 }
 
 }  // namespace rans_detail
+#endif  // FTC_ENCODER_ONLY
 
 std::size_t rans_max_params_size(int bits, std::uint32_t groups) {
   if (bits < 1 || bits > 16) return 0;
