@@ -30,8 +30,8 @@ set(ENV{PKG_CONFIG_SYSROOT_DIR} "${FTC_CROSS_SYSROOT}")
 set(ENV{PKG_CONFIG_PATH} "")
 # Headers of the sysroot, its multiarch ones (jconfig.h) included.
 foreach(_lang C CXX)
-  string(APPEND CMAKE_${_lang}_FLAGS_INIT
-    " -isystem ${FTC_CROSS_SYSROOT}/usr/include/${FTC_CROSS_TRIPLET} -isystem ${FTC_CROSS_SYSROOT}/usr/include")
+  set(CMAKE_${_lang}_STANDARD_INCLUDE_DIRECTORIES
+    "${FTC_CROSS_SYSROOT}/usr/include/${FTC_CROSS_TRIPLET}" "${FTC_CROSS_SYSROOT}/usr/include")
 endforeach()
 # Shared libraries that the sysroot's libraries need (libpng -> libz) at link time.
 string(APPEND CMAKE_EXE_LINKER_FLAGS_INIT
