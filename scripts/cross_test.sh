@@ -33,6 +33,7 @@ step "x86-64 reference frames"
 cmake -S "$src" -B "$out/native" "${common[@]}" >/dev/null
 cmake --build "$out/native" -j "$jobs" --target cross_frames
 rm -rf "$out/ref"
+mkdir -p "$out/ref"
 "$out/native/tests/cross/cross_frames" encode "$out/ref/frames" > "$out/ref/encode.txt" || fail "x86-64 driver failed"
 cut -d' ' -f1,4 "$out/ref/encode.txt" > "$out/ref/decode.txt"
 echo "$(wc -l < "$out/ref/encode.txt") frames"
