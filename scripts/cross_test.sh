@@ -8,7 +8,8 @@
 #      the golden-vector, round-trip, rANS and adaptive-coder tests, then the driver, whose frames
 #      must be byte-identical to x86-64's and whose decodes of x86-64's frames must hash the same.
 #      aarch64 runs as a NEON-only core (cortex-a72) and with SVE/SVE2 at 128, 256 and 512 bits;
-#      each driver run covers every Highway target that CPU supports.
+#      each driver run covers every Highway target that CPU supports;
+#   4. an aarch64 encoder-only core (FTC_ENCODER_ONLY) links without the decoder.
 # Exit non-zero on the first build failure, test failure or difference from x86-64.
 #   FTC_BUILD_ROOT (default build): builds under $FTC_BUILD_ROOT/cross.
 #   FTC_CROSS_TARGETS (default "aarch64 armhf s390x"): the targets to run.
@@ -77,6 +78,19 @@ for t in $targets; do
     echo "$t -cpu $cpu: $(wc -l < "$res/encode.txt") frames byte-identical to x86-64, all decodes equal"
   done
 done
+
+if [[ " $targets " == *" aarch64 "* ]]; then
+  step "aarch64 encoder-only core: links alone, holds no decoder"
+  cmake -S "$src" -B "$out/aarch64-encoder-only" "${common[@]}" -DFTC_ENCODER_ONLY=ON \
+    -DCMAKE_TOOLCHAIN_FILE="$src/cmake/toolchains/aarch64-linux-gnu.cmake" -DFTC_CROSS_SYSROOT="$out/sysroot/arm64" \
+    -DCMAKE_SHARED_LINKER_FLAGS=-Wl,--no-undefined >/dev/null
+  cmake --build "$out/aarch64-encoder-only" -j "$jobs" --target ftc_shared
+  so=$(find "$out/aarch64-encoder-only/codec" -name 'libftc.so.*.*' | head -n 1)
+  if aarch64-linux-gnu-nm -DC --defined-only "$so" | grep -E ' (ftc_decode|ftc_decoder_create|ftc::Decoder::decode)'; then
+    fail "the encoder-only core exports a decoder (above)"
+  fi
+  aarch64-linux-gnu-nm -DC --defined-only "$so" | grep -q ' ftc_encode$' || fail "the encoder-only core lacks ftc_encode"
+fi
 
 echo
 echo "cross stage passed: ${targets} in $(( $(date +%s) - started )) s"
