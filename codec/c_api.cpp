@@ -182,6 +182,7 @@ ftc_status ftc_encode(ftc_encoder* e, const ftc_tensor* tensors, size_t count, v
 const char* ftc_encoder_last_error(const ftc_encoder* e) { return e ? e->last_error.c_str() : ""; }
 #endif  // FTC_DECODER_ONLY
 
+#ifndef FTC_ENCODER_ONLY
 ftc_decoder* ftc_decoder_create(void) {
   try {
     return new ftc_decoder();
@@ -289,5 +290,7 @@ ftc_status ftc_decode_into(ftc_decoder* d, const void* src, size_t n, void* dst,
 }
 
 const char* ftc_decoder_last_error(const ftc_decoder* d) { return d ? d->last_error.c_str() : ""; }
+
+#endif  // FTC_ENCODER_ONLY
 
 }  // extern "C"

@@ -6,8 +6,14 @@
 
 namespace ftc {
 
-static_assert(std::endian::native == std::endian::little,
-              "ftc reads element bytes in memory order as little-endian significance");
+namespace {
+// Memory offset, inside an element of elem_size bytes, of its byte of little-endian significance
+// b: b on a little-endian host, elem_size − 1 − b on a big-endian one.
+std::size_t byte_offset(std::size_t b, std::size_t elem_size) {
+  static_assert(std::endian::native == std::endian::little || std::endian::native == std::endian::big);
+  return std::endian::native == std::endian::little ? b : elem_size - 1 - b;
+}
+}  // namespace
 
 Result<Symbols> Symbols::allocate(std::uint64_t count, int bits, ContextMap ctx) {
   Symbols s;
@@ -25,14 +31,16 @@ Result<Symbols> Symbols::allocate(std::uint64_t count, int bits, ContextMap ctx)
 void shuffle_planes(const std::uint8_t* elements, std::uint64_t n, std::size_t elem_size, std::uint8_t* planes) {
   for (std::size_t b = 0; b < elem_size; ++b) {
     std::uint8_t* plane = planes + b * n;
-    for (std::uint64_t i = 0; i < n; ++i) plane[i] = elements[i * elem_size + b];
+    const std::uint8_t* src = elements + byte_offset(b, elem_size);
+    for (std::uint64_t i = 0; i < n; ++i) plane[i] = src[i * elem_size];
   }
 }
 
 void unshuffle_planes(const std::uint8_t* planes, std::uint64_t n, std::size_t elem_size, std::uint8_t* elements) {
   for (std::size_t b = 0; b < elem_size; ++b) {
     const std::uint8_t* plane = planes + b * n;
-    for (std::uint64_t i = 0; i < n; ++i) elements[i * elem_size + b] = plane[i];
+    std::uint8_t* dst = elements + byte_offset(b, elem_size);
+    for (std::uint64_t i = 0; i < n; ++i) dst[i * elem_size] = plane[i];
   }
 }
 

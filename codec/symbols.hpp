@@ -74,7 +74,8 @@ struct Symbols {
 };
 
 // Byte planes (docs/format.md §4.1): plane b holds byte b (little-endian significance) of each of
-// n elements of elem_size bytes. The lossless quantizer and the zstd coder's 16-bit symbols use them.
+// n elements of elem_size bytes, the elements in host byte order (either endianness). The lossless
+// quantizer and the zstd coder's 16-bit symbols use them.
 void shuffle_planes(const std::uint8_t* elements, std::uint64_t n, std::size_t elem_size, std::uint8_t* planes);
 void unshuffle_planes(const std::uint8_t* planes, std::uint64_t n, std::size_t elem_size, std::uint8_t* elements);
 

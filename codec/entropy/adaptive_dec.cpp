@@ -27,12 +27,6 @@ Result<AdaptiveParams> parse_adaptive_params(std::span<const std::uint8_t> param
   return p;
 }
 
-std::uint64_t adaptive_max_payload(std::uint64_t count, int bits) {
-  if (count == 0) return 0;
-  const std::uint64_t bins = count * static_cast<std::uint64_t>(max_bins_per_symbol(bits));
-  return 4 + 2 * ((bins * 12 + 15) / 16 + 2);
-}
-
 namespace {
 
 // docs/format-adaptive.md §3: slot = x mod 2^16; bin = [slot ≥ p]; x ← f·(x >> 16) + slot − start;

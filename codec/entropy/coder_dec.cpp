@@ -24,12 +24,4 @@ Result<std::unique_ptr<ChunkDecoder>> make_decoder(CoderKind kind, std::span<con
   return Status{StatusCode::unsupported_feature, "unknown coder"};
 }
 
-std::size_t max_params_size(CoderKind kind, int bits, std::uint32_t groups) {
-  if (kind == CoderKind::adaptive) return kAdaptiveMaxParamsSize;
-  if (kind == CoderKind::rans_wide) return 1 + rans_max_params_size(bits, groups);
-  if (kind == CoderKind::context_rans)  // one table a group of 2^bits entries of ≤ 3 bytes, plus the header
-    return 32 + std::size_t{groups} * 3 * (std::size_t{1} << bits) + 5 * std::size_t{groups};
-  return kind == CoderKind::rans ? rans_max_params_size(bits, groups) : 0;
-}
-
 }  // namespace ftc::entropy

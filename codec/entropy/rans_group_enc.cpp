@@ -36,9 +36,9 @@ constexpr std::uint64_t kTableFloor = std::uint64_t{39} << kLgFrac;
 void table_costs(const std::uint64_t* m, std::size_t V, std::uint64_t tot, int P, std::uint64_t esc,
                  std::int16_t* out, std::uint32_t* f) {
   const auto& lg = lg_table();
-  const unsigned __int128 t = static_cast<unsigned __int128>(tot) + esc;
+  const u128 t = static_cast<u128>(tot) + esc;
   // m[v] ≤ t and scale ≤ 2^(P+40) / t: m[v]·scale ≤ 2^56.
-  const std::uint64_t scale = t ? static_cast<std::uint64_t>((static_cast<unsigned __int128>(1) << (P + 40)) / t) : 0;
+  const std::uint64_t scale = t ? static_cast<std::uint64_t>((static_cast<u128>(1) << (P + 40)) / t) : 0;
   auto f_of = [scale](std::uint64_t c) -> std::uint32_t {
     const std::uint64_t q = (c * scale) >> 40;
     return q < 1 ? 1u : q > (1u << 16) ? (1u << 16) : static_cast<std::uint32_t>(q);
@@ -163,8 +163,8 @@ class Grouper {
     return estimate_row(scratch_, 0, P_, esc_, true);
   }
   // Bits (1/2^24) by which context c's cost under a table (its dot d) exceeds its own payload.
-  __int128 excess(std::uint32_t c, std::int32_t d) const {
-    return static_cast<__int128>(rows_.total[c]) * d - static_cast<__int128>(self_[c]);
+  i128 excess(std::uint32_t c, std::int32_t d) const {
+    return static_cast<i128>(rows_.total[c]) * d - static_cast<i128>(self_[c]);
   }
   // Side b is the group less side a: mb = merged − ma.
   void side_b(const Group& g) {
@@ -176,25 +176,25 @@ class Grouper {
     g.gain = 0;
     const std::size_t m = g.members.size();
     if (m < 2 || work_ >= budget_) return;
-    unsigned __int128 self_sum = 0;
+    u128 self_sum = 0;
     std::uint32_t a = g.members[0];
     for (std::uint32_t c : g.members) {
       self_sum += self_[c];
       if (excess(c, dot_[c]) > excess(a, dot_[a])) a = c;
     }
     // The sides' payloads are about ≥ Σ self and one more table costs ≥ kTableFloor bits.
-    if (static_cast<unsigned __int128>(g.est) <= self_sum + 2 * kTableFloor) return;
+    if (static_cast<u128>(g.est) <= self_sum + 2 * kTableFloor) return;
     // Seeds: a, and the member that a's table codes worst against its own.
     std::fill(ma_.begin(), ma_.end(), 0);
     add_counts(rows_, a, ma_.data(), true);
     costs_of(ma_.data(), rows_.total[a], ca_.data());
     dots(g.members, ca_.data(), nullptr);
     std::uint32_t b = a;
-    __int128 bx = 0;
+    i128 bx = 0;
     for (std::size_t j = 0; j < m; ++j) {
       const std::uint32_t c = g.members[j];
       if (c == a) continue;
-      const __int128 x = excess(c, da_[j]);
+      const i128 x = excess(c, da_[j]);
       if (b == a || x > bx) { b = c; bx = x; }
     }
     std::fill(mb_.begin(), mb_.end(), 0);
@@ -275,7 +275,7 @@ ContextGrouping group_contexts(const SparseRows& rows, std::size_t groups, std::
   if (groups < 3 || rows.rows() < groups || self.size() < groups || P < 1 || P > kRansMaxPrecision) return out;
   std::vector<std::uint32_t> active;
   std::size_t V = 0;
-  unsigned __int128 all = 0;
+  u128 all = 0;
   for (std::size_t c = 0; c < groups; ++c) {
     const std::size_t b = rows.begin[c], e = rows.begin[c + 1];
     if (b == e) continue;
@@ -285,7 +285,7 @@ ContextGrouping group_contexts(const SparseRows& rows, std::size_t groups, std::
   }
   // Exact costs stay below 2^63 with fewer than 2^34 symbols (a symbol costs < 2^29).
   if (active.size() < 2 || V > kMaxValues || merged.size() < V || groups * V > kMaxWeights ||
-      all >= (static_cast<unsigned __int128>(1) << 34))
+      all >= (static_cast<u128>(1) << 34))
     return out;
   const std::size_t tmax = std::min({active.size(), groups - 1, static_cast<std::size_t>(kRansMaxTables),
                                      static_cast<std::size_t>(kRansMaxTableSlots >> P)});

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "codec/entropy/rans.hpp"
@@ -19,6 +20,14 @@ inline std::uint32_t lanes_for(std::size_t count, std::uint32_t lanes) {
 
 inline std::uint32_t read_u16le(const std::uint8_t* p) {
   return static_cast<std::uint32_t>(p[0]) | (static_cast<std::uint32_t>(p[1]) << 8);
+}
+
+// The bits of Highway's StoreMaskBits output (bit i of byte i / 8: lane i) as one number, lane i
+// at bit i, whatever the host's byte order.
+inline std::uint64_t mask_bits_word(const std::uint8_t (&bytes)[8]) {
+  std::uint64_t w = 0;
+  for (int i = 0; i < 8; ++i) w |= static_cast<std::uint64_t>(bytes[i]) << (8 * i);
+  return w;
 }
 
 // Scratch memory for one call, n elements: `kept` (a caller's thread_local vector) when that is
@@ -74,8 +83,8 @@ struct CtxCursor {
 
 // ---- Decoder tables -------------------------------------------------------------------------
 
-// One table expanded for decoding. slots: 2^P entries (uint8 if bits ≤ 8 else uint16) giving the
-// table index of each slot; info[idx] = start | (freq − 1) << 16. The escape has index n.
+// One table expanded for decoding. slots: 2^P entries (uint8 if bits ≤ 8 else uint16 in host byte
+// order) giving the table index of each slot; info[idx] = start | (freq − 1) << 16. The escape has index n.
 //
 // Fused form (bits ≤ 8 and P ≤ kFusedMaxPrecision): one u32 a slot, so that a decode step is a
 // single lookup: fused[slot] = index | (slot − start) << 8 | (freq − 1) << 20. When `fused` is
@@ -99,7 +108,9 @@ inline std::uint32_t dec_lookup(const DecTable& t, std::uint32_t& x, std::uint32
   }
   std::uint32_t idx;
   if (wide) {
-    idx = static_cast<std::uint32_t>(t.slots[2 * slot]) | (static_cast<std::uint32_t>(t.slots[2 * slot + 1]) << 8);
+    std::uint16_t w;
+    std::memcpy(&w, t.slots + 2 * slot, 2);
+    idx = w;
   } else {
     idx = t.slots[slot];
   }

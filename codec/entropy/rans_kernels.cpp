@@ -39,8 +39,12 @@ bool lookups_by_loads() {
     case RansLookup::loads: return true;
     default: break;
   }
+#if HWY_ARCH_X86
   static const bool amd = __builtin_cpu_is("amd");
   return amd;
+#else
+  return false;
+#endif
 }
 }  // namespace rans_detail
 

@@ -18,12 +18,12 @@ using rans_detail::lg_table;
 
 std::uint64_t sat_add(std::uint64_t a, std::uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
 std::uint64_t sat_mul(std::uint64_t a, std::uint64_t b) {
-  unsigned __int128 p = static_cast<unsigned __int128>(a) * b;
+  u128 p = static_cast<u128>(a) * b;
   return p > UINT64_MAX ? UINT64_MAX : static_cast<std::uint64_t>(p);
 }
 
 // n / d, through the 64-bit divide when both fit (much faster than the generic 128-bit one).
-unsigned __int128 div128(unsigned __int128 n, unsigned __int128 d) {
+u128 div128(u128 n, u128 d) {
   if ((n >> 64) == 0 && (d >> 64) == 0) return static_cast<std::uint64_t>(n) / static_cast<std::uint64_t>(d);
   return n / d;
 }
@@ -46,7 +46,7 @@ Result<RansTable> quantize_histogram(std::span<const std::uint64_t> counts, int 
   while (n > 0 && counts[n - 1] == 0) --n;
   std::vector<Item> items;
   items.reserve(n + 1);
-  unsigned __int128 sum = 0;
+  u128 sum = 0;
   for (std::size_t v = 0; v < n; ++v)
     if (counts[v]) { items.push_back({counts[v], 0, static_cast<std::uint32_t>(v)}); sum += counts[v]; }
   if (escape_count) { items.push_back({escape_count, 0, static_cast<std::uint32_t>(n)}); sum += escape_count; }
@@ -64,12 +64,12 @@ Result<RansTable> quantize_histogram(std::span<const std::uint64_t> counts, int 
   // count·log2((f+1)/f) exceeds the optimum's price per slot 1/(λ·ln 2), i.e. when
   // x·(lg[f+1] − lg[f]) > 2^24/ln 2. Σf then lands within a few slots of 2^P.
   std::uint64_t free = total;
-  unsigned __int128 rest = sum;
+  u128 rest = sum;
   for (int round = 0; round < 4; ++round) {
     // Pinned: count·free < rest, i.e. count ≤ (rest − 1) / free (every count when free = 0).
-    const std::uint64_t below = rest == 0 ? 0 : free == 0 ? UINT64_MAX : static_cast<std::uint64_t>(std::min<unsigned __int128>(div128(rest - 1, free), UINT64_MAX));
+    const std::uint64_t below = rest == 0 ? 0 : free == 0 ? UINT64_MAX : static_cast<std::uint64_t>(std::min<u128>(div128(rest - 1, free), UINT64_MAX));
     std::uint64_t pinned = 0;
-    unsigned __int128 pinned_count = 0;
+    u128 pinned_count = 0;
     if (rest != 0)
       for (const Item& it : items)
         if (it.count <= below) { ++pinned; pinned_count += it.count; }
@@ -80,7 +80,7 @@ Result<RansTable> quantize_histogram(std::span<const std::uint64_t> counts, int 
   constexpr std::uint64_t kInvLn2 = 1586259972606;  // floor(2^40/ln 2): 2^24/ln 2 with x in 16.16
   std::int64_t used = 0;
   for (Item& it : items) {
-    const unsigned __int128 xw = div128(static_cast<unsigned __int128>(it.count) * free << 16, rest);
+    const u128 xw = div128(static_cast<u128>(it.count) * free << 16, rest);
     const std::uint64_t x = xw > (std::uint64_t{total} << 16) ? std::uint64_t{total} << 16 : static_cast<std::uint64_t>(xw);
     const std::uint32_t f0 = static_cast<std::uint32_t>(x >> 16);
     it.f = f0 < 1 ? 1u : f0 >= total ? total : f0 + (x * (lg[f0 + 1] - lg[f0]) > kInvLn2 ? 1u : 0u);
@@ -282,11 +282,11 @@ std::uint64_t estimate_row(const SparseRows& s, std::size_t r, int P, std::uint6
                            std::uint64_t* payload) {
   const auto& lg = lg_table();
   const std::size_t b = s.begin[r], e = s.begin[r + 1];
-  const unsigned __int128 tot = static_cast<unsigned __int128>(s.total[r]) + esc_count;
+  const u128 tot = static_cast<u128>(s.total[r]) + esc_count;
   if (payload) *payload = 0;
   if (tot == 0) return 0;
   // scale ≤ 2^(P+40) / tot and every count ≤ tot: count·scale < 2^57.
-  const std::uint64_t scale = static_cast<std::uint64_t>((static_cast<unsigned __int128>(1) << (P + 40)) / tot);
+  const std::uint64_t scale = static_cast<std::uint64_t>((static_cast<u128>(1) << (P + 40)) / tot);
   auto f_of = [scale](std::uint64_t c) -> std::uint32_t {
     const std::uint64_t q = (c * scale) >> 40;
     return q < 1 ? 1u : q > kMaxF ? kMaxF : static_cast<std::uint32_t>(q);
@@ -301,7 +301,7 @@ std::uint64_t estimate_row(const SparseRows& s, std::size_t r, int P, std::uint6
   std::uint64_t bits = 8 * 4 + 7;
   const std::uint32_t* value = s.value.data();
   const std::uint64_t* count = s.count.data();
-  auto pass = [&](auto zero) -> unsigned __int128 {  // Σ count·lg f, in the accumulator type of zero
+  auto pass = [&](auto zero) -> u128 {  // Σ count·lg f, in the accumulator type of zero
     decltype(zero) clg = zero;
     std::uint32_t next = 0;  // first value after the previous non-zero one
     for (std::size_t i = b; i < e; ++i) {
@@ -316,11 +316,11 @@ std::uint64_t estimate_row(const SparseRows& s, std::size_t r, int P, std::uint6
     return clg;
   };
   // lg f < 2^28: below 2^35 symbols the sum fits 64 bits.
-  const unsigned __int128 clg = s.total[r] < (std::uint64_t{1} << 35) ? pass(std::uint64_t{0}) : pass(static_cast<unsigned __int128>(0));
+  const u128 clg = s.total[r] < (std::uint64_t{1} << 35) ? pass(std::uint64_t{0}) : pass(static_cast<u128>(0));
   const std::uint64_t norm = sumf > (std::uint64_t{1} << P) ? lg_any(sumf) : static_cast<std::uint64_t>(P) << kFrac;
-  unsigned __int128 cost = static_cast<unsigned __int128>(s.total[r]) * norm - clg;  // exact; saturates once
+  u128 cost = static_cast<u128>(s.total[r]) * norm - clg;  // exact; saturates once
   if (payload) *payload = cost > UINT64_MAX ? UINT64_MAX : static_cast<std::uint64_t>(cost);
-  if (table_bits) cost += static_cast<unsigned __int128>(bits) << kFrac;
+  if (table_bits) cost += static_cast<u128>(bits) << kFrac;
   return cost > UINT64_MAX ? UINT64_MAX : static_cast<std::uint64_t>(cost);
 }
 
@@ -335,7 +335,7 @@ PerContextBound::PerContextBound(const SparseRows& rows, std::size_t groups) : s
     st.total = rows.total[c];
     st.nz = e - b;
     if (st.total == 0) { ++empty_; continue; }
-    unsigned __int128 clg = 0;
+    u128 clg = 0;
     std::uint32_t next = 0;
     std::uint64_t gaps = 0, gap_bits = 0;
     auto gap_of = [&](std::uint32_t v) {  // without a branch: zero runs are data
@@ -350,32 +350,32 @@ PerContextBound::PerContextBound(const SparseRows& rows, std::size_t groups) : s
       for (std::size_t i = b; i < e; ++i) { sum += count[i] * lg[count[i]]; gap_of(value[i]); }
       clg = sum;
     } else {
-      for (std::size_t i = b; i < e; ++i) { clg += static_cast<unsigned __int128>(count[i]) * lg_any(count[i]); gap_of(value[i]); }
+      for (std::size_t i = b; i < e; ++i) { clg += static_cast<u128>(count[i]) * lg_any(count[i]); gap_of(value[i]); }
     }
     st.gaps = gaps;
     st.gap_bits = gap_bits;
-    const unsigned __int128 whole = static_cast<unsigned __int128>(st.total) * lg_any(st.total);
-    const unsigned __int128 margin = static_cast<unsigned __int128>(st.total) * 1024 + clg;
+    const u128 whole = static_cast<u128>(st.total) * lg_any(st.total);
+    const u128 margin = static_cast<u128>(st.total) * 1024 + clg;
     if (whole > margin) payload_ += whole - margin;
   }
 }
 
-unsigned __int128 PerContextBound::at(int P, std::uint64_t esc, bool table_bits) const {
+u128 PerContextBound::at(int P, std::uint64_t esc, bool table_bits) const {
   if (!table_bits) return payload_;
   std::uint64_t bits = 40 * empty_;
   for (const Stats& st : stats_) {
     if (st.total == 0) continue;
     int k = 0;
     if (st.nz) while ((std::uint64_t{2} << k) * st.nz <= (std::uint64_t{1} << P) && k < 15) ++k;
-    const unsigned __int128 tot = static_cast<unsigned __int128>(st.total) + esc;
-    const std::uint64_t scale = static_cast<std::uint64_t>((static_cast<unsigned __int128>(1) << (P + 40)) / tot);
-    const std::uint64_t unfloored = static_cast<std::uint64_t>((static_cast<unsigned __int128>(st.total) * scale) >> 40);
+    const u128 tot = static_cast<u128>(st.total) + esc;
+    const std::uint64_t scale = static_cast<std::uint64_t>((static_cast<u128>(1) << (P + 40)) / tot);
+    const std::uint64_t unfloored = static_cast<std::uint64_t>((static_cast<u128>(st.total) * scale) >> 40);
     const std::uint64_t sumf = std::max(st.nz, unfloored > st.nz ? unfloored - st.nz : 0);
     const std::uint64_t rounding = st.nz * ((std::uint64_t{1} << k) - 1);
     const std::uint64_t shifted = sumf > rounding ? (sumf - rounding) >> k : 0;
     bits += 39 + shifted + st.nz * (1 + static_cast<std::uint64_t>(k)) + st.gaps * static_cast<std::uint64_t>(k) + st.gap_bits;
   }
-  return payload_ + (static_cast<unsigned __int128>(bits) << kFrac);
+  return payload_ + (static_cast<u128>(bits) << kFrac);
 }
 
 }  // namespace rans_detail

@@ -8,6 +8,8 @@
 #include <span>
 #include <vector>
 
+#include "codec/entropy/int128.hpp"
+
 namespace ftc::entropy::rans_detail {
 
 inline constexpr int kLgFrac = 24;  // costs are in 1/2^24 bit
@@ -58,7 +60,7 @@ class PerContextBound {
   // min(this, UINT64_MAX) ≤ Σ_c estimate_row(rows, c, P, esc, table_bits) over the contexts
   // with symbols (each saturating at UINT64_MAX), plus 40 bits a context without symbols when
   // table_bits (as build_rans_tables counts them).
-  unsigned __int128 at(int P, std::uint64_t esc, bool table_bits) const;
+  u128 at(int P, std::uint64_t esc, bool table_bits) const;
 
  private:
   struct Stats {
@@ -66,7 +68,7 @@ class PerContextBound {
   };
   std::vector<Stats> stats_;
   std::uint64_t empty_ = 0;
-  unsigned __int128 payload_ = 0;
+  u128 payload_ = 0;
 };
 
 // Map bits of `tables` tables over `groups` contexts (mode 2, docs/format-rans.md §1.2), in 1/2^24

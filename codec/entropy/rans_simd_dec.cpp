@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <algorithm>
+#include <bit>
 #include <type_traits>
 
 #include "codec/entropy/rans_internal.hpp"
@@ -61,7 +62,10 @@ HWY_INLINE hn::Vec<D> NextWords(D du, std::uint32_t bits, const std::uint8_t* in
     const auto below = hn::Sub(hn::Shl(hn::Set(du, 1u), hn::Iota(du, 0)), hn::Set(du, 1u));  // (1 << i) − 1
     prefix = hn::PopulationCount(hn::And(hn::Set(du, bits), below));
   }
-  const auto next = hn::PromoteTo(du, hn::BitCast(d16, hn::LoadU(d8w, in)));
+  auto next16 = hn::BitCast(d16, hn::LoadU(d8w, in));
+  if constexpr (std::endian::native == std::endian::big)  // the words are little-endian
+    next16 = hn::Or(hn::ShiftLeft<8>(next16), hn::ShiftRight<8>(next16));
+  const auto next = hn::PromoteTo(du, next16);
   return hn::TableLookupLanes(next, hn::IndicesFromVec(du, prefix));
 #endif
 }
@@ -79,7 +83,7 @@ std::size_t DecodeRoundsT(const DecKernelArgs& a) {
   if (N % V != 0) return 0;  // (an SVE length that does not divide the lanes: the general path)
   const int P = a.precision;
   const auto vmask = hn::Set(du, (1u << P) - 1);
-  const auto vsym = hn::Set(du, kWide ? 0xFFFFu : 0xFFu);
+  [[maybe_unused]] const auto vsym = hn::Set(du, kWide ? 0xFFFFu : 0xFFu);
   const auto v16 = hn::Set(du, 0xFFFFu);
   const auto vL = hn::Set(du, kL);
   const auto vone = hn::Set(du, 1u);
@@ -116,8 +120,11 @@ std::size_t DecodeRoundsT(const DecKernelArgs& a) {
         idx = hn::Load(du, idx_arr);
         e = hn::Load(du, entry_arr);
       } else {
+        // The 4 bytes at the slot's entry; the entry is their first 1 or 2 (host-order uint16).
         const auto off = kWide ? hn::Add(slot, slot) : slot;
-        idx = hn::And(hn::BitCast(du, hn::GatherOffset(di, slots, hn::BitCast(di, off))), vsym);
+        const auto word = hn::BitCast(du, hn::GatherOffset(di, slots, hn::BitCast(di, off)));
+        if constexpr (std::endian::native == std::endian::little) idx = hn::And(word, vsym);
+        else idx = hn::ShiftRight<kWide ? 16 : 24>(word);
         e = hn::BitCast(du, hn::GatherIndex(di, info, hn::BitCast(di, idx)));
       }
       const auto freq = hn::Add(hn::ShiftRight<16>(e), vone);
@@ -129,8 +136,7 @@ std::size_t DecodeRoundsT(const DecKernelArgs& a) {
       const auto m = hn::Lt(x, vL);
       std::uint8_t mbits[8] = {};
       hn::StoreMaskBits(du, m, mbits);
-      std::uint32_t bits = 0;
-      std::memcpy(&bits, mbits, (V + 7) / 8 < 4 ? (V + 7) / 8 : 4);
+      const auto bits = static_cast<std::uint32_t>(mask_bits_word(mbits));
       x = hn::IfThenElse(m, hn::Or(hn::ShiftLeft<16>(x), NextWords(du, bits, in)), x);
       in += 2 * static_cast<std::size_t>(__builtin_popcount(bits));
       hn::StoreU(x, du, a.x + v);
@@ -303,8 +309,7 @@ std::size_t DecodeFusedPortable(const DecKernelArgs& a) {
       hn::StoreU(hn::TruncateTo(dout, idx), dout, out + v);
       std::uint8_t mbits[8] = {};
       hn::StoreMaskBits(du, hn::Lt(x, vL), mbits);
-      std::uint32_t bits = 0;
-      std::memcpy(&bits, mbits, (V + 7) / 8);
+      const auto bits = static_cast<std::uint32_t>(mask_bits_word(mbits));
       mask_bits[k] = bits;
       hn::StoreU(x, du, a.x + v);
     }

@@ -196,8 +196,11 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 // Lookups by loads need whole 128-bit blocks of 4 lanes and block-wise interleaves: x86 and NEON.
 #if HWY_ARCH_X86 || HWY_TARGET == HWY_NEON
+#define FTC_RANS_PORTABLE_LOADS 1
 constexpr bool kPortableLoads = true;
 #else
+// (Sizeless vectors, SVE's, cannot be array elements: the loads path is not compiled at all.)
+#define FTC_RANS_PORTABLE_LOADS 0
 constexpr bool kPortableLoads = false;
 #endif
 
@@ -259,6 +262,7 @@ std::size_t EncodeRoundsPortable(const EncKernelArgs& a) {
     }
     auto any = hn::Zero(d);
     for (std::size_t v = 0; v < NV; ++v) {
+#if FTC_RANS_PORTABLE_LOADS
       if constexpr (kLoads) {
         const hn::FixedTag<std::uint32_t, 4> d4;
         auto row = [&](std::size_t l) {
@@ -279,7 +283,9 @@ std::size_t EncodeRoundsPortable(const EncKernelArgs& a) {
         hn::Store(fs, d, f_fs + v * L);
         hn::Store(hn::BitCast(d, hn::InterleaveUpper(d64, hn::BitCast(d64, ab2), hn::BitCast(d64, cd2))), d, f_xmax + v * L);
         any = hn::Or(any, fs);
-      } else {
+      } else
+#endif
+      {
         auto sv = hn::PromoteTo(d, hn::LoadU(d8, s + v * L));
         if constexpr (kPeriodic) {
           const auto in_a = hn::Lt(hn::Add(iota, hn::Set(d, static_cast<std::uint32_t>(v * L))), hn::Set(d, b));
@@ -314,8 +320,7 @@ std::size_t EncodeRoundsPortable(const EncKernelArgs& a) {
       // (a compress and a loop over its count mispredicts about once a vector).
       std::uint8_t emit_bits[8] = {};
       hn::StoreMaskBits(d, emit, emit_bits);
-      std::uint64_t bits = 0;
-      std::memcpy(&bits, emit_bits, sizeof bits);
+      const std::uint64_t bits = mask_bits_word(emit_bits);
       hn::Store(x, d, words);
       for (std::size_t k = L; k-- > 0;) {
         p[-2] = static_cast<std::uint8_t>(words[k]);
@@ -373,6 +378,7 @@ std::size_t EncodePeriodic(const EncKernelArgs& a) {
 #endif
 }
 #undef FTC_RANS_PORTABLE_ENCODER
+#undef FTC_RANS_PORTABLE_LOADS
 
 // NOLINTNEXTLINE(google-readability-namespace-comments)
 }  // namespace HWY_NAMESPACE

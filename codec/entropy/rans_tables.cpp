@@ -100,6 +100,7 @@ class BitReader {
       if (avail < 32) {
         if (pos > last) break;
         std::memcpy(&buf, data + (pos >> 3), 8);
+        if constexpr (std::endian::native == std::endian::big) buf = __builtin_bswap64(buf);  // little-endian bytes
         buf >>= (pos & 7);
         avail = 64 - static_cast<int>(pos & 7);
       }
@@ -429,6 +430,7 @@ Result<RansTables> RansTables::parse(std::span<const std::uint8_t> in, int bits,
   return t;
 }
 
+#ifndef FTC_ENCODER_ONLY  // the decoder's expanded tables (expand_fused: rans_simd_dec.cpp)
 namespace rans_detail {
 
 Result<DecModel> build_dec_model(const RansTables& t, bool lazy_ok) {
@@ -475,10 +477,8 @@ Result<DecModel> build_dec_model(const RansTables& t, bool lazy_ok) {
       if (f == 0) continue;
       info[v] = start | ((f - 1) << 16);
       if (m.wide) {
-        for (std::uint32_t j = start; j < start + f; ++j) {
-          s[2 * j] = static_cast<std::uint8_t>(v);
-          s[2 * j + 1] = static_cast<std::uint8_t>(v >> 8);
-        }
+        const auto v16 = static_cast<std::uint16_t>(v);
+        for (std::uint32_t j = start; j < start + f; ++j) std::memcpy(s + 2 * j, &v16, 2);
       } else {
         std::memset(s + start, static_cast<int>(v), f);
       }
@@ -496,6 +496,7 @@ Result<DecModel> build_dec_model(const RansTables& t, bool lazy_ok) {
 }
 
 }  // namespace rans_detail
+#endif  // FTC_ENCODER_ONLY
 
 std::size_t rans_max_params_size(int bits, std::uint32_t groups) {
   if (bits < 1 || bits > 16) return 0;

@@ -1,6 +1,7 @@
 // Coder 0 raw, decoder side (docs/format.md §6.1).
 #include "codec/entropy/raw.hpp"
 
+#include <bit>
 #include <cstring>
 
 namespace ftc::entropy {
@@ -20,7 +21,8 @@ class RawDecoder final : public ChunkDecoder {
     FTC_RETURN_IF_ERROR(check_size(in, out.count));
     const std::size_t size = raw_payload_size(out.count, bits_);
     if (size == 0) return {};
-    if (bits_ == 8 || bits_ == 16) {
+    // 8 bits, or 16 on a little-endian host: the symbols' bytes in memory are the payload.
+    if (bits_ == 8 || (bits_ == 16 && std::endian::native == std::endian::little)) {
       std::memcpy(out.data, in.data(), size);
       return {};
     }

@@ -1,6 +1,7 @@
 // Coder 0 raw, encoder side (docs/format.md §6.1).
 #include "codec/entropy/raw.hpp"
 
+#include <bit>
 #include <cstring>
 
 namespace ftc::entropy {
@@ -19,8 +20,9 @@ class RawEncoder final : public ChunkEncoder {
     out.resize(start + size);
     std::uint8_t* dst = out.data() + start;
     if (size == 0) return {};  // memcpy must not see the null data of an empty span
-    if (bits_ == 8 || bits_ == 16) {
-      std::memcpy(dst, s.data, size);  // little-endian host (shuffle.cpp asserts it)
+    // 8 bits, or 16 on a little-endian host: the payload is the symbols' bytes in memory.
+    if (bits_ == 8 || (bits_ == 16 && std::endian::native == std::endian::little)) {
+      std::memcpy(dst, s.data, size);
       return {};
     }
     std::uint64_t acc = 0;

@@ -298,24 +298,24 @@ TEST_CASE("rans tables: the per-context lower bound never exceeds the per-contex
     const std::uint64_t esc = rng() % 3 == 0 ? 1 + rng() % 1000 : 0;
     for (int P = 1; P <= kRansMaxPrecision; ++P) {
       // Each part alone: the table bits' bound against the estimates' table bits.
-      unsigned __int128 est_bits = 0;
+      u128 est_bits = 0;
       bool saturated = false;
       for (std::size_t c = 0; c < groups; ++c) {
-        if (!rows.total[c]) { est_bits += static_cast<unsigned __int128>(40) << rans_detail::kLgFrac; continue; }
+        if (!rows.total[c]) { est_bits += static_cast<u128>(40) << rans_detail::kLgFrac; continue; }
         const std::uint64_t with = rans_detail::estimate_row(rows, c, P, esc, true);
         saturated |= with == UINT64_MAX;
         est_bits += with - rans_detail::estimate_row(rows, c, P, esc, false);
       }
       if (!saturated) CHECK(bound.at(P, esc, true) - bound.at(P, esc, false) <= est_bits);
       for (bool table_bits : {false, true}) {
-        unsigned __int128 sum = 0;
+        u128 sum = 0;
         for (std::size_t c = 0; c < groups; ++c)
           sum += rows.total[c] ? rans_detail::estimate_row(rows, c, P, esc, table_bits)
-                               : (table_bits ? static_cast<unsigned __int128>(40) << rans_detail::kLgFrac : 0);
-        const unsigned __int128 lb = bound.at(P, esc, table_bits);
+                               : (table_bits ? static_cast<u128>(40) << rans_detail::kLgFrac : 0);
+        const u128 lb = bound.at(P, esc, table_bits);
         INFO("trial " << trial << " P " << P << " table bits " << table_bits << " shape " << shape << " esc " << esc << " V " << V << " lb " << static_cast<double>(lb) / (1 << 24) << " sum " << static_cast<double>(sum) / (1 << 24));
         // estimate_row saturates at UINT64_MAX (huge counts): the bound holds up to that.
-        CHECK(std::min<unsigned __int128>(lb, UINT64_MAX) <= sum);
+        CHECK(std::min<u128>(lb, UINT64_MAX) <= sum);
         // Not vacuous (counts below 2^17, where the quantization loss at P ≥ 12 is small): within
         // a factor 2 of the sum.
         if (!table_bits && P >= 12 && esc == 0 && shape != 3) CHECK(static_cast<double>(lb) >= 0.5 * static_cast<double>(sum));
