@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "cli/file_io.hpp"
 #include "codec/io/npy.hpp"
+#include "codec/io/npz.hpp"
 
 namespace ftc::cli {
 namespace {
@@ -100,7 +101,7 @@ Command add_decode(CLI::App& root) {
   auto* sub = root.add_subcommand("decode", "Decode an ftc frame into .npy files");
   sub->add_option("input", a->input, "Input .ftc file ('-' for stdin)")->required();
   sub->add_option("-o,--output", a->output,
-                  "Output .npy file ('-' for stdout); a directory when the frame holds several tensors")->required();
+                  "Output .npy file ('-' for stdout); .npz (any number of tensors) or a directory when the frame holds several")->required();
   sub->add_flag("-f,--force", a->force, "Overwrite existing files");
   sub->add_option("--threads", a->threads, "Threads decoding chunks")->check(CLI::Range(1, 256));
   sub->add_option("--max-output-bytes", a->max_bytes, "Refuse frames that decode to more bytes (default 1 GiB)");
@@ -113,11 +114,28 @@ Command add_decode(CLI::App& root) {
     d.threads = a->threads;
     auto tensors = d.decode(*bytes);
     if (!tensors.ok()) return fail(a->input, tensors.status().to_string());
+    const auto ends_with = [&](const char* ext) { return a->output.ends_with(ext); };
+    if (ends_with(".npz")) {
+      std::vector<std::pair<std::string, TensorView>> members;
+      for (std::size_t i = 0; i < tensors->size(); ++i) {
+        std::string key = file_name_for((*tensors)[i], i);
+        key.resize(key.size() - 4);  // the archive adds ".npy"
+        for (const auto& m : members)
+          if (m.first == key) key = "tensor" + std::to_string(i);
+        members.emplace_back(key, (*tensors)[i].tensor.view());
+      }
+      auto npz = io::write_npz(members);
+      if (!npz.ok()) return fail(a->output, npz.status().message());
+      Status s = write_output(a->output, *npz, a->force);
+      return s.ok() ? 0 : fail(a->output, s.message());
+    }
     if (tensors->size() == 1) {
       Status s = write_npy_output(a->output, (*tensors)[0].tensor.view(), a->force);
       return s.ok() ? 0 : fail(a->output, s.message());
     }
-    if (a->output == "-") return fail(a->input, "frame holds " + std::to_string(tensors->size()) + " tensors; give a directory with -o");
+    if (a->output == "-" || ends_with(".npy"))
+      return fail(a->input, "frame holds " + std::to_string(tensors->size()) +
+                                " tensors, one .npy holds one: give -o OUT.npz (or a directory)");
     std::error_code ec;
     std::filesystem::create_directories(a->output, ec);
     if (ec) return fail(a->output, ec.message());

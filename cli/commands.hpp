@@ -22,6 +22,7 @@ Command add_info(CLI::App& root);
 Command add_layers(CLI::App& root);     // ftc layers MODEL.onnx         (cli/cmd_layers.cpp)
 Command add_split(CLI::App& root);      // ftc split MODEL.onnx --at …   (cli/cmd_split.cpp)
 Command add_eval(CLI::App& root);       // ftc eval --model …            (cli/cmd_eval.cpp)
+Command add_features(CLI::App& root);   // ftc features --model …        (cli/cmd_features.cpp)
 #endif
 
 // Prints "ftc: <what>: <reason>" to stderr and returns 1.

@@ -62,6 +62,15 @@ class SameBytesAsTheCli(unittest.TestCase):
                                 "--bits", "5"], capture_output=True, text=True)
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertEqual(ftc.encode({"a": a, "b": b}, bits=5), pathlib.Path(out).read_bytes())
+            # `ftc decode` to .npz: what numpy.load reads is what ftc.decode returns.
+            npz = os.path.join(d, "ab.npz")
+            r = subprocess.run([CLI, "decode", out, "-o", npz], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            want = ftc.decode(pathlib.Path(out).read_bytes())
+            with np.load(npz) as z:
+                self.assertEqual(sorted(z.files), ["a", "b"])
+                for k in want:
+                    np.testing.assert_array_equal(z[k], want[k])
 
 
 
