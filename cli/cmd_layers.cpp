@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "runtime/eval.hpp"
 #include "runtime/graph.hpp"
 
 namespace ftc::cli {
@@ -69,6 +70,10 @@ Command add_layers(CLI::App& root) {
     auto layers = g->layers();
     if (!layers.ok()) return fail(a->model, layers.status().message());
     const std::uint64_t total = g->total_macs();
+    // The model card's recommended split, when a card sits beside the model.
+    std::string recommended;
+    if (auto card = runtime::read_model_card(runtime::model_card_path(a->model)); card.ok())
+      recommended = card->recommended_split;
 
     if (a->json) {
       nlohmann::ordered_json j;
@@ -92,6 +97,7 @@ Command add_layers(CLI::App& root) {
         c["single"] = l.single();
         c["cut"] = l.cut;
         c["cut_elements"] = l.cut_elements ? nlohmann::ordered_json(*l.cut_elements) : nlohmann::ordered_json(nullptr);
+        c["recommended"] = !recommended.empty() && l.tensor == recommended;
         j["candidates"].push_back(std::move(c));
       }
       std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
@@ -114,6 +120,7 @@ Command add_layers(CLI::App& root) {
                                    : "needs --at " + join(l.cut) +
                                          (l.cut_elements ? " (" + with_commas(*l.cut_elements) + " elements)" : "");
       singles += l.single();
+      if (!recommended.empty() && l.tensor == recommended) cut += "  <- recommended (model card)";
       std::printf("%4zu  %-*s  %-18s %-16s %10s %15s%s %5.1f%%  %s\n", i, static_cast<int>(w), l.tensor.c_str(),
                   l.op_type.c_str(), l.info.shape_string().c_str(), n ? with_commas(*n).c_str() : "?",
                   with_commas(l.head_macs).c_str(), l.head_macs_exact ? " " : "+", pct, cut.c_str());

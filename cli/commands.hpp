@@ -23,6 +23,7 @@ Command add_layers(CLI::App& root);     // ftc layers MODEL.onnx         (cli/cm
 Command add_split(CLI::App& root);      // ftc split MODEL.onnx --at …   (cli/cmd_split.cpp)
 Command add_eval(CLI::App& root);       // ftc eval --model …            (cli/cmd_eval.cpp)
 Command add_fit(CLI::App& root);        // ftc fit --model … -o C.ftcm   (cli/cmd_fit.cpp)
+Command add_features(CLI::App& root);   // ftc features --model …        (cli/cmd_features.cpp)
 #endif
 
 // Prints "ftc: <what>: <reason>" to stderr and returns 1.

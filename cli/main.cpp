@@ -16,8 +16,8 @@ int fail(const std::string& what, const std::string& reason) {
 
 int main(int argc, char** argv) {
   using namespace ftc::cli;
-  CLI::App app{"ftc — feature tensor codec for split DNN inference"};
-  app.set_version_flag("--version", std::string("ftc ") + ftc::version_string() + " (format " +
+  CLI::App app{"ftc — feature tensor codec for split DNN inference", "ftc"};
+  app.set_version_flag("-V,--version", std::string("ftc ") + ftc::version_string() + " (format " +
                                         std::to_string(ftc::kFormatMajor) + "." + std::to_string(ftc::kFormatMinor) + ")");
   app.require_subcommand(1);
   std::vector<Command> commands = {add_encode(app), add_decode(app), add_info(app)};
@@ -26,7 +26,12 @@ int main(int argc, char** argv) {
   commands.push_back(add_split(app));
   commands.push_back(add_eval(app));
   commands.push_back(add_fit(app));
+  commands.push_back(add_features(app));
 #endif
+  if (argc <= 1) {  // no arguments: the help, and success
+    std::printf("%s", app.help().c_str());
+    return 0;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

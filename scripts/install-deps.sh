@@ -17,13 +17,15 @@ packages=(
   libopencv-dnn-dev libopencv-core-dev
   # baselines measured beside ftc
   libzfp-dev libfpzip-dev libhtscodecs-dev
+  # the Python module (python/) and its tests
+  pybind11-dev python3-dev python3-numpy
   # data and plots for the demo
   dataset-fashion-mnist gnuplot-nox
   # fuzzers and sanitizers
   clang libclang-rt-14-dev llvm
 )
 if [[ "${1:-}" == "--train" ]]; then
-  packages+=(python3-torch python3-numpy python3-onnx)
+  packages+=(python3-torch python3-onnx)
 fi
 
 SUDO=""

@@ -295,6 +295,124 @@ TEST_CASE("fit: writes a model file the reader accepts, prints each rate point, 
 }
 #endif
 
+TEST_CASE("ftc alone prints the help and succeeds; -V is --version") {
+  Run bare = run("");
+  CHECK(bare.status == 0);
+  CHECK_MESSAGE(bare.out.find("Usage: ftc") != std::string::npos, bare.out);
+  CHECK(bare.out.find("encode") != std::string::npos);
+  Run v = run("-V"), version = run("--version");
+  CHECK(v.status == 0);
+  CHECK(v.out.rfind("ftc ", 0) == 0);
+  CHECK(v.out == version.out);
+}
+
+TEST_CASE("encode prints one summary line on stderr unless -q") {
+  TempDir tmp;
+  Tensor x = features();
+  REQUIRE(io::write_npy_file(tmp / "x.npy", x.view()).ok());
+  Run loud = run("encode " + tmp / "x.npy -o " + tmp / "x.ftc --bits 4 --per-channel 1");
+  REQUIRE(loud.status == 0);
+  const auto size = fs::file_size(tmp / "x.ftc");
+  CHECK(std::count(loud.err.begin(), loud.err.end(), '\n') == 1);
+  CHECK_MESSAGE(loud.err.find("encoded 1 tensor, 200704 -> " + std::to_string(size) + " bytes (") == 0, loud.err);
+  CHECK(loud.err.find("uniform 4-bit per channel, coder zstd") != std::string::npos);
+  CHECK(loud.out.empty());
+  Run quiet = run("encode " + tmp / "x.npy -o " + tmp / "y.ftc --bits 4 --per-channel 1 -q");
+  REQUIRE(quiet.status == 0);
+  CHECK(quiet.err.empty());
+  CHECK(read_bytes(tmp / "x.ftc") == read_bytes(tmp / "y.ftc"));
+}
+
+TEST_CASE("decode of a multi-tensor frame: .npz written, .npy and stdout refused with the way out") {
+  TempDir tmp;
+  Tensor x = features();
+  Tensor small = Tensor::zeros(DType::i16, {5}).value();
+  REQUIRE(io::write_npy_file(tmp / "a.npy", x.view()).ok());
+  REQUIRE(io::write_npy_file(tmp / "b.npy", small.view()).ok());
+  REQUIRE(run("encode -q " + tmp / "a.npy " + tmp / "b.npy -o " + tmp / "ab.ftc --lossless").status == 0);
+  Run npy = run("decode " + tmp / "ab.ftc -o " + tmp / "out.npy");
+  CHECK(npy.status == 1);
+  CHECK_MESSAGE(npy.err.find("frame holds 2 tensors, one .npy holds one: give -o OUT.npz") != std::string::npos, npy.err);
+  CHECK_FALSE(fs::exists(tmp / "out.npy"));
+  CHECK(run("decode " + tmp / "ab.ftc -o -").status == 1);
+  REQUIRE(run("decode " + tmp / "ab.ftc -o " + tmp / "out.npz").status == 0);
+  const auto z = read_bytes(tmp / "out.npz");
+  REQUIRE(z.size() > 4);
+  CHECK(std::equal(z.begin(), z.begin() + 4, std::begin({'P', 'K', '\3', '\4'})));
+  // Stored members: each tensor's .npy bytes appear whole, after its member name.
+  for (const auto& [name, t] : {std::pair{std::string("a.npy"), &x}, std::pair{std::string("b.npy"), &small}}) {
+    const auto npy_bytes = io::write_npy(t->view());
+    auto at = std::search(z.begin(), z.end(), name.begin(), name.end());
+    REQUIRE(at != z.end());
+    CHECK(std::search(at, z.end(), npy_bytes.begin(), npy_bytes.end()) == at + static_cast<std::ptrdiff_t>(name.size()));
+  }
+  CHECK(run("decode " + tmp / "ab.ftc -o " + tmp / "out.npz").status == 1);  // no overwrite without -f
+}
+
+#ifdef FTC_WITH_PIPELINE
+TEST_CASE("layers marks the model card's recommended split") {
+  const std::string model = std::string(FTC_SOURCE_DIR) + "/models/fmnist_resnet.onnx";
+  Run table = run("layers " + model);
+  REQUIRE(table.status == 0);
+  CHECK(std::count(table.out.begin(), table.out.end(), '<') == 1);
+  const auto line_at = table.out.find("<- recommended (model card)");
+  REQUIRE(line_at != std::string::npos);
+  const auto line_start = table.out.rfind('\n', line_at);
+  CHECK(table.out.substr(line_start, line_at - line_start).find("/stage2/block1/relu_2/Relu_output_0") != std::string::npos);
+  auto j = nlohmann::json::parse(run("layers --json " + model).out);
+  int marked = 0;
+  for (const auto& c : j["candidates"])
+    if (c["recommended"] == true) {
+      ++marked;
+      CHECK(c["tensor"] == "/stage2/block1/relu_2/Relu_output_0");
+    }
+  CHECK(marked == 1);
+}
+
+TEST_CASE("features: the head's cut tensor for the first N images as one float32 .npy") {
+  TempDir tmp;
+  Tensor images = Tensor::zeros(DType::u8, {3, 28, 28}).value();
+  for (std::size_t i = 0; i < 784; ++i) {
+    images.data()[i] = static_cast<std::uint8_t>((i * 7) % 251);
+    images.data()[784 + i] = static_cast<std::uint8_t>((i * 13) % 256);
+    images.data()[1568 + i] = images.data()[i];  // image 2 = image 0
+  }
+  Tensor labels = Tensor::zeros(DType::i32, {3}).value();
+  REQUIRE(io::write_npy_file(tmp / "x.npy", images.view()).ok());
+  REQUIRE(io::write_npy_file(tmp / "y.npy", labels.view()).ok());
+  const std::string base = "features --model " + std::string(FTC_SOURCE_DIR) + "/models/fmnist_resnet.onnx --data npy:" +
+                           tmp / "x.npy" + "," + tmp / "y.npy";
+  Run r = run(base + " -o " + tmp / "f.npy");
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  Tensor f = io::read_npy_file(tmp / "f.npy").value();
+  REQUIRE(f.dtype() == DType::f32);
+  REQUIRE(f.shape() == Shape{3, 64, 14, 14});  // the card's recommended split, one row an image
+  const float* p = f.data_as<float>();
+  const std::size_t row = 64 * 14 * 14;
+  CHECK(std::all_of(p, p + 3 * row, [](float v) { return v >= 0; }));  // a ReLU's output
+  CHECK(std::any_of(p, p + row, [](float v) { return v > 0; }));
+  CHECK(std::equal(p, p + row, p + 2 * row));        // same image, same features
+  CHECK_FALSE(std::equal(p, p + row, p + row));      // another image, other features
+  // -n takes the first N: the same rows, bit for bit.
+  REQUIRE(run(base + " -n 2 -o " + tmp / "f2.npy").status == 0);
+  Tensor f2 = io::read_npy_file(tmp / "f2.npy").value();
+  REQUIRE(f2.shape() == Shape{2, 64, 14, 14});
+  CHECK(std::equal(p, p + 2 * row, f2.data_as<float>()));
+  // An explicit --at, and a normalization over the card's, change what comes out.
+  REQUIRE(run(base + " --at /stage1/block1/relu_2/Relu_output_0 -n 1 -o " + tmp / "s1.npy").status == 0);
+  CHECK(io::read_npy_file(tmp / "s1.npy").value().shape() == Shape{1, 32, 28, 28});
+  REQUIRE(run(base + " -n 1 --mean 0 --std 1 -o " + tmp / "m.npy").status == 0);
+  CHECK_FALSE(std::equal(p, p + row, io::read_npy_file(tmp / "m.npy").value().data_as<float>()));
+  Run bad = run(base + " --at nope -o " + tmp / "bad.npy");
+  CHECK(bad.status == 1);
+  CHECK(bad.err.find("nope") != std::string::npos);
+  CHECK(std::count(bad.err.begin(), bad.err.end(), '\n') == 1);
+  Run many = run(base + " -n 4 -o " + tmp / "bad.npy");
+  CHECK(many.status == 1);
+  CHECK_MESSAGE(many.err.find("holds 3 images, asked for 4") != std::string::npos, many.err);
+}
+#endif
+
 TEST_CASE("benchmarks are not an ftc subcommand: they live in bench/ftc_bench, which is not installed") {
   TempDir tmp;
   REQUIRE(io::write_npy_file(tmp / "x.npy", features().view()).ok());

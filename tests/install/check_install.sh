@@ -32,4 +32,16 @@ LD_LIBRARY_PATH="$(pkg-config --variable=libdir ftc)" "$tmp/consumer_pc"
 cc "$tmp/consumer/consumer.c" -o "$tmp/consumer_pc_static" $(pkg-config --cflags ftc) \
   "$(pkg-config --variable=libdir ftc)/libftc.a" $(pkg-config --libs-only-l --static ftc | sed 's/-lftc//')
 "$tmp/consumer_pc_static"
+# The Python package, when built: imported from the installed prefix, not from the build tree.
+if compgen -G "$build/python/ftc/_ftc*.so" >/dev/null; then
+  init=$(find "$tmp/prefix" -path '*/dist-packages/ftc/__init__.py' | head -1)
+  [[ -n $init ]] || { echo "the Python module was built but not installed" >&2; exit 1; }
+  site=$(dirname "$(dirname "$init")")
+  (cd "$tmp" && PYTHONPATH="$site" "${FTC_PYTHON:-python3}" -c '
+import ftc, numpy as np, sys
+assert ftc.__file__.startswith(sys.argv[1]), ftc.__file__
+x = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+assert (ftc.decode(ftc.encode(x, quantizer="lossless")) == x).all()
+' "$site")
+fi
 echo "install consumers: find_package (shared, static) and pkg-config (shared, static) passed; installed ftc links no htscodecs"

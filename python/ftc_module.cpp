@@ -1,0 +1,416 @@
+// The Python face of ftc (module ftc._ftc; python/ftc/__init__.py re-exports it): NumPy arrays in,
+// frame bytes out, and back. Flags and conversions only: encoding, decoding and option checking
+// are the core's (Encoder, Decoder, set_encoder_option), so Python, the CLI and the evaluator take
+// the same option names and produce the same bytes.
+//
+// Invariants:
+// - An input array is read in place when its strides are whole elements in native byte order (any
+//   sign, any order: TensorView takes them as they are); otherwise it is copied once into C order.
+// - The GIL is released while a frame is coded; the arrays and buffers coded stay referenced by the
+//   call's arguments (and a buffer export pins a bytearray's size) for that time.
+// - Every ftc::Status that is not ok becomes ftc.Error(code, status name, message); nothing from
+//   the core crashes the interpreter, whatever the bytes.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstring>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ftc/ftc.hpp"
+
+#ifdef FTC_PYTHON_WITH_PIPELINE
+#include "runtime/graph.hpp"
+#endif
+
+namespace py = pybind11;
+
+namespace {
+
+// Carries a Status across the binding layer; translated to ftc.Error.
+struct StatusError {
+  ftc::Status status;
+};
+
+[[noreturn]] void raise(ftc::Status s) { throw StatusError{std::move(s)}; }
+[[noreturn]] void raise_arg(std::string message) {
+  raise({ftc::StatusCode::invalid_argument, std::move(message)});
+}
+
+std::optional<ftc::DType> dtype_of(const py::dtype& d) {
+  switch (d.kind()) {
+    case 'f':
+      if (d.itemsize() == 4) return ftc::DType::f32;
+      if (d.itemsize() == 8) return ftc::DType::f64;
+      if (d.itemsize() == 2) return ftc::DType::f16;
+      return std::nullopt;
+    case 'i':
+      if (d.itemsize() == 1) return ftc::DType::i8;
+      if (d.itemsize() == 2) return ftc::DType::i16;
+      if (d.itemsize() == 4) return ftc::DType::i32;
+      return std::nullopt;
+    case 'u':
+      if (d.itemsize() == 1) return ftc::DType::u8;
+      if (d.itemsize() == 2) return ftc::DType::u16;
+      return std::nullopt;
+    default:
+      return std::nullopt;
+  }
+}
+
+// The StatusCode enumerator's name, as ftc.Error.status gives it.
+const char* status_identifier(ftc::StatusCode c) {
+  switch (c) {
+    case ftc::StatusCode::ok: return "ok";
+    case ftc::StatusCode::invalid_argument: return "invalid_argument";
+    case ftc::StatusCode::buffer_too_small: return "buffer_too_small";
+    case ftc::StatusCode::unsupported_option: return "unsupported_option";
+    case ftc::StatusCode::corrupt: return "corrupt";
+    case ftc::StatusCode::truncated: return "truncated";
+    case ftc::StatusCode::checksum_mismatch: return "checksum_mismatch";
+    case ftc::StatusCode::unsupported_version: return "unsupported_version";
+    case ftc::StatusCode::limit_exceeded: return "limit_exceeded";
+    case ftc::StatusCode::model_mismatch: return "model_mismatch";
+    case ftc::StatusCode::unsupported_feature: return "unsupported_feature";
+    case ftc::StatusCode::bad_file: return "bad_file";
+    case ftc::StatusCode::io_error: return "io_error";
+    case ftc::StatusCode::out_of_memory: return "out_of_memory";
+    case ftc::StatusCode::internal: return "internal";
+  }
+  return "internal";
+}
+
+// NumPy's name for a decoded dtype; bf16 has none and is widened to float32 (exact).
+const char* numpy_name(ftc::DType t) {
+  switch (t) {
+    case ftc::DType::f32: return "float32";
+    case ftc::DType::f64: return "float64";
+    case ftc::DType::f16: return "float16";
+    case ftc::DType::bf16: return "float32";
+    case ftc::DType::i8: return "int8";
+    case ftc::DType::u8: return "uint8";
+    case ftc::DType::i16: return "int16";
+    case ftc::DType::u16: return "uint16";
+    case ftc::DType::i32: return "int32";
+  }
+  return "uint8";
+}
+
+// An input tensor: the array it reads (the caller's, or a C-order native copy) and its view.
+struct Input {
+  std::string name;
+  py::array array;
+  ftc::TensorView view;
+};
+
+Input make_input(std::string name, const py::handle& obj) {
+  py::module_ np = py::module_::import("numpy");
+  py::array a = py::isinstance<py::array>(obj) ? py::reinterpret_borrow<py::array>(obj)
+                                               : py::array(np.attr("asarray")(obj));
+  const auto dt = dtype_of(a.dtype());
+  if (!dt)
+    raise_arg("tensor '" + name + "': dtype " + std::string(py::str(a.dtype())) +
+              " is not one of float32, float64, float16, int8, uint8, int16, uint16, int32");
+  if (a.ndim() > ftc::kMaxRank)
+    raise_arg("tensor '" + name + "': rank " + std::to_string(a.ndim()) + " is over " + std::to_string(ftc::kMaxRank));
+  const py::ssize_t item = a.itemsize();
+  bool in_place = a.dtype().attr("isnative").cast<bool>();
+  for (py::ssize_t d = 0; d < a.ndim(); ++d)
+    if (a.strides(d) % item != 0) in_place = false;
+  if (!in_place) a = py::array(np.attr("ascontiguousarray")(a, a.dtype().attr("newbyteorder")("=")));
+  Input in{std::move(name), a, {}};
+  in.view.dtype = *dt;
+  in.view.rank = static_cast<int>(a.ndim());
+  for (py::ssize_t d = 0; d < a.ndim(); ++d) {
+    in.view.shape[d] = a.shape(d);
+    in.view.strides[d] = a.strides(d) / item;
+  }
+  in.view.data = a.data();
+  return in;
+}
+
+// The tensors of encode(): one array, a dict {name: array}, or a sequence of arrays or (name, array).
+std::vector<Input> make_inputs(const py::handle& tensors, const std::optional<std::string>& name) {
+  std::vector<Input> out;
+  if (py::isinstance<py::dict>(tensors)) {
+    if (name) raise_arg("name= is for a single array; a dict names its tensors by its keys");
+    for (auto [k, v] : py::reinterpret_borrow<py::dict>(tensors)) {
+      if (!py::isinstance<py::str>(k)) raise_arg("dict keys must be tensor names (str)");
+      out.push_back(make_input(k.cast<std::string>(), v));
+    }
+    if (out.empty()) raise_arg("no tensors to encode");
+    return out;
+  }
+  if (py::isinstance<py::list>(tensors) || py::isinstance<py::tuple>(tensors)) {
+    if (name) raise_arg("name= is for a single array; give (name, array) pairs");
+    std::size_t i = 0;
+    for (auto item : tensors) {
+      if (py::isinstance<py::tuple>(item) && py::len(item) == 2 && py::isinstance<py::str>(item[py::int_(0)])) {
+        out.push_back(make_input(item[py::int_(0)].cast<std::string>(), item[py::int_(1)]));
+      } else if (py::isinstance<py::array>(item)) {
+        out.push_back(make_input("", item));
+      } else {
+        raise_arg("item " + std::to_string(i) + " is neither an array nor a (name, array) pair");
+      }
+      ++i;
+    }
+    if (out.empty()) raise_arg("no tensors to encode");
+    return out;
+  }
+  out.push_back(make_input(name.value_or(""), tensors));
+  return out;
+}
+
+// A keyword value as set_encoder_option takes it: None → "none", bools → "on"/"off",
+// (lo, hi) → "lo,hi", numbers in Python's shortest round-trip form, strings as they are.
+std::string option_text(const py::handle& v) {
+  if (v.is_none()) return "none";
+  if (py::isinstance<py::bool_>(v)) return v.cast<bool>() ? "on" : "off";
+  if (py::isinstance<py::str>(v)) return v.cast<std::string>();
+  if (py::isinstance<py::tuple>(v) || py::isinstance<py::list>(v)) {
+    std::string s;
+    for (auto x : v) s += (s.empty() ? "" : ",") + option_text(x);
+    return s;
+  }
+  return py::str(v).cast<std::string>();
+}
+
+ftc::EncoderOptions make_options(const py::kwargs& options) {
+  ftc::EncoderOptions o;
+  for (auto [k, v] : options) {
+    std::string name = k.cast<std::string>();
+    for (char& c : name)
+      if (c == '_') c = '-';
+    if (v.is_none() && name != "per-channel" && name != "clip") continue;  // None: the default
+    if (auto s = ftc::set_encoder_option(o, name, option_text(v)); !s.ok()) raise(s);
+  }
+  if (auto s = o.validate(); !s.ok()) raise(s);
+  return o;
+}
+
+py::bytes encode(const py::handle& tensors, const std::optional<std::string>& name, const py::kwargs& options) {
+  const ftc::EncoderOptions o = make_options(options);
+  const std::vector<Input> inputs = make_inputs(tensors, name);
+  std::vector<ftc::NamedTensorView> views;
+  for (const auto& in : inputs) views.push_back({in.name, in.view});
+  ftc::Result<std::vector<std::uint8_t>> frame = ftc::Status{ftc::StatusCode::internal, "not run"};
+  {
+    py::gil_scoped_release nogil;
+    frame = ftc::Encoder(o).encode(views);
+  }
+  if (!frame.ok()) raise(frame.status());
+  return py::bytes(reinterpret_cast<const char*>(frame->data()), frame->size());
+}
+
+// A read-only byte view of a bytes-like object, held while it is read.
+struct Bytes {
+  py::buffer_info info;
+  std::span<const std::uint8_t> span() const {
+    return {static_cast<const std::uint8_t*>(info.ptr), static_cast<std::size_t>(info.size * info.itemsize)};
+  }
+};
+
+Bytes bytes_of(const py::handle& data) {
+  if (!PyObject_CheckBuffer(data.ptr())) raise_arg("expected bytes, bytearray or memoryview");
+  py::buffer b = py::reinterpret_borrow<py::buffer>(data);
+  py::buffer_info info = b.request();
+  if (info.ndim > 1 || (info.ndim == 1 && info.strides[0] != info.itemsize))
+    raise_arg("the frame's bytes must be one contiguous buffer");
+  return {std::move(info)};
+}
+
+ftc::Decoder make_decoder(int threads, std::optional<std::uint64_t> max_output_bytes) {
+  if (threads < 1 || threads > 256) raise_arg("threads must be 1..256, got " + std::to_string(threads));
+  ftc::DecoderLimits limits;
+  if (max_output_bytes) limits.max_output_bytes = *max_output_bytes;
+  ftc::Decoder d(limits);
+  d.threads = threads;
+  return d;
+}
+
+// Hands a decoded tensor to NumPy without a copy: the array owns the Tensor through a capsule.
+py::array to_array(ftc::Tensor&& t) {
+  std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end());
+  if (t.dtype() == ftc::DType::bf16) {
+    py::array_t<float> out(shape);
+    const auto* src = t.data_as<std::uint16_t>();
+    float* dst = out.mutable_data();
+    for (std::uint64_t i = 0; i < t.element_count(); ++i) {
+      const std::uint32_t bits = static_cast<std::uint32_t>(src[i]) << 16;
+      std::memcpy(dst + i, &bits, 4);
+    }
+    return out;
+  }
+  auto* owned = new ftc::Tensor(std::move(t));
+  py::capsule keep(owned, [](void* p) { delete static_cast<ftc::Tensor*>(p); });
+  return py::array(py::dtype(numpy_name(owned->dtype())), shape, owned->data(), keep);
+}
+
+std::vector<ftc::NamedTensor> decode_tensors(const py::handle& data, int threads,
+                                             std::optional<std::uint64_t> max_output_bytes) {
+  const Bytes b = bytes_of(data);
+  const ftc::Decoder d = make_decoder(threads, max_output_bytes);
+  ftc::Result<std::vector<ftc::NamedTensor>> r = ftc::Status{ftc::StatusCode::internal, "not run"};
+  {
+    py::gil_scoped_release nogil;
+    r = d.decode(b.span());
+  }
+  if (!r.ok()) raise(r.status());
+  return std::move(r).value();
+}
+
+py::list decode_all(const py::handle& data, int threads, std::optional<std::uint64_t> max_output_bytes) {
+  py::list out;
+  for (auto& t : decode_tensors(data, threads, max_output_bytes))
+    out.append(py::make_tuple(t.name, to_array(std::move(t.tensor))));
+  return out;
+}
+
+py::dict info(const py::handle& data) {
+  const Bytes b = bytes_of(data);
+  auto r = ftc::Decoder().inspect(b.span());
+  if (!r.ok()) raise(r.status());
+  const ftc::FrameInfo& f = *r;
+  py::dict d;
+  d["format_version"] = std::to_string(f.format_major) + "." + std::to_string(f.format_minor);
+  d["bytes"] = f.frame_bytes;
+  d["header_bytes"] = f.header_bytes;
+  d["chunk_checksums"] = f.chunk_checksums;
+  d["model_id"] = f.model_id ? py::object(py::int_(*f.model_id)) : py::object(py::none());
+  d["model_hash"] = f.model_hash ? py::object(py::int_(*f.model_hash)) : py::object(py::none());
+  py::list tensors;
+  for (const auto& t : f.tensors) {
+    py::dict jt;
+    jt["name"] = t.name;
+    jt["dtype"] = ftc::dtype_name(t.dtype);
+    jt["shape"] = py::tuple(py::cast(t.shape));
+    jt["layout"] = t.layout == ftc::Layout::nchw ? "nchw" : t.layout == ftc::Layout::nhwc ? "nhwc" : "unspecified";
+    jt["quantizer"] = ftc::quantizer_name(t.quantizer);
+    jt["bits"] = t.bits;
+    jt["channel_axis"] = t.channel_axis ? py::object(py::int_(*t.channel_axis)) : py::object(py::none());
+    jt["coder"] = ftc::coder_name(t.coder);
+    jt["chunk_elements"] = t.chunk_elements;
+    jt["chunks"] = t.chunk_count;
+    jt["payload_bytes"] = t.payload_bytes;
+    tensors.append(jt);
+  }
+  d["tensors"] = tensors;
+  return d;
+}
+
+py::list encoder_options() {
+  py::list out;
+  for (const auto& p : ftc::encoder_params()) {
+    py::dict d;
+    d["name"] = p.name;
+    d["min"] = p.min;
+    d["max"] = p.max;
+    d["values"] = p.names.empty() ? py::object(py::none())
+                                  : py::object(py::cast(std::vector<std::string>(p.names.begin(), p.names.end())));
+    d["only"] = p.only.empty() ? py::object(py::none())
+                               : py::object(py::cast(std::vector<std::int64_t>(p.only.begin(), p.only.end())));
+    d["help"] = p.help;
+    out.append(d);
+  }
+  return out;
+}
+
+#ifdef FTC_PYTHON_WITH_PIPELINE
+py::dict shape_info(const ftc::runtime::TensorShapeInfo& i) {
+  py::dict d;
+  d["name"] = i.name;
+  d["dtype"] = i.dtype ? py::object(py::str(ftc::dtype_name(*i.dtype))) : py::object(py::none());
+  if (i.shape) {
+    py::list s;
+    for (std::size_t k = 0; k < i.shape->size(); ++k) {
+      const auto dim = (*i.shape)[k];
+      if (dim >= 0) s.append(dim);
+      else if (k < i.dim_names.size() && !i.dim_names[k].empty()) s.append(i.dim_names[k]);
+      else s.append(py::none());
+    }
+    d["shape"] = py::tuple(s);
+  } else {
+    d["shape"] = py::none();
+  }
+  return d;
+}
+
+py::list layers(const std::string& model) {
+  auto g = ftc::runtime::Graph::load(model);
+  if (!g.ok()) raise(g.status());
+  auto ls = g->layers();
+  if (!ls.ok()) raise(ls.status());
+  py::list out;
+  for (const auto& l : *ls) {
+    py::dict d = shape_info(l.info);
+    d["tensor"] = l.tensor;
+    d["node"] = l.node;
+    d["op_type"] = l.op_type;
+    d["node_index"] = l.node_index;
+    d["head_macs"] = l.head_macs;
+    d["head_macs_exact"] = l.head_macs_exact;
+    d["cut"] = l.cut;
+    d["cut_elements"] = l.cut_elements ? py::object(py::int_(*l.cut_elements)) : py::object(py::none());
+    out.append(d);
+  }
+  return out;
+}
+
+py::dict split(const std::string& model, const std::vector<std::string>& at, const std::optional<std::string>& head,
+               const std::optional<std::string>& tail) {
+  auto g = ftc::runtime::Graph::load(model);
+  if (!g.ok()) raise(g.status());
+  auto s = g->split(at);
+  if (!s.ok()) raise(s.status());
+  if (head)
+    if (auto st = s->head.save(*head); !st.ok()) raise(st);
+  if (tail)
+    if (auto st = s->tail.save(*tail); !st.ok()) raise(st);
+  const auto& i = s->info;
+  py::dict d;
+  d["requested"] = i.requested;
+  d["cut"] = i.cut;
+  d["added"] = i.added;
+  py::list ci;
+  for (const auto& c : i.cut_info) ci.append(shape_info(c));
+  d["cut_info"] = ci;
+  d["head_nodes"] = i.head_nodes;
+  d["tail_nodes"] = i.tail_nodes;
+  d["head_macs"] = i.head_macs;
+  d["tail_macs"] = i.tail_macs;
+  return d;
+}
+#endif
+
+}  // namespace
+
+PYBIND11_MODULE(_ftc, m) {
+  m.doc() = "ftc: feature tensor codec for split DNN inference (C++ core)";
+  static py::exception<StatusError> error(m, "Error");
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const StatusError& e) {
+      py::object exc = py::reinterpret_borrow<py::object>(error.ptr())(e.status.to_string());
+      exc.attr("code") = static_cast<int>(e.status.code());
+      exc.attr("status") = status_identifier(e.status.code());
+      exc.attr("message") = e.status.message();
+      PyErr_SetObject(error.ptr(), exc.ptr());
+    }
+  });
+  m.attr("__version__") = ftc::version_string();
+  m.attr("format_version") = std::to_string(ftc::kFormatMajor) + "." + std::to_string(ftc::kFormatMinor);
+  m.def("encode", &encode, py::arg("tensors"), py::kw_only(), py::arg("name") = py::none());
+  m.def("decode_all", &decode_all, py::arg("data"), py::kw_only(), py::arg("threads") = 1,
+        py::arg("max_output_bytes") = py::none());
+  m.def("info", &info, py::arg("data"));
+  m.def("encoder_options", &encoder_options);
+#ifdef FTC_PYTHON_WITH_PIPELINE
+  m.def("layers", &layers, py::arg("model"));
+  m.def("split", &split, py::arg("model"), py::arg("at"), py::kw_only(), py::arg("head") = py::none(),
+        py::arg("tail") = py::none());
+#endif
+}
