@@ -21,15 +21,15 @@ namespace ftc::runtime {
 struct FitOptions {
   std::string model;                         // ONNX file; its model card M.json is read from beside it
   std::string at;                            // the tensor to split at; empty: the card's recommended_split
-  std::string data = "fashion-mnist:train:4000";  // an open_dataset spec: the calibration images
+  std::string data = "fashion-mnist:train:12000";  // an open_dataset spec: the calibration images
   std::string fashion_mnist_dir;             // empty: FTC_FASHION_MNIST_DIR or the default
   std::string input_shape;                   // fixes dynamic input dims, as StudyOptions::input_shape
   std::vector<double> mean, std;             // normalization over the model card's (both needed without one)
-  std::size_t rate_points = 5;               // 1..16, from the highest rate to the lowest
-  double holdout = 0.2;                      // fraction of the images (the last ones) held out for choices
+  std::size_t rate_points = 8;               // 1..16, from the highest rate to the lowest
+  double holdout = 0.25;                     // fraction of the images (the last ones) held out for choices
   int max_bits = 4;                          // quantizer levels per channel ≤ 2^max_bits, 1..8
-  double max_bits_per_element = 2.0;         // zeroth-order rate of the first rate point
-  double min_bits_per_element = 0.3;         // … and of the last (geometric in between)
+  double max_bits_per_element = 1.2;         // zeroth-order rate of the first rate point
+  double min_bits_per_element = 0.4;         // … and of the last (geometric in between)
   std::size_t sensitivity_runs = 8000;       // bound on the tail runs of the channel-sensitivity probe
   bool task_weights = true;                  // false: every channel's squared error weighs the same (MSE)
   std::uint64_t model_id = 0;                // 0: the low 32 bits of the content hash of the model with id 0

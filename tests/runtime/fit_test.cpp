@@ -69,8 +69,8 @@ TEST_CASE("fit_codec_model: deterministic bytes, a valid file, coder-5 params, z
 
   CHECK(a->tensor == "block_out");
   CHECK(a->shape == Shape{1, 4, 8, 8});
-  CHECK(a->heldout_images == 8);
-  CHECK(a->calibration_images == 32);
+  CHECK(a->heldout_images == 10);  // the default holdout, 0.25 of 40 images
+  CHECK(a->calibration_images == 30);
   REQUIRE(a->points.size() == 3);
 
   auto parsed = model::parse_codec_model(a->bytes);
