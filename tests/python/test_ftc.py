@@ -27,8 +27,17 @@ def manifest(kind):
     for m in sorted(SOURCE.glob("tests/golden/v*/MANIFEST")):
         for line in m.read_text().splitlines():
             parts = line.split()
-            if len(parts) == 3 and parts[0] == kind:
-                rows.append((m.parent / kind / parts[1], parts[2]))
+            if len(parts) < 3 or parts[0] != kind:
+                continue
+            # Compact model-bound frames need their codec model, which this module cannot
+            # register yet; the C++ golden test decodes them.
+            if parts[1].startswith("compact_"):
+                continue
+            # "1.N:S": the status decoders from format 1.N on return (this module reads 1.3).
+            field = parts[2]
+            for later in parts[3:]:
+                field = later.split(":", 1)[1]
+            rows.append((m.parent / kind / parts[1], field))
     return rows
 
 
