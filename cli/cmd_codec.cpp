@@ -1,31 +1,97 @@
 // ftc encode | decode | info
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <sstream>
+#include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/codec_flags.hpp"
 #include "cli/commands.hpp"
 #include "cli/file_io.hpp"
+#include "cli/text.hpp"
 #include "codec/io/npy.hpp"
 #include "codec/io/npz.hpp"
 
 namespace ftc::cli {
 namespace {
 
-std::string stem_of(const std::string& path) {
+// The tensor name an input file gives: its stem, made valid UTF-8 (the format's names are UTF-8;
+// a byte that is not becomes U+FFFD) within the format's 255 bytes.
+std::string name_from_path(const std::string& path) {
   if (path == "-") return "";
-  return std::filesystem::path(path).stem().string();
+  return to_utf8(std::filesystem::path(path).stem().string(), 255);
 }
 
-// Names of the decoded tensors' files when a frame holds several: DIR/<name>.npy, or
-// DIR/tensor<i>.npy for unnamed tensors and names that are not plain file names.
-std::string file_name_for(const NamedTensor& t, std::size_t i) {
-  bool plain = !t.name.empty() && t.name != "." && t.name != "..";
-  for (char c : t.name)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) plain = false;
-  return plain ? t.name + ".npy" : "tensor" + std::to_string(i) + ".npy";
+// A tensor name usable as a file name as it is: 1..128 bytes of ASCII letters, digits, '_', '-'
+// and '.', not starting with '.' (so never ".", ".." or a hidden file, never a path).
+bool plain_file_name(const std::string& name) {
+  if (name.empty() || name.size() > 128 || name[0] == '.') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+  });
+}
+
+// The file (and .npz member) names of a frame's tensors, without ".npy" — the rule decode's help
+// states: a plain name that no other tensor of the frame has is kept; every other tensor I
+// (unnamed, a name with other characters, a name two tensors share) is "tensor<I>", or
+// "tensor<I>_<N>" with the smallest N ≥ 1 free when a kept name is already "tensor<I>".
+// Distinct by construction, and a function of the names alone.
+std::vector<std::string> member_names(const std::vector<NamedTensor>& tensors) {
+  std::map<std::string, int> uses;
+  for (const auto& t : tensors)
+    if (plain_file_name(t.name)) ++uses[t.name];
+  std::set<std::string> taken;
+  std::vector<std::string> names(tensors.size());
+  for (std::size_t i = 0; i < tensors.size(); ++i)
+    if (plain_file_name(tensors[i].name) && uses[tensors[i].name] == 1) taken.insert(names[i] = tensors[i].name);
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    if (!names[i].empty()) continue;
+    const std::string base = "tensor" + std::to_string(i);
+    std::string name = base;
+    for (int n = 1; taken.count(name); ++n) name = base + "_" + std::to_string(n);
+    taken.insert(names[i] = name);
+    if (!tensors[i].name.empty())
+      std::fprintf(stderr, "ftc: decode: note: tensor %zu '%s' written as %s.npy (%s)\n", i, printable(tensors[i].name).c_str(),
+                   name.c_str(), plain_file_name(tensors[i].name) ? "another tensor has the same name" : "not a plain file name");
+  }
+  return names;
+}
+
+// The tensors as DIR/<member name>.npy, committed together: on any failure no new file is left
+// (and DIR is removed again when this call created it).
+Status write_npy_directory(const std::string& dir, const std::vector<NamedTensor>& tensors, bool force,
+                           const std::string& input) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  bool created = false;
+  if (!fs::exists(dir, ec)) {
+    created = fs::create_directories(dir, ec);
+    if (ec) return {StatusCode::io_error, dir + ": " + ec.message()};
+  } else if (!fs::is_directory(dir, ec)) {
+    return {StatusCode::io_error, dir + ": not a directory (the frame holds several tensors)"};
+  }
+  const std::vector<std::string> names = member_names(tensors);
+  std::vector<io::OutputFile> files;
+  Status s;
+  for (std::size_t i = 0; i < tensors.size() && s.ok(); ++i) {
+    const std::string path = (fs::path(dir) / (names[i] + ".npy")).string();
+    if (s = check_not_input(path, {input}); !s.ok()) break;
+    auto f = io::OutputFile::create(path, overwrite_if(force));
+    if (!f.ok()) {
+      s = f.status();
+      break;
+    }
+    files.push_back(std::move(f).value());
+    s = io::write_npy(files.back(), tensors[i].tensor.view());
+  }
+  if (s.ok()) s = io::commit_together(files);
+  if (!s.ok()) {
+    files.clear();
+    if (created) fs::remove(dir, ec);
+  }
+  return s;
 }
 
 std::string shape_string(const Shape& s) {
@@ -70,12 +136,18 @@ Command add_encode(CLI::App& root) {
   sub->add_option("--rate-point", a->rate_point, "With --codec-model: the model's rate point (0 = highest rate)");
   sub->add_option("input", a->inputs, "Input .npy files ('-' for stdin); several go into one frame")->required();
   sub->add_option("-o,--output", a->output, "Output .ftc file ('-' for stdout)")->required();
-  sub->add_option("--name", a->names, "Tensor names, one per input (default: the file stems)");
+  sub->add_option("--name", a->names,
+                  "Tensor names (UTF-8), one per input (default: the file stems, bytes that are not UTF-8 as U+FFFD)");
   auto codec = add_codec_flags(*sub);
   sub->add_flag("-f,--force", a->force, "Overwrite the output file");
   sub->add_flag("-q,--quiet", a->quiet, "Print no summary");
   return {sub, [a, codec]() -> int {
     if (!a->names.empty() && a->names.size() != a->inputs.size()) return fail("encode", "give one --name per input");
+    for (const auto& n : a->names)
+      if (!is_utf8(n)) return fail("--name", "'" + n + "' is not valid UTF-8");
+    std::vector<std::string> inputs = a->inputs;
+    if (!a->codec_model.empty()) inputs.push_back(a->codec_model);
+    if (Status s = check_not_input(a->output, inputs); !s.ok()) return fail(a->output, s.message());
     EncoderOptions o;
     if (auto s = codec->apply(o); !s.ok()) return fail("encode", s.message());
     if (!a->codec_model.empty()) {
@@ -95,7 +167,7 @@ Command add_encode(CLI::App& root) {
       tensors.push_back(std::move(t).value());
     }
     for (std::size_t i = 0; i < tensors.size(); ++i)
-      views.push_back({a->names.empty() ? stem_of(a->inputs[i]) : a->names[i], tensors[i].view()});
+      views.push_back({a->names.empty() ? name_from_path(a->inputs[i]) : a->names[i], tensors[i].view()});
     auto frame = Encoder(o).encode(views);
     if (!frame.ok()) return fail(a->inputs.size() == 1 ? a->inputs[0] : "encode", frame.status().to_string());
     Status s = write_output(a->output, *frame, a->force);
@@ -122,7 +194,16 @@ Command add_decode(CLI::App& root) {
   sub->add_option("--threads", a->threads, "Threads decoding chunks")->check(CLI::Range(1, 256));
   sub->add_option("--max-output-bytes", a->max_bytes, "Refuse frames that decode to more bytes (default 1 GiB)");
   sub->add_option("--codec-model", a->codec_models, "Codec models that model-bound frames may name; repeatable");
+  sub->footer(
+      "Several tensors go to DIR/NAME.npy (or NAME.npy members of an .npz), all files or none. NAME is the\n"
+      "tensor's name when it is a plain file name (1-128 ASCII letters, digits, '_', '-', '.'; not starting\n"
+      "with '.') that no other tensor of the frame has; otherwise tensor<I> (I: its index in the frame), or\n"
+      "tensor<I>_<N> with the smallest free N when a kept name is already tensor<I>. A renamed tensor that\n"
+      "had a name is noted on stderr. An output is never one of the inputs.");
   return {sub, [a]() -> int {
+    std::vector<std::string> inputs = a->codec_models;
+    inputs.push_back(a->input);
+    if (Status s = check_not_input(a->output, inputs); !s.ok()) return fail(a->output, s.message());
     auto bytes = read_input(a->input);
     if (!bytes.ok()) return fail(a->input, bytes.status().message());
     DecoderLimits limits;
@@ -138,14 +219,9 @@ Command add_decode(CLI::App& root) {
     if (!tensors.ok()) return fail(a->input, tensors.status().to_string());
     const auto ends_with = [&](const char* ext) { return a->output.ends_with(ext); };
     if (ends_with(".npz")) {
+      const std::vector<std::string> keys = member_names(*tensors);
       std::vector<std::pair<std::string, TensorView>> members;
-      for (std::size_t i = 0; i < tensors->size(); ++i) {
-        std::string key = file_name_for((*tensors)[i], i);
-        key.resize(key.size() - 4);  // the archive adds ".npy"
-        for (const auto& m : members)
-          if (m.first == key) key = "tensor" + std::to_string(i);
-        members.emplace_back(key, (*tensors)[i].tensor.view());
-      }
+      for (std::size_t i = 0; i < tensors->size(); ++i) members.emplace_back(keys[i], (*tensors)[i].tensor.view());
       auto npz = io::write_npz(members);
       if (!npz.ok()) return fail(a->output, npz.status().message());
       Status s = write_output(a->output, *npz, a->force);
@@ -158,15 +234,8 @@ Command add_decode(CLI::App& root) {
     if (a->output == "-" || ends_with(".npy"))
       return fail(a->input, "frame holds " + std::to_string(tensors->size()) +
                                 " tensors, one .npy holds one: give -o OUT.npz (or a directory)");
-    std::error_code ec;
-    std::filesystem::create_directories(a->output, ec);
-    if (ec) return fail(a->output, ec.message());
-    for (std::size_t i = 0; i < tensors->size(); ++i) {
-      const auto path = (std::filesystem::path(a->output) / file_name_for((*tensors)[i], i)).string();
-      Status s = write_npy_output(path, (*tensors)[i].tensor.view(), a->force);
-      if (!s.ok()) return fail(path, s.message());
-    }
-    return 0;
+    Status s = write_npy_directory(a->output, *tensors, a->force, a->input);
+    return s.ok() ? 0 : fail("decode", s.message());
   }};
 }
 
@@ -214,7 +283,7 @@ Command add_info(CLI::App& root) {
         j["shape"] = f.tensors[0].shape;
         j["dtype"] = dtype_name(f.tensors[0].dtype);
       }
-      std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+      std::printf("%s\n", json_text(j).c_str());
       return 0;
     }
     std::printf("ftc frame, format %d.%d, %llu bytes (header %llu)%s\n", f.format_major, f.format_minor,
@@ -227,7 +296,7 @@ Command add_info(CLI::App& root) {
         q += " " + std::to_string(t.bits) + "-bit";
         q += t.channel_axis ? ", per channel along axis " + std::to_string(*t.channel_axis) : ", per tensor";
       }
-      std::printf("  tensor %zu '%s': %s %s, %s, coder %s, %llu chunk(s), %llu payload bytes\n", i, t.name.c_str(),
+      std::printf("  tensor %zu '%s': %s %s, %s, coder %s, %llu chunk(s), %llu payload bytes\n", i, printable(t.name).c_str(),
                   dtype_name(t.dtype), shape_string(t.shape).c_str(), q.c_str(), coder_name(t.coder),
                   static_cast<unsigned long long>(t.chunk_count), static_cast<unsigned long long>(t.payload_bytes));
     }

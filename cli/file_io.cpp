@@ -2,10 +2,11 @@
 
 #include "codec/io/npy.hpp"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <new>
 
 namespace ftc::cli {
@@ -36,14 +37,7 @@ Status write_output(const std::string& path, std::span<const std::uint8_t> bytes
       return {StatusCode::io_error, "write to stdout failed"};
     return {};
   }
-  std::error_code ec;
-  if (!force && std::filesystem::exists(path, ec))
-    return {StatusCode::io_error, "already exists (use -f to overwrite)"};
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return {StatusCode::io_error, std::strerror(errno)};
-  const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-  if (std::fclose(f) != 0 || !ok) return {StatusCode::io_error, "write failed"};
-  return {};
+  return io::write_file(path, bytes, overwrite_if(force));
 }
 
 Status write_npy_output(const std::string& path, const TensorView& view, bool force) {
@@ -52,10 +46,20 @@ Status write_npy_output(const std::string& path, const TensorView& view, bool fo
     if (bytes.empty()) return {StatusCode::out_of_memory, "cannot encode the tensor as .npy"};
     return write_output(path, bytes, force);
   }
-  std::error_code ec;
-  if (!force && std::filesystem::exists(path, ec))
-    return {StatusCode::io_error, "already exists (use -f to overwrite)"};
-  return io::write_npy_file(path, view);
+  FTC_ASSIGN_OR_RETURN(io::OutputFile out, io::OutputFile::create(path, overwrite_if(force)));
+  FTC_RETURN_IF_ERROR(io::write_npy(out, view));
+  return out.commit();
+}
+
+Status check_not_input(const std::string& output, const std::vector<std::string>& inputs) {
+  struct stat out;
+  if (output == "-" || ::stat(output.c_str(), &out) != 0) return {};
+  for (const auto& in : inputs) {
+    struct stat st;
+    if (in != "-" && ::stat(in.c_str(), &st) == 0 && st.st_dev == out.st_dev && st.st_ino == out.st_ino)
+      return {StatusCode::io_error, output + ": is the input " + in + "; write to another file"};
+  }
+  return {};
 }
 
 }  // namespace ftc::cli

@@ -1,5 +1,7 @@
 // Whole-file reads and writes for the command line, with "-" for stdin/stdout and zstd's
-// overwrite rule: an existing output file is refused unless forced.
+// overwrite rule: an existing output file is refused unless forced. Files are written
+// all-or-nothing (io::OutputFile: a temporary file beside the target, renamed into place only
+// when every byte is on disk); stdout is a stream.
 #pragma once
 
 #include <cstdint>
@@ -7,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "codec/io/output_file.hpp"
 #include "ftc/ftc.hpp"
 
 namespace ftc::cli {
@@ -16,5 +19,12 @@ Status write_output(const std::string& path, std::span<const std::uint8_t> bytes
 // A tensor as .npy to `path` (or stdout), under the same overwrite rule; to a file, a contiguous
 // little-endian tensor is written from its own memory, not from a copy.
 Status write_npy_output(const std::string& path, const TensorView& view, bool force);
+
+inline io::Overwrite overwrite_if(bool force) { return force ? io::Overwrite::replace : io::Overwrite::refuse; }
+
+// An output must not be one of the command's inputs: with -f, writing it would replace the input
+// (also through another spelling of its path or a hard link: the files are compared by device and
+// inode). io_error "<output>: is the input <input>; write to another file". "-" is never a file.
+Status check_not_input(const std::string& output, const std::vector<std::string>& inputs);
 
 }  // namespace ftc::cli

@@ -1,21 +1,32 @@
 // The ftc command.
 #include <cstdio>
+#include <new>
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/text.hpp"
 #include "ftc/ftc.hpp"
 
 namespace ftc::cli {
 
 int fail(const std::string& what, const std::string& reason) {
-  std::fprintf(stderr, "ftc: %s: %s\n", what.c_str(), reason.c_str());
+  // A reason that already starts with "<what>: " (a runtime message naming its file) is not
+  // prefixed a second time.
+  const bool named = reason.size() > what.size() + 2 && reason.compare(0, what.size(), what) == 0 &&
+                     reason.compare(what.size(), 2, ": ") == 0;
+  std::fprintf(stderr, "ftc: %s\n", printable(named ? reason : what + ": " + reason).c_str());
   return 1;
 }
 
 }  // namespace ftc::cli
 
-int main(int argc, char** argv) {
+namespace {
+
+// Parses and runs the selected command; every exception ends here (the library does not throw,
+// but CLI11, std::filesystem, nlohmann::json, OpenCV and allocation can).
+int run(int argc, char** argv) {
   using namespace ftc::cli;
+
   CLI::App app{"ftc — feature tensor codec for split DNN inference", "ftc"};
   app.set_version_flag("-V,--version", std::string("ftc ") + ftc::version_string() + " (format " +
                                         std::to_string(ftc::kFormatMajor) + "." + std::to_string(ftc::kFormatMinor) + ")");
@@ -41,10 +52,24 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return 1;
+    return fail("usage", std::string(e.what()) + " (try ftc --help)");
   }
   for (auto& c : commands)
     if (c.app && c.app->parsed()) return c.run();
   return fail("usage", "no command given (try ftc --help)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using ftc::cli::fail;
+  try {
+    return run(argc, argv);
+  } catch (const std::bad_alloc&) {
+    return fail("error", "out of memory");
+  } catch (const std::exception& e) {
+    return fail("internal error", e.what());
+  } catch (...) {
+    return fail("internal error", "unknown exception");
+  }
 }

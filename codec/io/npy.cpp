@@ -601,26 +601,28 @@ std::vector<std::uint8_t> write_npy(const TensorView& view) {
   }
 }
 
-Status write_npy_file(const std::string& path, const TensorView& view) {
+Status write_npy(OutputFile& out, const TensorView& view) {
   FTC_RETURN_IF_ERROR(check_writable(view));
   std::vector<std::uint8_t> preamble, data;
   try {
     preamble = npy_preamble(output_type(view.dtype).descr, view.shape_vector());
     if (!data_is_file_ready(view)) append_data(view, data);
   } catch (const std::bad_alloc&) {
-    return {StatusCode::out_of_memory, "npy: out of memory encoding '" + path + "'"};
+    return {StatusCode::out_of_memory, "npy: out of memory encoding '" + out.path() + "'"};
   }
-  const std::uint8_t* data_begin = data_is_file_ready(view) ? static_cast<const std::uint8_t*>(view.data) : data.data();
-  const std::size_t data_length = data_is_file_ready(view) ? *data_size(view) : data.size();
+  const bool ready = data_is_file_ready(view);
+  const std::span<const std::uint8_t> body =
+      ready ? std::span<const std::uint8_t>(static_cast<const std::uint8_t*>(view.data), *data_size(view))
+            : std::span<const std::uint8_t>(data);
+  FTC_RETURN_IF_ERROR(out.write(preamble));
+  return out.write(body);
+}
 
-  errno = 0;
-  FilePtr file(std::fopen(path.c_str(), "wb"));
-  if (!file) return io_error(path, "create", errno);
-  if (std::fwrite(preamble.data(), 1, preamble.size(), file.get()) != preamble.size() ||
-      (data_length > 0 && std::fwrite(data_begin, 1, data_length, file.get()) != data_length))
-    return io_error(path, "write", errno);
-  if (std::fclose(file.release()) != 0) return io_error(path, "write", errno);
-  return {};
+Status write_npy_file(const std::string& path, const TensorView& view) {
+  FTC_RETURN_IF_ERROR(check_writable(view));
+  FTC_ASSIGN_OR_RETURN(OutputFile out, OutputFile::create(path, Overwrite::replace));
+  FTC_RETURN_IF_ERROR(write_npy(out, view));
+  return out.commit();
 }
 
 }  // namespace ftc::io

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "codec/io/output_file.hpp"
 #include "ftc/ftc.hpp"
 
 namespace ftc::io {
@@ -42,8 +43,12 @@ void reserve_file_size(const std::string& path, std::vector<std::uint8_t>& bytes
 // view.validate() yields an empty vector, which is never a valid .npy file.
 [[nodiscard]] std::vector<std::uint8_t> write_npy(const TensorView& view);
 
-// write_npy() to `path`. StatusCode::invalid_argument for an invalid view, io_error if the
-// file cannot be written.
+// write_npy() into `out` (not committed): a contiguous little-endian view is written from its own
+// memory, not from a copy.
+[[nodiscard]] Status write_npy(OutputFile& out, const TensorView& view);
+
+// write_npy() to `path`, all-or-nothing (io::write_file's rules; an existing file is replaced).
+// StatusCode::invalid_argument for an invalid view, io_error if the file cannot be written.
 [[nodiscard]] Status write_npy_file(const std::string& path, const TensorView& view);
 
 }  // namespace ftc::io
