@@ -5,11 +5,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <sstream>
 #include <type_traits>
 
 #include "cli/codec_flags.hpp"
 #include "cli/commands.hpp"
+#include "cli/file_io.hpp"
+#include "cli/text.hpp"
 #include "runtime/report.hpp"
 #include "runtime/study.hpp"
 
@@ -92,30 +95,86 @@ struct Outputs {
   std::string json, csv, plot, table;
 };
 
-// Prints the table, writes the files asked for; 1 when a file cannot be written or the
-// uncompressed split disagrees with the full model.
+std::span<const std::uint8_t> bytes_of(const std::string& text) {
+  return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
+}
+
+// Each file asked for, to a temporary file; the plot is drawn by gnuplot from the temporary data
+// file into the temporary PNG (through a scratch script naming them), and the .gp kept beside it
+// names the final files. Nothing is renamed here.
+Status prepare_outputs(const runtime::StudyResult& result, const std::string& table, const Outputs& out,
+                       std::vector<io::OutputFile>& files) {
+  const runtime::Report& report = result.report;
+  auto add = [&](const std::string& path, const std::string& text) -> Status {
+    FTC_ASSIGN_OR_RETURN(io::OutputFile f, io::OutputFile::create(path, io::Overwrite::replace));
+    FTC_RETURN_IF_ERROR(f.write(bytes_of(text)));
+    files.push_back(std::move(f));
+    return {};
+  };
+  if (!out.table.empty()) FTC_RETURN_IF_ERROR(add(out.table, table));
+  if (!out.csv.empty()) FTC_RETURN_IF_ERROR(add(out.csv, runtime::to_csv(report)));
+  if (!out.json.empty()) FTC_RETURN_IF_ERROR(add(out.json, runtime::to_json(report, result.curves)));
+  if (out.plot.empty()) return {};
+  const runtime::PlotPaths paths = runtime::plot_paths(out.plot);
+  FTC_RETURN_IF_ERROR(add(paths.data, runtime::plot_data(report)));
+  const std::string data_temp = files.back().temp_path();
+  FTC_ASSIGN_OR_RETURN(io::OutputFile png, io::OutputFile::create(paths.png, io::Overwrite::replace));
+  const runtime::PlotPaths drawn{png.temp_path(), data_temp, ""};
+  Status drew;
+  bool cairo = true;
+  for (; ; cairo = false) {  // pngcairo, then libgd's png terminal
+    FTC_ASSIGN_OR_RETURN(io::OutputFile scratch, io::OutputFile::create(paths.script, io::Overwrite::replace));
+    FTC_RETURN_IF_ERROR(scratch.write(bytes_of(runtime::plot_script(report, drawn, cairo))));
+    FTC_RETURN_IF_ERROR(scratch.finish());
+    drew = runtime::run_gnuplot(scratch.temp_path());
+    if (drew.ok() || !cairo) break;
+  }
+  if (!drew.ok()) return {drew.code(), paths.png + ": " + drew.message()};
+  files.push_back(std::move(png));
+  return add(paths.script, runtime::plot_script(report, paths, cairo));
+}
+
+// Prints the table and writes the files asked for, all of them or none; 1 when they cannot be
+// written or the uncompressed split disagrees with the full model.
 int write_results(const runtime::StudyResult& result, const Outputs& out) {
   const runtime::Report& report = result.report;
-  const std::string table = runtime::format_table(report, result.curves);
+  const std::string table = printable_text(runtime::format_table(report, result.curves));
   std::fputs(table.c_str(), stdout);
   std::fflush(stdout);
   int rc = 0;
-  auto write = [&](const std::string& path, const std::string& text) {
-    if (path.empty()) return;
-    if (auto s = runtime::write_text_file(path, text); !s.ok()) rc = fail(path, s.message());
-    else std::fprintf(stderr, "wrote %s\n", path.c_str());
-  };
-  write(out.table, table);
-  write(out.csv, runtime::to_csv(report));
-  write(out.json, runtime::to_json(report, result.curves));
-  if (!out.plot.empty()) {
-    if (auto s = runtime::write_plot(report, out.plot); !s.ok()) rc = fail(out.plot, s.message());
-    else std::fprintf(stderr, "wrote %s\n", out.plot.c_str());
-  }
+  std::vector<io::OutputFile> files;
+  Status s = prepare_outputs(result, table, out, files);
+  if (s.ok()) s = io::commit_together(files);
+  if (!s.ok()) rc = fail("eval", s.message() + "; no file written");
+  else
+    for (const auto& f : files) std::fprintf(stderr, "wrote %s\n", printable(f.path()).c_str());
   if (report.split_mismatches != 0)
     rc = fail("eval", "the uncompressed split disagrees with the full model on " +
                           std::to_string(report.split_mismatches) + " images");
   return rc;
+}
+
+// The output files are distinct and none is an input.
+Status check_outputs(const Outputs& out, const runtime::StudyOptions& o) {
+  std::vector<std::pair<const char*, std::string>> paths;
+  for (const auto& [flag, path] : {std::pair{"--table", out.table}, {"--csv", out.csv}, {"--json", out.json}})
+    if (!path.empty()) paths.emplace_back(flag, path);
+  if (!out.plot.empty()) {
+    const runtime::PlotPaths p = runtime::plot_paths(out.plot);
+    paths.emplace_back("--plot", p.png);
+    paths.emplace_back("--plot's data file", p.data);
+    paths.emplace_back("--plot's script", p.script);
+  }
+  std::vector<std::string> inputs = o.codec_models;
+  inputs.push_back(o.model);
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    FTC_RETURN_IF_ERROR(check_not_input(paths[i].second, inputs));
+    for (std::size_t j = 0; j < i; ++j)
+      if (std::filesystem::path(paths[i].second).lexically_normal() == std::filesystem::path(paths[j].second).lexically_normal())
+        return {StatusCode::invalid_argument,
+                std::string(paths[j].first) + " and " + paths[i].first + " name the same file " + paths[i].second};
+  }
+  return {};
 }
 
 }  // namespace
@@ -188,11 +247,12 @@ Command add_eval(CLI::App& root) {
     if (!a->zfp_tolerance.empty() && !parse_numbers(a->zfp_tolerance, bs.zfp_tolerance))
       return fail("--zfp-tolerance", "numbers expected");
 
+    if (Status s = check_outputs(a->out, o); !s.ok()) return fail("eval", s.message());
     Progress bar(!a->no_progress);
     auto result = runtime::run_study(o, [&bar](const runtime::StudyEvent& e) {
       switch (e.kind) {
-        case runtime::StudyEvent::Kind::plan: std::fprintf(stderr, "ftc eval: %s\n", e.text.c_str()); break;
-        case runtime::StudyEvent::Kind::warning: std::fprintf(stderr, "ftc: eval: warning: %s\n", e.text.c_str()); break;
+        case runtime::StudyEvent::Kind::plan: std::fprintf(stderr, "ftc eval: %s\n", printable(e.text).c_str()); break;
+        case runtime::StudyEvent::Kind::warning: std::fprintf(stderr, "ftc: eval: warning: %s\n", printable(e.text).c_str()); break;
         case runtime::StudyEvent::Kind::images: bar(e.done, e.total); break;
       }
     });

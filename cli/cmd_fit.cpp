@@ -1,6 +1,6 @@
 // ftc fit — fits a codec model (.ftcm) on calibration images: parses the flags into
 // runtime::FitOptions, runs runtime::fit_codec_model with progress on stderr, prints what each
-// rate point chose and writes the file all-or-nothing (a temporary file renamed over the output).
+// rate point chose and writes the file all-or-nothing (io::write_file).
 #include <unistd.h>
 
 #include <chrono>
@@ -9,6 +9,8 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "cli/file_io.hpp"
+#include "cli/text.hpp"
 #include "runtime/fit.hpp"
 
 namespace ftc::cli {
@@ -22,31 +24,11 @@ struct FitArgs {
   std::string weights = "task";
 };
 
-// Writes `bytes` to `path` through `path`.tmp.PID and a rename, so that `path` is either absent
-// (or its old content) or the whole new file.
-Status write_atomically(const std::string& path, std::span<const std::uint8_t> bytes, bool force) {
-  std::error_code ec;
-  if (!force && std::filesystem::exists(path, ec)) return {StatusCode::io_error, "already exists (use -f to overwrite)"};
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) return {StatusCode::io_error, "cannot create " + tmp};
-  const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-  if (std::fclose(f) != 0 || !ok) {
-    std::filesystem::remove(tmp, ec);
-    return {StatusCode::io_error, "write failed"};
-  }
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    return {StatusCode::io_error, "cannot rename into place"};
-  }
-  return {};
-}
-
 int run_fit(const FitArgs& a) {
   const auto t0 = std::chrono::steady_clock::now();
   std::error_code ec;
   if (!a.force && std::filesystem::exists(a.out, ec)) return fail(a.out, "already exists (use -f to overwrite)");
+  if (Status s = check_not_input(a.out, {a.options.model}); !s.ok()) return fail(a.out, s.message());
   runtime::FitOptions options = a.options;
   options.task_weights = a.weights == "task";
   if (auto s = runtime::check_fit_options(options); !s.ok()) return fail("fit", s.message());
@@ -56,10 +38,10 @@ int run_fit(const FitArgs& a) {
     if (a.no_progress) return;
     switch (e.kind) {
       case runtime::FitEvent::Kind::plan:
-        std::fprintf(stderr, "%s\n", e.text.c_str());
+        std::fprintf(stderr, "%s\n", printable(e.text).c_str());
         break;
       case runtime::FitEvent::Kind::stage:
-        std::fprintf(stderr, "%s%s\n", tty && last_pct != 101 ? "\n" : "", e.text.c_str());
+        std::fprintf(stderr, "%s%s\n", tty && last_pct != 101 ? "\n" : "", printable(e.text).c_str());
         last_pct = 101;
         break;
       case runtime::FitEvent::Kind::images: {
@@ -79,7 +61,7 @@ int run_fit(const FitArgs& a) {
   std::size_t elements = 1;
   for (auto d : r->shape) elements *= static_cast<std::size_t>(d);
   std::printf("split %s, %zu elements; %zu calibration + %zu held-out images; held-out top-1 uncompressed %.2f %%\n",
-              r->tensor.c_str(), elements, r->calibration_images, r->heldout_images, 100.0 * r->reference_top1);
+              printable(r->tensor).c_str(), elements, r->calibration_images, r->heldout_images, 100.0 * r->reference_top1);
   std::printf("%-4s %9s %6s %5s %8s %10s %8s %9s %9s %8s %7s %8s\n", "rate", "kept", "levels", "bits", "ctx", "bits/elem",
               "B/frame", "agree %", "top-1 %", "drop pt", "tables", "SQNR dB");
   for (std::size_t i = 0; i < r->points.size(); ++i) {
@@ -91,9 +73,9 @@ int run_fit(const FitArgs& a) {
                 p.bits_per_element, p.frame_bytes, 100.0 * p.agreement, 100.0 * p.top1,
                 100.0 * (r->reference_top1 - p.top1), p.table_bytes, p.sqnr_db);
   }
-  for (const auto& n : r->notes) std::printf("note: %s\n", n.c_str());
-  if (auto s = write_atomically(a.out, r->bytes, a.force); !s.ok()) return fail(a.out, s.message());
-  std::printf("wrote %s: %zu bytes, model id %llu, %zu rate points (%.0f s)\n", a.out.c_str(), r->bytes.size(),
+  for (const auto& n : r->notes) std::printf("note: %s\n", printable(n).c_str());
+  if (auto s = io::write_file(a.out, r->bytes, overwrite_if(a.force)); !s.ok()) return fail(a.out, s.message());
+  std::printf("wrote %s: %zu bytes, model id %llu, %zu rate points (%.0f s)\n", printable(a.out).c_str(), r->bytes.size(),
               static_cast<unsigned long long>(r->file.model_id), r->points.size(), secs);
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/text.hpp"
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -100,15 +101,17 @@ Command add_layers(CLI::App& root) {
         c["recommended"] = !recommended.empty() && l.tensor == recommended;
         j["candidates"].push_back(std::move(c));
       }
-      std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+      std::printf("%s\n", json_text(j).c_str());
       return 0;
     }
 
-    std::printf("%s: %zu nodes, %s MACs\n", a->model.c_str(), g->node_count(), with_commas(total).c_str());
-    for (const auto& t : g->inputs()) std::printf("  input  %s %s\n", t.name.c_str(), t.shape_string().c_str());
-    for (const auto& t : g->outputs()) std::printf("  output %s %s\n", t.name.c_str(), t.shape_string().c_str());
+    std::printf("%s: %zu nodes, %s MACs\n", printable(a->model).c_str(), g->node_count(), with_commas(total).c_str());
+    for (const auto& t : g->inputs())
+      std::printf("  input  %s %s\n", printable(t.name).c_str(), printable(t.shape_string()).c_str());
+    for (const auto& t : g->outputs())
+      std::printf("  output %s %s\n", printable(t.name).c_str(), printable(t.shape_string()).c_str());
     std::size_t w = 6;
-    for (const auto& l : *layers) w = std::max(w, l.tensor.size());
+    for (const auto& l : *layers) w = std::max(w, printable(l.tensor).size());
     std::printf("\n%4s  %-*s  %-18s %-16s %10s %15s %6s  %s\n", "#", static_cast<int>(w), "tensor", "op", "shape",
                 "elements", "head MACs", "%", "cut");
     std::size_t singles = 0;
@@ -121,9 +124,9 @@ Command add_layers(CLI::App& root) {
                                          (l.cut_elements ? " (" + with_commas(*l.cut_elements) + " elements)" : "");
       singles += l.single();
       if (!recommended.empty() && l.tensor == recommended) cut += "  <- recommended (model card)";
-      std::printf("%4zu  %-*s  %-18s %-16s %10s %15s%s %5.1f%%  %s\n", i, static_cast<int>(w), l.tensor.c_str(),
-                  l.op_type.c_str(), l.info.shape_string().c_str(), n ? with_commas(*n).c_str() : "?",
-                  with_commas(l.head_macs).c_str(), l.head_macs_exact ? " " : "+", pct, cut.c_str());
+      std::printf("%4zu  %-*s  %-18s %-16s %10s %15s%s %5.1f%%  %s\n", i, static_cast<int>(w), printable(l.tensor).c_str(),
+                  printable(l.op_type).c_str(), printable(l.info.shape_string()).c_str(), n ? with_commas(*n).c_str() : "?",
+                  with_commas(l.head_macs).c_str(), l.head_macs_exact ? " " : "+", pct, printable(cut).c_str());
     }
     std::printf("\n%zu candidates: %zu single-tensor cuts, %zu that carry a skip connection%s\n", layers->size(),
                 singles, layers->size() - singles,

@@ -6,6 +6,8 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "cli/file_io.hpp"
+#include "cli/text.hpp"
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -57,10 +59,15 @@ Command add_split(CLI::App& root) {
       "otherwise nothing is written and ftc exits with status 1.");
   return {sub, [a]() -> int {
     namespace fs = std::filesystem;
-    if (!a->force)
-      for (const auto* p : {&a->head, &a->tail})
-        if (fs::exists(*p)) return fail(*p, "already exists (use -f to overwrite)");
-    if (fs::weakly_canonical(a->head) == fs::weakly_canonical(a->tail)) return fail(a->head, "--head and --tail are the same file");
+    std::error_code ec;
+    for (const auto* p : {&a->head, &a->tail}) {
+      if (!a->force && fs::exists(*p, ec)) return fail(*p, "already exists (use -f to overwrite)");
+      if (Status s = check_not_input(*p, {a->model}); !s.ok()) return fail(*p, s.message());
+    }
+    std::error_code ec_head, ec_tail;
+    if (a->head == a->tail || fs::equivalent(a->head, a->tail, ec) ||
+        (fs::weakly_canonical(a->head, ec_head) == fs::weakly_canonical(a->tail, ec_tail) && !ec_head && !ec_tail))
+      return fail(a->head, "--head and --tail are the same file");
     auto g = runtime::Graph::load(a->model);
     if (!g.ok()) return fail(a->model, g.status().message());
     if (!a->input_shape.empty())
@@ -69,15 +76,15 @@ Command add_split(CLI::App& root) {
     if (!split.ok()) return fail(a->model, split.status().message());
     const auto& info = split->info;
 
-    std::printf("split %s at %s\n", a->model.c_str(), join(info.requested).c_str());
+    std::printf("split %s at %s\n", printable(a->model).c_str(), printable(join(info.requested)).c_str());
     if (!info.added.empty())
-      std::printf("  added %s: the tail reads %s too, so the head outputs %s\n", join(info.added).c_str(),
+      std::printf("  added %s: the tail reads %s too, so the head outputs %s\n", printable(join(info.added)).c_str(),
                   info.added.size() == 1 ? "it" : "them", info.added.size() == 1 ? "it" : "them");
     std::uint64_t elements = 0;
     bool known = true;
     for (const auto& t : info.cut_info) {
       auto n = t.element_count();
-      std::printf("  sends %-40s %-5s %s\n", t.name.c_str(), t.dtype ? dtype_name(*t.dtype) : "?", t.shape_string().c_str());
+      std::printf("  sends %-40s %-5s %s\n", printable(t.name).c_str(), t.dtype ? dtype_name(*t.dtype) : "?", t.shape_string().c_str());
       if (n) elements += *n;
       else known = false;
     }
@@ -90,19 +97,30 @@ Command add_split(CLI::App& root) {
     if (!rep.ok()) return fail(a->model, "composition check could not run: " + rep.status().message());
     std::string fed;
     for (const auto& [name, s] : rep->inputs) fed += (fed.empty() ? "" : ", ") + name + " " + shape_of(s);
-    std::printf("  composition check (OpenCV DNN, random input %s, seed %llu): %s\n", fed.c_str(),
-                static_cast<unsigned long long>(a->seed), rep->to_string().c_str());
+    std::printf("  composition check (OpenCV DNN, random input %s, seed %llu): %s\n", printable(fed).c_str(),
+                static_cast<unsigned long long>(a->seed), printable(rep->to_string()).c_str());
     if (!rep->passed) {
       std::ostringstream why;
       why << "head->tail differs from the full model: max |diff| " << rep->max_abs_error << ", relative "
           << rep->rel_error << " > " << a->tolerance << " at output '" << rep->worst_output << "'; nothing written";
       return fail(a->model, why.str());
     }
-    if (auto s = split->head.save(a->head); !s.ok()) return fail(a->head, s.message());
-    if (auto s = split->tail.save(a->tail); !s.ok()) return fail(a->tail, s.message());
-    std::printf("  wrote %s (%llu bytes) and %s (%llu bytes)\n", a->head.c_str(),
-                static_cast<unsigned long long>(fs::file_size(a->head)), a->tail.c_str(),
-                static_cast<unsigned long long>(fs::file_size(a->tail)));
+    // Both parts or neither: serialized, written to temporary files, then renamed together.
+    std::vector<io::OutputFile> files;
+    std::size_t sizes[2] = {0, 0};
+    for (const auto* part : {&split->head, &split->tail}) {
+      const std::string& path = part == &split->head ? a->head : a->tail;
+      auto bytes = part->serialize();
+      if (!bytes.ok()) return fail(path, bytes.status().message());
+      auto f = io::OutputFile::create(path, overwrite_if(a->force));
+      if (!f.ok()) return fail(path, f.status().message());
+      files.push_back(std::move(f).value());
+      if (Status s = files.back().write(*bytes); !s.ok()) return fail(path, s.message());
+      sizes[files.size() - 1] = bytes->size();
+    }
+    if (Status s = io::commit_together(files); !s.ok()) return fail("split", s.message());
+    std::printf("  wrote %s (%zu bytes) and %s (%zu bytes)\n", printable(a->head).c_str(), sizes[0],
+                printable(a->tail).c_str(), sizes[1]);
     return 0;
   }};
 }

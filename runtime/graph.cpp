@@ -19,6 +19,8 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include "codec/io/output_file.hpp"
+
 namespace ftc::runtime {
 namespace {
 
@@ -626,12 +628,7 @@ Result<std::vector<std::uint8_t>> Graph::serialize() const {
 
 Status Graph::save(const std::string& path) const {
   FTC_ASSIGN_OR_RETURN(auto bytes, serialize());
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) return {StatusCode::io_error, path + ": cannot create"};
-  f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  f.close();
-  if (!f) return {StatusCode::io_error, path + ": write failed"};
-  return Status::Ok();
+  return io::write_file(path, bytes, io::Overwrite::replace);
 }
 
 Result<std::unique_ptr<Executor>> make_opencv_executor(const Graph& graph) {

@@ -107,6 +107,7 @@ class Graph {
   Result<Split> split(const std::vector<std::string>& at) const;
 
   Result<std::vector<std::uint8_t>> serialize() const;
+  // serialize() to `path`, all-or-nothing (io::write_file; an existing file is replaced).
   Status save(const std::string& path) const;
 
  private:

@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <sstream>
 
@@ -292,16 +291,7 @@ std::string to_json(const Report& report, const std::vector<CurveSummary>& curve
   j["bd_rate_method"] =
       "Bjontegaard delta rate on (top-1, ln bytes): Pareto front of each curve, PCHIP interpolation, mean "
       "difference over the overlapping top-1 interval; n/a with fewer than 2 Pareto points or no overlap";
-  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-}
-
-Status write_text_file(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) return {StatusCode::io_error, path + ": cannot open for writing: " + std::strerror(errno)};
-  f << text;
-  f.close();
-  if (!f) return {StatusCode::io_error, path + ": write failed"};
-  return Status::Ok();
+  return j.dump(2, ' ', true, nlohmann::json::error_handler_t::replace) + "\n";  // ASCII, as the CLI prints JSON
 }
 
 // ---- Plot ----------------------------------------------------------------------------------------
@@ -321,44 +311,62 @@ std::string strip_ext(const std::string& p) {
   return p.substr(0, dot);
 }
 
-}  // namespace
-
-Status write_plot(const Report& report, const std::string& png_path) {
-  const std::string base = strip_ext(png_path);
-  const std::string dat = base + ".dat", gp = base + ".gp";
-  // One data block per curve, sorted by bytes.
+// The rows of each curve sorted by bytes, curves in the order they first appear.
+struct PlotCurves {
   std::vector<std::string> order;
   std::map<std::string, std::vector<const Row*>> by_curve;
+};
+
+PlotCurves plot_curves(const Report& report) {
+  PlotCurves c;
   for (const Row& r : report.rows) {
-    if (!by_curve.count(r.curve)) order.push_back(r.curve);
-    by_curve[r.curve].push_back(&r);
+    if (!c.by_curve.count(r.curve)) c.order.push_back(r.curve);
+    c.by_curve[r.curve].push_back(&r);
   }
-  std::ostringstream d;
-  double ymin = report.reference_top1 * 100, ymax = report.reference_top1 * 100;
-  double xmin = 1e300, xmax = 0;
-  for (std::size_t i = 0; i < order.size(); ++i) {
-    auto& rows = by_curve[order[i]];
+  for (auto& [name, rows] : c.by_curve)
     std::sort(rows.begin(), rows.end(), [](const Row* a, const Row* b) { return a->bytes_mean < b->bytes_mean; });
-    d << "# " << order[i] << "\n";
-    for (const Row* r : rows) {
+  return c;
+}
+
+}  // namespace
+
+PlotPaths plot_paths(const std::string& png_path) {
+  const std::string base = strip_ext(png_path);
+  return {png_path, base + ".dat", base + ".gp"};
+}
+
+std::string plot_data(const Report& report) {
+  const PlotCurves c = plot_curves(report);
+  std::ostringstream d;
+  for (const std::string& curve : c.order) {
+    d << "# " << curve << "\n";
+    for (const Row* r : c.by_curve.at(curve))
       d << num(r->bytes_mean) << ' ' << num(r->top1 * 100) << " \"" << r->name << "\"\n";
-      ymin = std::min(ymin, r->top1 * 100);
-      ymax = std::max(ymax, r->top1 * 100);
-      if (r->bytes_mean > 0) {
-        xmin = std::min(xmin, r->bytes_mean);
-        xmax = std::max(xmax, r->bytes_mean);
-      }
-    }
     d << "\n\n";
   }
-  FTC_RETURN_IF_ERROR(write_text_file(dat, d.str()));
-  if (xmax <= 0) xmin = 1, xmax = 10;
+  return d.str();
+}
 
+std::string plot_script(const Report& report, const PlotPaths& paths, bool cairo) {
+  const PlotCurves c = plot_curves(report);
+  const auto& order = c.order;
+  double ymin = report.reference_top1 * 100, ymax = report.reference_top1 * 100;
+  double xmin = 1e300, xmax = 0;
+  for (const Row& r : report.rows) {
+    ymin = std::min(ymin, r.top1 * 100);
+    ymax = std::max(ymax, r.top1 * 100);
+    if (r.bytes_mean > 0) {
+      xmin = std::min(xmin, r.bytes_mean);
+      xmax = std::max(xmax, r.bytes_mean);
+    }
+  }
+  if (xmax <= 0) xmin = 1, xmax = 10;
+  const std::string& dat = paths.data;
   const double ref = report.reference_top1 * 100;
   std::ostringstream s;
   s << "# gnuplot script written by ftc eval; data: " << dat << "\n";
-  s << "set terminal pngcairo size 1400,1100 font ',11' noenhanced\n";
-  s << "set output " << gp_quote(png_path) << "\n";
+  s << (cairo ? "set terminal pngcairo size 1400,1100 font ',11' noenhanced\n" : "set terminal png size 1400,1100 noenhanced\n");
+  s << "set output " << gp_quote(paths.png) << "\n";
   s << "set datafile commentschars '#'\n";
   s << "set logscale x 10\nset grid xtics mxtics ytics\nset format x '%g'\n";
   s << "set xrange [" << num(xmin / 1.5) << ":" << num(xmax * 1.5) << "]\n";
@@ -376,7 +384,7 @@ Status write_plot(const Report& report, const std::string& png_path) {
     std::ostringstream p;
     p << "plot ";
     for (std::size_t i = 0; i < order.size(); ++i) {
-      const bool single = by_curve[order[i]].size() == 1;
+      const bool single = c.by_curve.at(order[i]).size() == 1;
       // cloud-only curves (the input image is what is sent) are dashed
       p << gp_quote(dat) << " index " << i << " using 1:2 with " << (single ? "points" : "linespoints") << " lw 2 ps 1.4 "
         << (input_stage[order[i]] ? "dt 2 " : "") << points[i % (sizeof points / sizeof *points)] << " lc rgb '"
@@ -396,30 +404,26 @@ Status write_plot(const Report& report, const std::string& png_path) {
   s << "set yrange [" << num(zlo) << ":" << num(zhi) << "]\n";
   s << plot_cmd();
   s << "unset multiplot\n";
-  FTC_RETURN_IF_ERROR(write_text_file(gp, s.str()));
+  return s.str();
+}
 
-  auto run = [&](const std::string& script) -> int {
-    const std::string cmd = "gnuplot " + gp_quote(script) + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return -1;
-    char buf[512];
-    std::string out;
-    while (std::fgets(buf, sizeof buf, p)) out += buf;
-    const int rc = pclose(p);
-    if (rc != 0 && !out.empty()) std::fprintf(stderr, "gnuplot: %s", out.c_str());
-    return rc == -1 ? -1 : WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  };
-  int rc = run(gp);
-  if (rc != 0) {  // no cairo: the libgd png terminal
-    std::string alt = s.str();
-    const std::string from = "set terminal pngcairo size 1400,1100 font ',11' noenhanced";
-    alt.replace(alt.find(from), from.size(), "set terminal png size 1400,1100 noenhanced");
-    FTC_RETURN_IF_ERROR(write_text_file(gp, alt));
-    rc = run(gp);
-  }
-  if (rc != 0)
-    return {StatusCode::io_error, png_path + ": gnuplot failed (exit " + std::to_string(rc) + "); is gnuplot installed? script: " + gp};
-  return Status::Ok();
+Status run_gnuplot(const std::string& script_path) {
+  const std::string cmd = "gnuplot " + gp_quote(script_path) + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return {StatusCode::io_error, std::string("cannot run gnuplot: ") + std::strerror(errno)};
+  char buf[512];
+  std::string out;
+  while (std::fgets(buf, sizeof buf, p))
+    if (out.size() < 4096) out += buf;
+  const int rc = pclose(p);
+  if (rc == 0) return Status::Ok();
+  // gnuplot's last non-empty line says what went wrong; the message stays one line.
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  const auto nl = out.find_last_of('\n');
+  const std::string last = nl == std::string::npos ? out : out.substr(nl + 1);
+  const int code = rc == -1 ? -1 : WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  return {StatusCode::io_error, "gnuplot failed (exit " + std::to_string(code) + ")" +
+                                    (last.empty() ? std::string("; is gnuplot installed?") : ": " + last)};
 }
 
 }  // namespace ftc::runtime

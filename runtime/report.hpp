@@ -94,11 +94,19 @@ std::string to_csv(const Report& report);
 // top1, agreement, top1_drop, and the other Row fields), curves, and the run's context.
 std::string to_json(const Report& report, const std::vector<CurveSummary>& curves);
 
-// Writes PNG_PATH and, beside it, the data (.dat) and gnuplot script (.gp) it was drawn from;
-// runs `gnuplot` (pngcairo terminal, falling back to png). Two panels: every row, and a zoom on
-// the top-1 range near the reference.
-Status write_plot(const Report& report, const std::string& png_path);
-
-Status write_text_file(const std::string& path, const std::string& text);
+// The rate–accuracy plot: PNG_PATH, drawn by gnuplot from the data file (.dat) and script (.gp)
+// that are kept beside it. Two panels: every row, and a zoom on the top-1 range near the
+// reference. The runtime only makes the text; the caller writes the files (all-or-nothing) and
+// runs run_gnuplot on the script.
+struct PlotPaths {
+  std::string png, data, script;
+};
+PlotPaths plot_paths(const std::string& png_path);
+// One block per curve (sorted by bytes): "bytes top1% \"row name\"".
+std::string plot_data(const Report& report);
+// Draws into paths.png from paths.data; `cairo`: the pngcairo terminal, else libgd's png.
+std::string plot_script(const Report& report, const PlotPaths& paths, bool cairo);
+// Runs `gnuplot SCRIPT`; io_error with gnuplot's last line of output when it fails.
+Status run_gnuplot(const std::string& script_path);
 
 }  // namespace ftc::runtime
