@@ -154,7 +154,7 @@ int write_results(const runtime::StudyResult& result, const Outputs& out) {
   return rc;
 }
 
-// The output files are distinct and none is an input.
+// The output files are distinct, none is an input, and their directories exist.
 Status check_outputs(const Outputs& out, const runtime::StudyOptions& o) {
   std::vector<std::pair<const char*, std::string>> paths;
   for (const auto& [flag, path] : {std::pair{"--table", out.table}, {"--csv", out.csv}, {"--json", out.json}})
@@ -169,6 +169,11 @@ Status check_outputs(const Outputs& out, const runtime::StudyOptions& o) {
   inputs.push_back(o.model);
   for (std::size_t i = 0; i < paths.size(); ++i) {
     FTC_RETURN_IF_ERROR(check_not_input(paths[i].second, inputs));
+    // Found now rather than after the run: the directory each file goes to.
+    const std::filesystem::path dir = std::filesystem::path(paths[i].second).parent_path();
+    std::error_code ec;
+    if (!dir.empty() && !std::filesystem::is_directory(dir, ec))
+      return {StatusCode::io_error, paths[i].second + ": no directory " + dir.string()};
     for (std::size_t j = 0; j < i; ++j)
       if (std::filesystem::path(paths[i].second).lexically_normal() == std::filesystem::path(paths[j].second).lexically_normal())
         return {StatusCode::invalid_argument,

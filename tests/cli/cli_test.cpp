@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "codec/io/npy.hpp"
+#include "tests/cli/cli_harness.hpp"
 #include "ftc/ftc.hpp"
 
 namespace fs = std::filesystem;
@@ -21,49 +22,12 @@ using namespace ftc;
 
 namespace {
 
-struct Run {
-  int status;
-  std::string out, err;
-};
+using test::features;
+using test::read_bytes;
+using test::Run;
+using test::TempDir;
 
-Run run(const std::string& args) {
-  static int n = 0;
-  const fs::path dir = fs::temp_directory_path();
-  const auto o = dir / ("ftc_cli_out_" + std::to_string(getpid()) + "_" + std::to_string(n));
-  const auto e = dir / ("ftc_cli_err_" + std::to_string(getpid()) + "_" + std::to_string(n++));
-  const std::string cmd = std::string(FTC_CLI) + " " + args + " >" + o.string() + " 2>" + e.string();
-  const int raw = std::system(cmd.c_str());
-  auto slurp = [](const fs::path& p) {
-    std::ifstream f(p);
-    return std::string(std::istreambuf_iterator<char>(f), {});
-  };
-  Run r{WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(o), slurp(e)};
-  fs::remove(o);
-  fs::remove(e);
-  return r;
-}
-
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("ftc_cli_" + std::to_string(getpid()));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& f) const { return (path / f).string(); }
-};
-
-Tensor features() {
-  Tensor t = Tensor::zeros(DType::f32, {1, 64, 28, 28}).value();
-  std::mt19937 rng(3);
-  std::exponential_distribution<float> ex(1.0f);
-  float* p = t.data_as<float>();
-  for (int c = 0; c < 64; ++c)
-    for (int i = 0; i < 784; ++i) p[c * 784 + i] = (rng() % 2 ? 0.0f : ex(rng)) * static_cast<float>(c + 1) * 0.1f;
-  return t;
-}
-
-std::vector<std::uint8_t> read_bytes(const std::string& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), {}};
-}
+Run run(const std::string& args) { return test::run_program(FTC_CLI, args); }
 
 }  // namespace
 
