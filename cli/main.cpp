@@ -10,11 +10,15 @@
 namespace ftc::cli {
 
 int fail(const std::string& what, const std::string& reason) {
-  // A reason that already starts with "<what>: " (a runtime message naming its file) is not
-  // prefixed a second time.
-  const bool named = reason.size() > what.size() + 2 && reason.compare(0, what.size(), what) == 0 &&
-                     reason.compare(what.size(), 2, ": ") == 0;
-  std::fprintf(stderr, "ftc: %s\n", printable(named ? reason : what + ": " + reason).c_str());
+  // A reason that already names `what` (a library message naming its file: "<what>: …", or
+  // after a status code name, "corrupt stream: <what>: …") does not name it a second time.
+  std::string text = what + ": " + reason;
+  const std::string named = what + ": ";
+  const std::size_t code_end = reason.find(": ");
+  if (reason.starts_with(named)) text = reason;
+  else if (code_end != std::string::npos && reason.compare(code_end + 2, named.size(), named) == 0)
+    text = what + ": " + reason.substr(0, code_end + 2) + reason.substr(code_end + 2 + named.size());
+  std::fprintf(stderr, "ftc: %s\n", printable(text).c_str());
   return 1;
 }
 

@@ -238,6 +238,12 @@ TEST_CASE("every error is one line and names its file once") {
   Run junk = run("encode " + tmp / "junk.npy -o " + tmp / "j.ftc");
   CHECK(junk.status == 1);
   CHECK_MESSAGE(one_clean_line(junk.err), junk.err);
+  write_frame(tmp / "f.ftc", frame_named({"a"}));
+  write_text(tmp / "junk.ftcm", "junk");
+  Run model = run("decode " + tmp / "f.ftc -o " + tmp / "f.npy --codec-model " + tmp / "junk.ftcm");
+  CHECK(model.status == 1);
+  CHECK_MESSAGE(model.err == "ftc: " + tmp / "junk.ftcm" + ": corrupt stream: codec model: not a codec model file (bad magic)\n",
+                model.err);
 #ifdef FTC_WITH_PIPELINE
   for (const std::string cmd : {"layers " + tmp / "nope.onnx", "layers " + tmp / "junk.npy",
                                 "split " + tmp / "nope.onnx --at t --head " + tmp / "h.onnx --tail " + tmp / "t.onnx"}) {
