@@ -168,24 +168,31 @@ TEST_CASE("the table names every row and the BD-rates") {
   CHECK(t.find("n/a") != std::string::npos);
 }
 
-TEST_CASE("write_plot draws a PNG with gnuplot") {
+TEST_CASE("plot_data and plot_script draw a PNG with gnuplot; run_gnuplot reports a failure in one line") {
   if (std::system("gnuplot --version > /dev/null 2>&1") != 0) {
     MESSAGE("gnuplot not installed: skipped");
     return;
   }
   const auto dir = std::filesystem::temp_directory_path() / "ftc_report_test";
   std::filesystem::create_directories(dir);
-  const std::string png = (dir / "plot.png").string();
-  std::filesystem::remove(png);
+  const PlotPaths paths = plot_paths((dir / "plot.png").string());
+  CHECK(paths.data == (dir / "plot.dat").string());
+  CHECK(paths.script == (dir / "plot.gp").string());
+  std::filesystem::remove(paths.png);
   Report r = sample_report();
   r.model = "it's a model";  // quotes in titles must not break the script
-  REQUIRE(write_plot(r, png).ok());
-  REQUIRE(std::filesystem::exists(png));
-  std::ifstream f(png, std::ios::binary);
+  std::ofstream(paths.data) << plot_data(r);
+  std::ofstream(paths.script) << plot_script(r, paths, false);
+  REQUIRE(run_gnuplot(paths.script).ok());
+  REQUIRE(std::filesystem::exists(paths.png));
+  std::ifstream f(paths.png, std::ios::binary);
   char sig[8] = {};
   f.read(sig, 8);
   CHECK(std::string(sig + 1, 3) == "PNG");
-  CHECK(std::filesystem::exists(dir / "plot.gp"));
-  CHECK(std::filesystem::exists(dir / "plot.dat"));
+  std::ofstream(paths.script) << "plot 'no such file' using 1:2\n";
+  const Status failed = run_gnuplot(paths.script);
+  CHECK_FALSE(failed.ok());
+  CHECK(failed.message().find("gnuplot failed") == 0);
+  CHECK(failed.message().find('\n') == std::string::npos);
   std::filesystem::remove_all(dir);
 }
