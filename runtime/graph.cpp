@@ -1,6 +1,8 @@
 // ONNX graph surgery (runtime/graph.hpp). libonnx 1.12: onnx::ModelProto, shape inference, checker.
 #include "runtime/graph.hpp"
 
+#include "runtime/model_check.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -414,6 +416,7 @@ Result<Graph> Graph::parse(std::span<const std::uint8_t> bytes, const std::strin
   } catch (const std::exception& e) {
     return bad(name, std::string("fails onnx::checker: ") + e.what());
   }
+  FTC_RETURN_IF_ERROR(check_model_values(gr.impl_->model, name));
   for (const auto& t : gr.impl_->model.graph().initializer())
     if (t.data_location() == onnx::TensorProto::EXTERNAL)
       return Status(StatusCode::unsupported_feature, name + ": initializer '" + t.name() + "' uses external data, which ftc does not support");
@@ -899,10 +902,6 @@ Status Graph::save(const std::string& path) const {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<Executor>> make_opencv_executor(const Graph& graph) {
-  FTC_ASSIGN_OR_RETURN(auto bytes, graph.serialize());
-  return make_opencv_executor_from_bytes(bytes, graph.name());
-}
 
 // ---------------------------------------------------------------------------------------------
 // Composition check
@@ -984,12 +983,5 @@ Result<CompositionReport> check_composition(Executor& full, Executor& head, Exec
   return rep;
 }
 
-Result<CompositionReport> check_composition(const Graph& full, const Split& split, std::uint64_t seed,
-                                            double tolerance) {
-  FTC_ASSIGN_OR_RETURN(auto f, make_opencv_executor(full));
-  FTC_ASSIGN_OR_RETURN(auto h, make_opencv_executor(split.head));
-  FTC_ASSIGN_OR_RETURN(auto t, make_opencv_executor(split.tail));
-  return check_composition(*f, *h, *t, full.inputs(), seed, tolerance);
-}
 
 }  // namespace ftc::runtime
