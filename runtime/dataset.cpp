@@ -159,6 +159,7 @@ Result<std::unique_ptr<Dataset>> open_image_folder(const std::string& spec, cons
       if (items.empty() && lineno == 1) continue;  // a header row
       return Status(StatusCode::bad_file, csv + ":" + std::to_string(lineno) + ": label '" + label + "' is not an integer");
     }
+    if (v < 0) return Status(StatusCode::bad_file, csv + ":" + std::to_string(lineno) + ": label " + std::to_string(v) + " is negative");
     items.emplace_back(file, v);
     if (limit && items.size() == limit) break;
   }
@@ -218,6 +219,7 @@ Result<std::unique_ptr<Dataset>> open_npy(const std::string& spec, const std::st
         case DType::i32: std::memcpy(&v, p, 4); break;
         default: return Status(StatusCode::bad_file, ypath + ": labels must be integers, not " + std::string(dtype_name(y.dtype())));
       }
+      if (v < 0) return Status(StatusCode::bad_file, ypath + ": label " + std::to_string(v) + " at index " + std::to_string(i) + " is negative");
       labels.push_back(v);
     }
   }
