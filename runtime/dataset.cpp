@@ -48,6 +48,7 @@ class IdxDataset final : public Dataset {
       : name_(std::move(name)), images_(std::move(images)), labels_(std::move(labels)) {}
   std::size_t size() const override { return images_.dims[0]; }
   std::string name() const override { return name_; }
+  std::int32_t label(std::size_t i) const override { return i < size() ? labels_.data[i] : -1; }
   Result<Sample> get(std::size_t i) const override {
     if (i >= size()) return Status(StatusCode::invalid_argument, name_ + ": index " + std::to_string(i) + " out of range");
     const std::int64_t h = images_.dims[1], w = images_.dims[2];
@@ -120,6 +121,7 @@ class ImageFolderDataset final : public Dataset {
       : name_(std::move(name)), dir_(std::move(dir)), items_(std::move(items)) {}
   std::size_t size() const override { return items_.size(); }
   std::string name() const override { return name_; }
+  std::int32_t label(std::size_t i) const override { return i < size() ? items_[i].second : -1; }
   Result<Sample> get(std::size_t i) const override {
     if (i >= size()) return Status(StatusCode::invalid_argument, name_ + ": index " + std::to_string(i) + " out of range");
     const std::string path = dir_ + "/" + items_[i].first;
@@ -205,6 +207,7 @@ class NpyDataset final : public Dataset {
       : name_(std::move(name)), x_(std::move(x)), y_(std::move(y)), n_(n) {}
   std::size_t size() const override { return n_; }
   std::string name() const override { return name_; }
+  std::int32_t label(std::size_t i) const override { return i < size() && !y_.empty() ? y_[i] : -1; }
   Result<Sample> get(std::size_t i) const override {
     if (i >= size()) return Status(StatusCode::invalid_argument, name_ + ": index " + std::to_string(i) + " out of range");
     Shape s(x_.shape().begin() + 1, x_.shape().end());

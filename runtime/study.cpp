@@ -232,6 +232,17 @@ Result<StudyResult> run_study(const StudyOptions& o, const StudyProgress& progre
   auto data = open_dataset(o.data, o.fashion_mnist_dir);
   if (!data.ok()) return in(o.data, data.status());
   const Dataset& dataset = **data;
+  {
+    // Labels against the model's classes (its output's elements, dynamic dims as 1) before any
+    // image is run; evaluate() checks the real output again.
+    std::uint64_t classes = 0;
+    if (const auto outs = model->full.outputs(); !outs.empty() && outs[0].shape) {
+      classes = 1;
+      for (auto d : *outs[0].shape) classes *= d > 0 ? static_cast<std::uint64_t>(d) : 1;
+    }
+    const std::size_t n = o.limit && o.limit < dataset.size() ? o.limit : dataset.size();
+    if (auto s = check_labels(dataset, n, classes); !s.ok()) return in(o.data, s);
+  }
   auto cut = probe_cut(dataset, pipeline);
   if (!cut.ok()) return in(o.model, cut.status());
   auto first = dataset.get(0);
