@@ -249,10 +249,10 @@ Status check_labels(const Dataset& data, std::size_t images, std::uint64_t class
   for (std::size_t i = 0; i < images; ++i) {
     const std::int32_t l = data.label(i);
     if ((l == -1) == labelled)
-      return Status{StatusCode::bad_file, data.name() + ": image " + std::to_string(i) +
+      return Status{StatusCode::bad_file, "image " + std::to_string(i) +
                                               (labelled ? " has no label" : " has a label, image 0 has none")};
     if (labelled && (l < 0 || (classes > 0 && static_cast<std::uint64_t>(l) >= classes)))
-      return Status{StatusCode::bad_file, data.name() + ": image " + std::to_string(i) + ": label " + std::to_string(l) +
+      return Status{StatusCode::bad_file, "image " + std::to_string(i) + ": label " + std::to_string(l) +
                                               " is outside the model's " + std::to_string(classes) + " classes (0.." +
                                               std::to_string(classes - 1) + ")"};
   }
