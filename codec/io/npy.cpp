@@ -533,10 +533,12 @@ std::vector<std::uint8_t> npy_preamble(const char* descr, std::span<const std::i
 
 // Bytes of the data section, or nullopt if they overflow size_t. Requires a validated view.
 std::optional<std::size_t> data_size(const TensorView& view) {
+  // A zero extent anywhere empties the array, however large the others (which may overflow).
+  for (int axis = 0; axis < view.rank; ++axis)
+    if (view.shape[axis] == 0) return 0;
   std::size_t count = 1;
   for (int axis = 0; axis < view.rank; ++axis) {
     const auto extent = static_cast<std::uint64_t>(view.shape[axis]);
-    if (extent == 0) return 0;
     if (count > std::numeric_limits<std::size_t>::max() / extent) return std::nullopt;
     count *= static_cast<std::size_t>(extent);
   }
