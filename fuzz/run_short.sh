@@ -16,11 +16,12 @@ build=${2:-$src/build-fuzz}
 shift $(( $# > 2 ? 2 : $# )) || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(fuzz_decode fuzz_frame fuzz_rans fuzz_tables fuzz_roundtrip fuzz_decode_into fuzz_adaptive fuzz_model fuzz_compact)
+  targets=(fuzz_decode fuzz_frame fuzz_rans fuzz_tables fuzz_roundtrip fuzz_decode_into fuzz_adaptive fuzz_model fuzz_compact
+           fuzz_npy fuzz_onnx fuzz_idx)
 fi
 
 CC=${CC:-clang} CXX=${CXX:-clang++} cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DFTC_BUILD_FUZZ=ON -DFTC_BUILD_TESTS=OFF -DFTC_BUILD_PIPELINE=OFF -DFTC_BUILD_TOOLS=OFF \
+  -DFTC_BUILD_FUZZ=ON -DFTC_BUILD_TESTS=OFF -DFTC_BUILD_PIPELINE=ON -DFTC_BUILD_TOOLS=OFF \
   -DFTC_BUILD_BENCH=OFF -DFTC_SANITIZE=address,undefined \
   -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link" -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link" >/dev/null
 cmake --build "$build" -j "${FTC_FUZZ_JOBS:-2}" --target "${targets[@]}"

@@ -48,6 +48,7 @@ class IdxDataset final : public Dataset {
       : name_(std::move(name)), images_(std::move(images)), labels_(std::move(labels)) {}
   std::size_t size() const override { return images_.dims[0]; }
   std::string name() const override { return name_; }
+  std::int32_t label(std::size_t i) const override { return i < size() ? labels_.data[i] : -1; }
   Result<Sample> get(std::size_t i) const override {
     if (i >= size()) return Status(StatusCode::invalid_argument, name_ + ": index " + std::to_string(i) + " out of range");
     const std::int64_t h = images_.dims[1], w = images_.dims[2];
@@ -91,12 +92,36 @@ Result<std::unique_ptr<Dataset>> open_fashion_mnist(const std::string& spec, con
 
 // --------------------------------------------------------------------------- image folder
 
+// Images of a data set are model inputs: 16 Mpixel (48 MiB as RGB) is far beyond any of them.
+constexpr std::uint64_t kMaxImagePixels = std::uint64_t{1} << 24;
+constexpr std::uint64_t kMaxImageFileBytes = std::uint64_t{1} << 28;
+constexpr std::uint64_t kMaxLabelsCsvBytes = std::uint64_t{1} << 30;
+
+// The contents of a regular file of at most `max_bytes` (a device, a FIFO or a larger file is
+// refused before reading).
+Result<std::vector<std::uint8_t>> read_regular_file(const std::string& path, std::uint64_t max_bytes) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return Status(StatusCode::io_error, path + ": not a regular file");
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec) return Status(StatusCode::io_error, path + ": " + ec.message());
+  if (size > max_bytes)
+    return Status(StatusCode::limit_exceeded, path + ": " + std::to_string(size) + " bytes, over the limit of " +
+                                                  std::to_string(max_bytes));
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return Status(StatusCode::io_error, path + ": cannot open");
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
+  f.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
+  if (static_cast<std::uintmax_t>(f.gcount()) != size) return Status(StatusCode::io_error, path + ": read failed");
+  return bytes;
+}
+
 class ImageFolderDataset final : public Dataset {
  public:
   ImageFolderDataset(std::string name, std::string dir, std::vector<std::pair<std::string, std::int32_t>> items)
       : name_(std::move(name)), dir_(std::move(dir)), items_(std::move(items)) {}
   std::size_t size() const override { return items_.size(); }
   std::string name() const override { return name_; }
+  std::int32_t label(std::size_t i) const override { return i < size() ? items_[i].second : -1; }
   Result<Sample> get(std::size_t i) const override {
     if (i >= size()) return Status(StatusCode::invalid_argument, name_ + ": index " + std::to_string(i) + " out of range");
     const std::string path = dir_ + "/" + items_[i].first;
@@ -104,16 +129,16 @@ class ImageFolderDataset final : public Dataset {
     // PNG and JPEG through the codec's own libpng/libjpeg decoders (gray stays one channel,
     // colour becomes RGB, alpha is dropped). Not OpenCV's imgcodecs: it drags in ~120 shared
     // libraries (GDAL, GDCM, OpenEXR, ...) whose loading cost every ftc process ~0.13 s.
-    std::vector<std::uint8_t> bytes;
-    {
-      std::ifstream f(path, std::ios::binary);
-      bytes.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-      if (!f.good() && !f.eof()) return Status(StatusCode::io_error, path + ": read failed");
-    }
+    FTC_ASSIGN_OR_RETURN(std::vector<std::uint8_t> bytes, read_regular_file(path, kMaxImageFileBytes));
     static constexpr std::uint8_t kPng[4] = {0x89, 'P', 'N', 'G'}, kJpeg[3] = {0xff, 0xd8, 0xff};
     Result<tile::Image> decoded = Status(StatusCode::bad_file, path + ": not a PNG or JPEG image");
-    if (bytes.size() >= 4 && std::equal(kPng, kPng + 4, bytes.begin())) decoded = tile::decode_png(bytes);
-    else if (bytes.size() >= 3 && std::equal(kJpeg, kJpeg + 3, bytes.begin())) decoded = tile::decode_jpeg(bytes);
+    // Deflate expands at most 1032:1 and a 1-bit PNG row holds 8 pixels per byte, so a PNG of
+    // `size` bytes holds at most 8 · 1032 · size pixels: a larger declared size is a lie, refused
+    // before allocating. JPEG has no such bound (progressive end-of-band runs): the cap only.
+    if (bytes.size() >= 4 && std::equal(kPng, kPng + 4, bytes.begin()))
+      decoded = tile::decode_png(bytes, 0, std::min<std::uint64_t>(kMaxImagePixels, 8 * 1032 * std::uint64_t{bytes.size()}));
+    else if (bytes.size() >= 3 && std::equal(kJpeg, kJpeg + 3, bytes.begin()))
+      decoded = tile::decode_jpeg(bytes, 0, kMaxImagePixels);
     if (!decoded.ok()) return Status(StatusCode::bad_file, path + ": " + decoded.status().message());
     const std::int64_t c = decoded->channels, h = decoded->height, w = decoded->width;
     FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::zeros(DType::u8, Shape{c, h, w}));
@@ -142,6 +167,13 @@ Result<std::unique_ptr<Dataset>> open_image_folder(const std::string& spec, cons
   auto [dir, limit] = split_limit(rest);
   if (dir.empty()) return bad_spec(spec, "no directory");
   const std::string csv = dir + "/labels.csv";
+  {
+    std::error_code ec;
+    if (std::filesystem::exists(csv, ec) && !std::filesystem::is_regular_file(csv, ec))
+      return Status(StatusCode::io_error, csv + ": not a regular file");
+    if (std::filesystem::exists(csv, ec) && std::filesystem::file_size(csv, ec) > kMaxLabelsCsvBytes)
+      return Status(StatusCode::limit_exceeded, csv + ": over the limit of " + std::to_string(kMaxLabelsCsvBytes) + " bytes");
+  }
   std::ifstream f(csv);
   if (!f) return Status(StatusCode::io_error, csv + ": cannot open (an image folder needs labels.csv: file,label)");
   std::vector<std::pair<std::string, std::int32_t>> items;
@@ -159,6 +191,7 @@ Result<std::unique_ptr<Dataset>> open_image_folder(const std::string& spec, cons
       if (items.empty() && lineno == 1) continue;  // a header row
       return Status(StatusCode::bad_file, csv + ":" + std::to_string(lineno) + ": label '" + label + "' is not an integer");
     }
+    if (v < 0) return Status(StatusCode::bad_file, csv + ":" + std::to_string(lineno) + ": label " + std::to_string(v) + " is negative");
     items.emplace_back(file, v);
     if (limit && items.size() == limit) break;
   }
@@ -174,6 +207,7 @@ class NpyDataset final : public Dataset {
       : name_(std::move(name)), x_(std::move(x)), y_(std::move(y)), n_(n) {}
   std::size_t size() const override { return n_; }
   std::string name() const override { return name_; }
+  std::int32_t label(std::size_t i) const override { return i < size() && !y_.empty() ? y_[i] : -1; }
   Result<Sample> get(std::size_t i) const override {
     if (i >= size()) return Status(StatusCode::invalid_argument, name_ + ": index " + std::to_string(i) + " out of range");
     Shape s(x_.shape().begin() + 1, x_.shape().end());
@@ -218,6 +252,7 @@ Result<std::unique_ptr<Dataset>> open_npy(const std::string& spec, const std::st
         case DType::i32: std::memcpy(&v, p, 4); break;
         default: return Status(StatusCode::bad_file, ypath + ": labels must be integers, not " + std::string(dtype_name(y.dtype())));
       }
+      if (v < 0) return Status(StatusCode::bad_file, ypath + ": label " + std::to_string(v) + " at index " + std::to_string(i) + " is negative");
       labels.push_back(v);
     }
   }

@@ -22,6 +22,12 @@ class Dataset {
   virtual ~Dataset() = default;
   virtual std::size_t size() const = 0;
   virtual Result<Sample> get(std::size_t index) const = 0;
+  // The label of `index` (−1: the data set has no labels), without decoding the image where the
+  // data set can; the default reads the sample.
+  virtual std::int32_t label(std::size_t index) const {
+    auto s = get(index);
+    return s.ok() ? s->label : -1;
+  }
   virtual std::string name() const = 0;
 };
 

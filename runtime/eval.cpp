@@ -242,6 +242,23 @@ std::vector<ProbeFailure> probe_configs(const Dataset& data, const Pipeline& pip
 
 // ---- the run --------------------------------------------------------------------------------------
 
+Status check_labels(const Dataset& data, std::size_t images, std::uint64_t classes) {
+  images = std::min(images, data.size());
+  if (images == 0) return {};
+  const bool labelled = data.label(0) != -1;
+  for (std::size_t i = 0; i < images; ++i) {
+    const std::int32_t l = data.label(i);
+    if ((l == -1) == labelled)
+      return Status{StatusCode::bad_file, "image " + std::to_string(i) +
+                                              (labelled ? " has no label" : " has a label, image 0 has none")};
+    if (labelled && (l < 0 || (classes > 0 && static_cast<std::uint64_t>(l) >= classes)))
+      return Status{StatusCode::bad_file, "image " + std::to_string(i) + ": label " + std::to_string(l) +
+                                              " is outside the model's " + std::to_string(classes) + " classes (0.." +
+                                              std::to_string(classes - 1) + ")"};
+  }
+  return {};
+}
+
 Result<Report> evaluate(const Dataset& data, const Pipeline& pipeline, const std::vector<CodecConfig>& configs,
                         const EvalOptions& options) {
   const auto t_start = Clock::now();
@@ -279,6 +296,11 @@ Result<Report> evaluate(const Dataset& data, const Pipeline& pipeline, const std
     FTC_ASSIGN_OR_RETURN(auto full_out, w.full->run(in_views));
     if (full_out.empty()) return Status{StatusCode::internal, "eval: the full model has no output"};
     ref_pred[i] = argmax(full_out[0].tensor);
+    // A label names one of the model's classes; -1 (the data set has none) is the only other value.
+    const auto classes = static_cast<std::int64_t>(full_out[0].tensor.element_count());
+    if (sample.label < -1 || sample.label >= classes)
+      return Status{StatusCode::bad_file, "label " + std::to_string(sample.label) + " is outside the model's " +
+                                              std::to_string(classes) + " classes (0.." + std::to_string(classes - 1) + ")"};
     FTC_ASSIGN_OR_RETURN(auto cut, w.head->run(in_views));
     const auto cut_views = views_of(cut);
     FTC_ASSIGN_OR_RETURN(auto split_out, w.tail->run(cut_views));
@@ -361,6 +383,12 @@ Result<Report> evaluate(const Dataset& data, const Pipeline& pipeline, const std
 
   Report r;
   r.images = n;
+  // Labels are all present or all absent (-1): a data set either has them or not.
+  const auto unlabelled = static_cast<std::size_t>(std::count(label.begin(), label.end(), -1));
+  if (unlabelled != 0 && unlabelled != n)
+    return Status{StatusCode::bad_file, "eval: " + std::to_string(unlabelled) + " of " + std::to_string(n) +
+                                            " images have no label"};
+  r.labelled = unlabelled == 0;
   std::size_t ref_ok = 0, split_ok = 0, mism = 0;
   for (std::size_t i = 0; i < n; ++i) {
     ref_ok += ref_pred[i] == label[i];

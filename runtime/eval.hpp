@@ -72,6 +72,10 @@ struct ProbeFailure {
 std::vector<ProbeFailure> probe_configs(const Dataset& data, const Pipeline& pipeline,
                                         const std::vector<CodecConfig>& configs);
 
+// The first `images` labels of `data` are all −1 (no labels) or all in 0..classes−1; bad_file
+// naming the first image that is not. `classes` 0: unknown, only the all-or-none rule is checked.
+Status check_labels(const Dataset& data, std::size_t images, std::uint64_t classes);
+
 struct EvalOptions {
   std::size_t limit = 0;  // 0: every image
   int threads = 1;

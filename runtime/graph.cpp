@@ -1,6 +1,8 @@
 // ONNX graph surgery (runtime/graph.hpp). libonnx 1.12: onnx::ModelProto, shape inference, checker.
 #include "runtime/graph.hpp"
 
+#include "runtime/model_check.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -153,10 +155,31 @@ struct Analysis {
   std::unordered_map<std::string, std::vector<std::size_t>> consumers;
   std::unordered_set<std::string> initializers, graph_inputs, graph_outputs;
   std::vector<bool> is_const;  // depends on no graph input
-  std::vector<Bits> anc;       // ancestors, including the node itself
+  // Producers of each node's inputs that come before it (deduplicated): the edges of the DAG
+  // whose transitive closure gives a node's ancestors.
+  std::vector<std::vector<std::size_t>> preds;
   std::vector<std::uint64_t> macs;
   std::vector<bool> macs_known;
 };
+
+// Adds `node` and all its ancestors to `set`. `expanded` marks the nodes whose ancestors are
+// already in `set` (it may be `set` itself when `set` only ever grows by this function); each
+// node is expanded once, so a series of calls sharing `expanded` costs O(nodes + edges) in all.
+void add_ancestors(const Analysis& a, std::size_t node, Bits& set, Bits& expanded) {
+  if (expanded.test(node)) return;
+  std::vector<std::size_t> stack{node};
+  expanded.set(node);
+  while (!stack.empty()) {
+    const std::size_t j = stack.back();
+    stack.pop_back();
+    set.set(j);
+    for (std::size_t p : a.preds[j])
+      if (!expanded.test(p)) {
+        expanded.set(p);
+        stack.push_back(p);
+      }
+  }
+}
 
 struct Graph::Impl {
   onnx::ModelProto model;
@@ -216,7 +239,7 @@ std::unique_ptr<Analysis> Graph::Impl::analyse() const {
 
   a->node_inputs.resize(n);
   a->is_const.assign(n, true);
-  a->anc.assign(n, Bits(n));
+  a->preds.resize(n);
   a->macs.assign(n, 0);
   a->macs_known.assign(n, true);
   for (std::size_t i = 0; i < n; ++i) {
@@ -231,16 +254,17 @@ std::unique_ptr<Analysis> Graph::Impl::analyse() const {
     }
     for (const auto& r : refs)
       if (std::find(ins.begin(), ins.end(), r) == ins.end()) ins.push_back(r);
-    a->anc[i].set(i);
     for (const auto& in : ins) {
       a->consumers[in].push_back(i);
       if (auto p = a->producer.find(in); p != a->producer.end()) {
-        a->anc[i].merge(a->anc[p->second]);
+        a->preds[i].push_back(p->second);
         if (!a->is_const[p->second]) a->is_const[i] = false;
       } else if (!a->initializers.count(in)) {
         a->is_const[i] = false;  // a graph input (or an undefined name)
       }
     }
+    std::sort(a->preds[i].begin(), a->preds[i].end());
+    a->preds[i].erase(std::unique(a->preds[i].begin(), a->preds[i].end()), a->preds[i].end());
     for (const auto& o : node.output())
       if (!o.empty()) a->producer.emplace(o, i);
 
@@ -296,6 +320,7 @@ Graph::Impl::Cut Graph::Impl::cut_from(const Bits& head) const {
   c.tail = Bits(n);
   std::set<std::pair<std::size_t, std::string>> crossing;  // (producer, name): topological
   std::set<std::string> tail_inputs;
+  Bits copied(n);  // constants of the head whose ancestors are already copied to the tail
   for (std::size_t j = 0; j < n; ++j) {
     if (head.test(j)) continue;
     c.tail.set(j);
@@ -306,7 +331,7 @@ Graph::Impl::Cut Graph::Impl::cut_from(const Bits& head) const {
       }
       auto p = a.producer.find(t);
       if (p == a.producer.end() || !head.test(p->second)) continue;
-      if (a.is_const[p->second]) c.tail.merge(a.anc[p->second]);  // copy constants to the tail
+      if (a.is_const[p->second]) add_ancestors(a, p->second, c.tail, copied);  // copy constants to the tail
       else crossing.emplace(p->second, t);
     }
   }
@@ -393,6 +418,7 @@ Result<Graph> Graph::parse(std::span<const std::uint8_t> bytes, const std::strin
   } catch (const std::exception& e) {
     return bad(name, std::string("fails onnx::checker: ") + e.what());
   }
+  FTC_RETURN_IF_ERROR(check_model_values(gr.impl_->model, name));
   for (const auto& t : gr.impl_->model.graph().initializer())
     if (t.data_location() == onnx::TensorProto::EXTERNAL)
       return Status(StatusCode::unsupported_feature, name + ": initializer '" + t.name() + "' uses external data, which ftc does not support");
@@ -507,17 +533,262 @@ std::uint64_t Graph::total_macs() const {
   return s;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Candidate listing in near-linear time (Graph::layers)
+// ---------------------------------------------------------------------------------------------
+//
+// A candidate at node i cuts at head = anc(i), i's ancestors and i. Writing anc(i) as a bit set
+// per node costs n²/8 bytes; instead the non-constant nodes are split into chains, each totally
+// ordered by reachability (every node reaches the next one of its chain). Ancestors form a down
+// set, so anc(i) meets each chain in a prefix, and anc(i) is fully described by one number per
+// chain: reach[i][c] = the last position of chain c that reaches i (−1: none). Greedily, a node
+// joins a chain whose every node is already its ancestor, else starts a new one; the number of
+// chains W stays near the graph's width (1 for a plain chain, 2 for a ResNet with projection
+// shortcuts). Then, per candidate, in O(W + pairs + output):
+//  - valid cut: every consumer of a graph input is in anc(i) (per chain: the last such position
+//    ≤ reach), no graph output is computed in anc(i) (the first such position > reach);
+//  - head MACs: per-chain prefix sums (+ the few constant nodes with MACs, each reached through
+//    the first non-constant nodes below it);
+//  - crossing tensors: an edge (tensor t, producer at chain c position a → consumer at chain c'
+//    position b) crosses iff a ≤ reach[c] and b > reach[c']. Edges are grouped by (c, c'),
+//    sorted by a, under a max-b segment tree: a 3-sided query reports exactly the crossing edges.
+// Memory is Σ_i W_i reach entries (W_i: chains existing when i is placed), bounded by
+// kMaxReachEntries; the total work is bounded by kMaxLayerWork. A graph over either bound is
+// refused with limit_exceeded rather than analysed in quadratic time.
+
+namespace {
+
+constexpr std::uint64_t kMaxReachEntries = std::uint64_t{1} << 22;  // 16 MiB of int32
+constexpr std::uint64_t kMaxLayerWork = std::uint64_t{1} << 28;
+
+struct ChainEdge {
+  std::int32_t a;            // producer position in its chain
+  std::int32_t b;            // consumer position in its chain
+  std::size_t producer;      // node index
+  const std::string* tensor;
+};
+
+// Edges from chain c to chain c', sorted by a, with max b over each segment-tree node.
+struct EdgeGroup {
+  std::int32_t from = 0, to = 0;
+  std::vector<ChainEdge> edges;
+  std::vector<std::int32_t> max_b;  // segment tree, 1-based, size 2·leaves
+
+  void build() {
+    std::sort(edges.begin(), edges.end(), [](const ChainEdge& x, const ChainEdge& y) { return x.a < y.a; });
+    std::size_t leaves = 1;
+    while (leaves < edges.size()) leaves *= 2;
+    max_b.assign(2 * leaves, -1);
+    for (std::size_t k = 0; k < edges.size(); ++k) max_b[leaves + k] = edges[k].b;
+    for (std::size_t k = leaves - 1; k >= 1; --k) max_b[k] = std::max(max_b[2 * k], max_b[2 * k + 1]);
+  }
+  // Calls out(edge) for every edge with a ≤ a_max and b > b_min; returns the work done.
+  template <class Out>
+  std::uint64_t query(std::int32_t a_max, std::int32_t b_min, Out&& out) const {
+    const auto end = static_cast<std::size_t>(
+        std::upper_bound(edges.begin(), edges.end(), a_max, [](std::int32_t v, const ChainEdge& e) { return v < e.a; }) -
+        edges.begin());
+    if (end == 0) return 1;
+    const std::size_t leaves = max_b.size() / 2;
+    std::uint64_t work = 1;
+    // Iterative descent over [0, end): (node, node_lo, node_hi).
+    struct Frame { std::size_t node, lo, hi; };
+    std::vector<Frame> stack{{1, 0, leaves}};
+    while (!stack.empty()) {
+      auto [node, lo, hi] = stack.back();
+      stack.pop_back();
+      ++work;
+      if (lo >= end || max_b[node] <= b_min) continue;
+      if (hi - lo == 1) {
+        out(edges[lo]);
+        continue;
+      }
+      const std::size_t mid = (lo + hi) / 2;
+      stack.push_back({2 * node + 1, mid, hi});
+      stack.push_back({2 * node, lo, mid});
+    }
+    return work;
+  }
+};
+
+}  // namespace
+
 Result<std::vector<Layer>> Graph::layers() const {
   const Analysis& a = impl_->analysis();
   const auto& g = impl_->model.graph();
+  const std::size_t n = static_cast<std::size_t>(g.node_size());
+  const auto too_big = [&](const char* what) {
+    return Status(StatusCode::limit_exceeded, impl_->name + ": the graph is too " + what +
+                                                  " to list its split candidates (" + std::to_string(n) + " nodes)");
+  };
+
+  // Chains and reach rows.
+  std::vector<std::int32_t> chain_of(n, -1), pos_of(n, -1);
+  std::vector<std::vector<std::size_t>> chains;
+  std::vector<std::int32_t> reach;         // row of node i: reach[row_at[i] .. + row_width[i])
+  std::vector<std::size_t> row_at(n, 0), row_width(n, 0);
+  std::vector<std::int32_t> row;
+  std::uint64_t work = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (a.is_const[i]) continue;
+    row.assign(chains.size(), -1);
+    for (std::size_t p : a.preds[i]) {
+      if (a.is_const[p]) continue;
+      const std::int32_t* pr = reach.data() + row_at[p];
+      for (std::size_t c = 0; c < row_width[p]; ++c) row[c] = std::max(row[c], pr[c]);
+      work += row_width[p] + 1;
+    }
+    std::size_t c = 0;
+    while (c < chains.size() && row[c] != static_cast<std::int32_t>(chains[c].size()) - 1) ++c;
+    if (c == chains.size()) {
+      chains.emplace_back();
+      row.push_back(-1);
+    }
+    chain_of[i] = static_cast<std::int32_t>(c);
+    pos_of[i] = static_cast<std::int32_t>(chains[c].size());
+    chains[c].push_back(i);
+    row[c] = pos_of[i];
+    if (reach.size() + row.size() > kMaxReachEntries) return too_big("wide");
+    if (work > kMaxLayerWork) return too_big("branched");
+    row_at[i] = reach.size();
+    row_width[i] = row.size();
+    reach.insert(reach.end(), row.begin(), row.end());
+  }
+  const std::size_t W = chains.size();
+
+  // Per-chain prefix sums of MACs and of inexact counts; input consumers; graph outputs.
+  std::vector<std::vector<std::uint64_t>> macs_prefix(W);
+  std::vector<std::vector<std::uint32_t>> inexact_prefix(W);
+  for (std::size_t c = 0; c < W; ++c) {
+    std::uint64_t m = 0;
+    std::uint32_t x = 0;
+    for (std::size_t j : chains[c]) {
+      m += a.macs[j];
+      x += a.macs_known[j] ? 0 : 1;
+      macs_prefix[c].push_back(m);
+      inexact_prefix[c].push_back(x);
+    }
+  }
+  std::vector<std::int32_t> last_input_consumer(W, -1);
+  std::vector<std::int32_t> first_output_producer(W, std::numeric_limits<std::int32_t>::max());
+  for (const auto& o : g.output()) {
+    auto p = a.producer.find(o.name());
+    if (p != a.producer.end() && !a.is_const[p->second]) {
+      auto& f = first_output_producer[static_cast<std::size_t>(chain_of[p->second])];
+      f = std::min(f, pos_of[p->second]);
+    }
+  }
+
+  // Edges between non-constant nodes, grouped by (producer chain, consumer chain).
+  std::unordered_map<std::uint64_t, std::size_t> group_of;
+  std::vector<EdgeGroup> groups;
+  for (std::size_t q = 0; q < n; ++q) {
+    if (a.is_const[q]) continue;
+    for (const auto& t : a.node_inputs[q]) {
+      if (a.graph_inputs.count(t)) {
+        auto& l = last_input_consumer[static_cast<std::size_t>(chain_of[q])];
+        l = std::max(l, pos_of[q]);
+        continue;
+      }
+      auto p = a.producer.find(t);
+      if (p == a.producer.end() || a.is_const[p->second]) continue;
+      const std::size_t pn = p->second;
+      const std::uint64_t key = static_cast<std::uint64_t>(chain_of[pn]) << 32 | static_cast<std::uint32_t>(chain_of[q]);
+      auto [it, fresh] = group_of.emplace(key, groups.size());
+      if (fresh) {
+        groups.emplace_back();
+        groups.back().from = chain_of[pn];
+        groups.back().to = chain_of[q];
+      }
+      groups[it->second].edges.push_back({pos_of[pn], pos_of[q], pn, &t});
+    }
+  }
+  for (auto& gr : groups) gr.build();
+
+  // Constant nodes with MACs (or unknown MACs): in anc(i) iff one of the first non-constant
+  // nodes they reach is, i.e. iff some (chain, position) of theirs is ≤ reach.
+  struct ConstMacs {
+    std::uint64_t macs;
+    bool exact;
+    std::vector<std::pair<std::int32_t, std::int32_t>> entry;  // (chain, first position)
+  };
+  std::vector<ConstMacs> const_macs;
+  for (std::size_t k = 0; k < n; ++k) {
+    if (!a.is_const[k] || (a.macs[k] == 0 && a.macs_known[k])) continue;
+    ConstMacs cm{a.macs[k], a.macs_known[k], {}};
+    std::unordered_set<std::size_t> seen{k};
+    std::vector<std::size_t> stack{k};
+    while (!stack.empty()) {
+      const std::size_t j = stack.back();
+      stack.pop_back();
+      for (const auto& o : g.node(static_cast<int>(j)).output()) {
+        auto cs = a.consumers.find(o);
+        if (cs == a.consumers.end()) continue;
+        for (std::size_t q : cs->second) {
+          if (q <= j || !seen.insert(q).second) continue;
+          if (++work > kMaxLayerWork) return too_big("branched");
+          if (a.is_const[q]) {
+            stack.push_back(q);
+            continue;
+          }
+          auto e = std::find_if(cm.entry.begin(), cm.entry.end(), [&](const auto& x) { return x.first == chain_of[q]; });
+          if (e == cm.entry.end()) cm.entry.emplace_back(chain_of[q], pos_of[q]);
+          else e->second = std::min(e->second, pos_of[q]);
+        }
+      }
+    }
+    if (!cm.entry.empty()) const_macs.push_back(std::move(cm));
+  }
+
   std::vector<Layer> out;
-  for (std::size_t i = 0; i < static_cast<std::size_t>(g.node_size()); ++i) {
+  std::vector<std::int32_t> r(W);
+  std::vector<std::pair<std::size_t, const std::string*>> crossing;
+  for (std::size_t i = 0; i < n; ++i) {
     if (a.is_const[i]) continue;
     const auto& node = g.node(static_cast<int>(i));
+    bool any = false;
+    for (const auto& t : node.output())
+      any = any || (!t.empty() && !a.graph_outputs.count(t) && a.consumers.count(t));
+    if (!any) continue;
+    std::fill(r.begin(), r.end(), -1);
+    std::copy_n(reach.begin() + static_cast<std::ptrdiff_t>(row_at[i]), row_width[i], r.begin());
+    work += W + groups.size() + 1;
+    bool valid = true;
+    for (std::size_t c = 0; c < W && valid; ++c)
+      valid = r[c] >= last_input_consumer[c] && r[c] < first_output_producer[c];
+    if (!valid) continue;
+    std::uint64_t head_macs = 0;
+    bool exact = true;
+    for (std::size_t c = 0; c < W; ++c)
+      if (r[c] >= 0) {
+        head_macs += macs_prefix[c][static_cast<std::size_t>(r[c])];
+        exact = exact && inexact_prefix[c][static_cast<std::size_t>(r[c])] == 0;
+      }
+    for (const auto& cm : const_macs) {
+      work += cm.entry.size();
+      if (std::any_of(cm.entry.begin(), cm.entry.end(),
+                      [&](const auto& e) { return r[static_cast<std::size_t>(e.first)] >= e.second; })) {
+        head_macs += cm.macs;
+        exact = exact && cm.exact;
+      }
+    }
+    crossing.clear();
+    for (const auto& gr : groups) {
+      const std::int32_t a_max = r[static_cast<std::size_t>(gr.from)];
+      if (a_max < 0) continue;
+      work += gr.query(a_max, r[static_cast<std::size_t>(gr.to)],
+                       [&](const ChainEdge& e) { crossing.emplace_back(e.producer, e.tensor); });
+    }
+    work += crossing.size();
+    if (work > kMaxLayerWork) return too_big("branched");
+    // Topological order: by producer, then by name (as std::set<pair<node, name>> orders them).
+    std::sort(crossing.begin(), crossing.end(),
+              [](const auto& x, const auto& y) { return x.first != y.first ? x.first < y.first : *x.second < *y.second; });
+    crossing.erase(std::unique(crossing.begin(), crossing.end(),
+                               [](const auto& x, const auto& y) { return x.first == y.first && *x.second == *y.second; }),
+                   crossing.end());
     for (const auto& t : node.output()) {
       if (t.empty() || a.graph_outputs.count(t) || !a.consumers.count(t)) continue;
-      auto c = impl_->cut_from(a.anc[i]);
-      if (!c.tail_graph_inputs.empty() || !c.head_graph_outputs.empty()) continue;
       Layer l;
       l.tensor = t;
       l.node = node.name();
@@ -526,14 +797,11 @@ Result<std::vector<Layer>> Graph::layers() const {
       auto it = a.info.find(t);
       if (it != a.info.end()) l.info = it->second;
       else l.info.name = t;
-      for (std::size_t j = 0; j < a.macs.size(); ++j)
-        if (a.anc[i].test(j)) {
-          l.head_macs += a.macs[j];
-          if (!a.macs_known[j]) l.head_macs_exact = false;
-        }
+      l.head_macs = head_macs;
+      l.head_macs_exact = exact;
       l.cut.push_back(t);
-      for (const auto& x : c.crossing)
-        if (x != t) l.cut.push_back(x);
+      for (const auto& x : crossing)
+        if (*x.second != t) l.cut.push_back(*x.second);
       std::uint64_t total = 0;
       bool known = true;
       for (const auto& x : l.cut) {
@@ -562,7 +830,7 @@ Result<Split> Graph::split(const std::vector<std::string>& at) const {
     if (p == a.producer.end()) return arg("no tensor named '" + t + "' in " + impl_->name + " (see `ftc layers`)");
     if (a.graph_outputs.count(t)) return arg("'" + t + "' is a graph output: the tail would be empty");
     if (a.is_const[p->second]) return arg("'" + t + "' does not depend on any graph input (a constant)");
-    head.merge(a.anc[p->second]);
+    add_ancestors(a, p->second, head, head);
   }
   auto c = impl_->cut_from(head);
   if (!c.head_graph_outputs.empty())
@@ -631,10 +899,6 @@ Status Graph::save(const std::string& path) const {
   return io::write_file(path, bytes, io::Overwrite::replace);
 }
 
-Result<std::unique_ptr<Executor>> make_opencv_executor(const Graph& graph) {
-  FTC_ASSIGN_OR_RETURN(auto bytes, graph.serialize());
-  return make_opencv_executor_from_bytes(bytes, graph.name());
-}
 
 // ---------------------------------------------------------------------------------------------
 // Composition check
@@ -716,12 +980,5 @@ Result<CompositionReport> check_composition(Executor& full, Executor& head, Exec
   return rep;
 }
 
-Result<CompositionReport> check_composition(const Graph& full, const Split& split, std::uint64_t seed,
-                                            double tolerance) {
-  FTC_ASSIGN_OR_RETURN(auto f, make_opencv_executor(full));
-  FTC_ASSIGN_OR_RETURN(auto h, make_opencv_executor(split.head));
-  FTC_ASSIGN_OR_RETURN(auto t, make_opencv_executor(split.tail));
-  return check_composition(*f, *h, *t, full.inputs(), seed, tolerance);
-}
 
 }  // namespace ftc::runtime

@@ -16,6 +16,7 @@
 
 #include "runtime/executor.hpp"
 #include "runtime/graph.hpp"
+#include "runtime/model_check.hpp"
 
 namespace ftc::runtime {
 namespace {
@@ -334,6 +335,8 @@ Result<std::unique_ptr<Executor>> make_opencv_executor_from_bytes(std::span<cons
   if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()) ||
       !model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
     return Status(StatusCode::bad_file, name + ": not an ONNX model (protobuf parse failed)");
+  // OpenCV trusts the attributes (a zero group divides by zero): check them first.
+  FTC_RETURN_IF_ERROR(check_model_values(model, name));
   std::vector<std::string> inits;
   for (const auto& t : model.graph().initializer()) inits.push_back(t.name());
   auto ins = declared(model.graph().input(), inits);
@@ -364,6 +367,19 @@ Result<std::unique_ptr<Executor>> make_opencv_executor_from_bytes(std::span<cons
   net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
   net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
   return std::unique_ptr<Executor>(new OpenCvExecutor(name, std::move(net), std::move(ins), std::move(outs)));
+}
+
+Result<std::unique_ptr<Executor>> make_opencv_executor(const Graph& graph) {
+  FTC_ASSIGN_OR_RETURN(auto bytes, graph.serialize());
+  return make_opencv_executor_from_bytes(bytes, graph.name());
+}
+
+Result<CompositionReport> check_composition(const Graph& full, const Split& split, std::uint64_t seed,
+                                            double tolerance) {
+  FTC_ASSIGN_OR_RETURN(auto f, make_opencv_executor(full));
+  FTC_ASSIGN_OR_RETURN(auto h, make_opencv_executor(split.head));
+  FTC_ASSIGN_OR_RETURN(auto t, make_opencv_executor(split.tail));
+  return check_composition(*f, *h, *t, full.inputs(), seed, tolerance);
 }
 
 Result<std::unique_ptr<Executor>> make_opencv_executor(const std::string& onnx_path) {

@@ -115,12 +115,14 @@ std::optional<double> bd_rate(const std::vector<RatePoint>& anchor, const std::v
   return (std::exp(mean_diff) - 1.0) * 100.0;
 }
 
+double row_accuracy(const Report& report, const Row& row) { return report.labelled ? row.top1 : row.agreement; }
+
 std::vector<CurveSummary> summarize_curves(const Report& report, const std::string& anchor) {
   std::vector<std::string> order;
   std::map<std::string, std::vector<RatePoint>> pts;
   for (const Row& r : report.rows) {
     if (!pts.count(r.curve)) order.push_back(r.curve);
-    pts[r.curve].push_back({r.bytes_mean, r.top1});
+    pts[r.curve].push_back({r.bytes_mean, row_accuracy(report, r)});
   }
   std::vector<CurveSummary> out;
   const bool have_anchor = pts.count(anchor) > 0;
@@ -184,8 +186,12 @@ std::string format_table(const Report& report, const std::vector<CurveSummary>& 
   std::ostringstream os;
   os << "model " << report.model << "  split " << report.split << "  data " << report.data << "  images "
      << report.images << "\n";
-  os << "reference top-1 (full model, f32): " << fmt("%.2f", report.reference_top1 * 100) << " %   uncompressed split: "
-     << fmt("%.2f", report.split_top1 * 100) << " %, "
+  if (report.labelled)
+    os << "reference top-1 (full model, f32): " << fmt("%.2f", report.reference_top1 * 100) << " %   uncompressed split: "
+       << fmt("%.2f", report.split_top1 * 100) << " %, ";
+  else
+    os << "no labels: top-1 n/a; rates compared on agreement with the uncompressed split; split: ";
+  os
      << (report.split_mismatches == 0 ? std::string("predictions identical to the full model")
                                       : std::to_string(report.split_mismatches) + " predictions DIFFER from the full model")
      << " (max |Δlogit| " << fmt("%.3g", report.max_logit_abs_diff) << ")\n\n";
@@ -196,15 +202,15 @@ std::string format_table(const Report& report, const std::vector<CurveSummary>& 
   os << std::string(wname + 2 + 10 + 10 + 9 * 6, '-') << "\n";
   for (const Row& r : report.rows) {
     os << pad(r.name, wname, true) << "  " << pad(fmt("%.1f", r.bytes_mean), 10) << pad(fmt("%.0f", r.bytes_p95), 10)
-       << pad(fmt("%.3f", r.bits_per_element), 9) << pad(fmt("%.2f", r.top1 * 100), 9)
-       << pad(fmt("%.2f", r.agreement * 100), 9) << pad(fmt("%+.2f", r.top1_drop), 9)
+       << pad(fmt("%.3f", r.bits_per_element), 9) << pad(report.labelled ? fmt("%.2f", r.top1 * 100) : "n/a", 9)
+       << pad(fmt("%.2f", r.agreement * 100), 9) << pad(report.labelled ? fmt("%+.2f", r.top1_drop) : "n/a", 9)
        << pad(fmt("%.1f", r.encode_us), 9) << pad(fmt("%.1f", r.decode_us), 9);
     if (r.failures) os << "  (" << r.failures << " failed: " << r.first_error << ")";
     os << "\n";
   }
   if (!curves.empty()) {
-    os << "\nBD-rate against " << (report.anchor.empty() ? "(none)" : report.anchor)
-       << " (bytes for equal top-1; PCHIP over the Pareto fronts; negative = fewer bytes)\n";
+    os << "\nBD-rate against " << (report.anchor.empty() ? "(none)" : report.anchor) << " (bytes for equal "
+       << (report.labelled ? "top-1" : "agreement") << "; PCHIP over the Pareto fronts; negative = fewer bytes)\n";
     std::size_t wc = 5;
     for (const auto& c : curves) wc = std::max(wc, c.curve.size());
     for (const auto& c : curves) {
@@ -227,7 +233,8 @@ std::string to_csv(const Report& report) {
   for (const Row& r : report.rows) {
     os << csv_field(r.name) << ',' << csv_field(r.curve) << ',' << r.stage << ',' << csv_field(r.params) << ','
        << r.images << ',' << r.elements << ',' << num(r.bytes_mean) << ',' << num(r.bytes_p95) << ','
-       << num(r.bits_per_element) << ',' << num(r.top1) << ',' << num(r.agreement) << ',' << num(r.top1_drop) << ','
+       << num(r.bits_per_element) << ',' << (report.labelled ? num(r.top1) : "") << ',' << num(r.agreement) << ','
+       << (report.labelled ? num(r.top1_drop) : "") << ','
        << num(r.encode_us) << ',' << num(r.decode_us) << ',' << r.failures << '\n';
   }
   return os.str();
@@ -237,11 +244,13 @@ std::string to_json(const Report& report, const std::vector<CurveSummary>& curve
   using nlohmann::json;
   json j;
   j["images"] = report.images;
-  j["reference_top1"] = report.reference_top1;
+  const auto top1 = [&](double v) { return report.labelled ? json(v) : json(nullptr); };
+  j["labelled"] = report.labelled;
+  j["reference_top1"] = top1(report.reference_top1);
   j["model"] = report.model;
   j["split"] = report.split;
   j["data"] = report.data;
-  j["split_top1"] = report.split_top1;
+  j["split_top1"] = top1(report.split_top1);
   j["split_matches_full"] = report.split_mismatches == 0;
   j["split_mismatches"] = report.split_mismatches;
   j["max_logit_abs_diff"] = report.max_logit_abs_diff;
@@ -267,9 +276,9 @@ std::string to_json(const Report& report, const std::vector<CurveSummary>& curve
     o["bytes_mean"] = r.bytes_mean;
     o["bytes_p95"] = r.bytes_p95;
     o["bits_per_element"] = r.bits_per_element;
-    o["top1"] = r.top1;
+    o["top1"] = top1(r.top1);
     o["agreement"] = r.agreement;
-    o["top1_drop"] = r.top1_drop;
+    o["top1_drop"] = top1(r.top1_drop);
     o["encode_us"] = r.encode_us;
     o["decode_us"] = r.decode_us;
     o["failures"] = r.failures;
@@ -341,7 +350,7 @@ std::string plot_data(const Report& report) {
   for (const std::string& curve : c.order) {
     d << "# " << curve << "\n";
     for (const Row* r : c.by_curve.at(curve))
-      d << num(r->bytes_mean) << ' ' << num(r->top1 * 100) << " \"" << r->name << "\"\n";
+      d << num(r->bytes_mean) << ' ' << num(row_accuracy(report, *r) * 100) << " \"" << r->name << "\"\n";
     d << "\n\n";
   }
   return d.str();
@@ -350,11 +359,13 @@ std::string plot_data(const Report& report) {
 std::string plot_script(const Report& report, const PlotPaths& paths, bool cairo) {
   const PlotCurves c = plot_curves(report);
   const auto& order = c.order;
-  double ymin = report.reference_top1 * 100, ymax = report.reference_top1 * 100;
+  const double ref = (report.labelled ? report.reference_top1 : 1.0) * 100;
+  double ymin = ref, ymax = ref;
   double xmin = 1e300, xmax = 0;
   for (const Row& r : report.rows) {
-    ymin = std::min(ymin, r.top1 * 100);
-    ymax = std::max(ymax, r.top1 * 100);
+    const double acc = row_accuracy(report, r) * 100;
+    ymin = std::min(ymin, acc);
+    ymax = std::max(ymax, acc);
     if (r.bytes_mean > 0) {
       xmin = std::min(xmin, r.bytes_mean);
       xmax = std::max(xmax, r.bytes_mean);
@@ -362,7 +373,6 @@ std::string plot_script(const Report& report, const PlotPaths& paths, bool cairo
   }
   if (xmax <= 0) xmin = 1, xmax = 10;
   const std::string& dat = paths.data;
-  const double ref = report.reference_top1 * 100;
   std::ostringstream s;
   s << "# gnuplot script written by ftc eval; data: " << dat << "\n";
   s << (cairo ? "set terminal pngcairo size 1400,1100 font ',11' noenhanced\n" : "set terminal png size 1400,1100 noenhanced\n");
@@ -371,7 +381,7 @@ std::string plot_script(const Report& report, const PlotPaths& paths, bool cairo
   s << "set logscale x 10\nset grid xtics mxtics ytics\nset format x '%g'\n";
   s << "set xrange [" << num(xmin / 1.5) << ":" << num(xmax * 1.5) << "]\n";
   s << "set xlabel 'bytes per image (mean, whole frame incl. header; log scale)'\n";
-  s << "set ylabel 'top-1 accuracy (%)'\n";
+  s << (report.labelled ? "set ylabel 'top-1 accuracy (%)'\n" : "set ylabel 'agreement with the uncompressed split (%)'\n");
   s << "set key outside right top vertical Left reverse\n";
   s << "set multiplot layout 2,1 title " << gp_quote("ftc eval: " + report.model + " split at " + report.split + ", " +
                                                      std::to_string(report.images) + " images of " + report.data) << "\n";
@@ -391,7 +401,7 @@ std::string plot_script(const Report& report, const PlotPaths& paths, bool cairo
         << colors[i % (sizeof colors / sizeof *colors)] << "' title "
         << gp_quote(order[i] + (input_stage[order[i]] ? " (cloud-only: input image)" : "")) << ", ";
     }
-    p << ref << " with lines dt 2 lc rgb 'black' title " << gp_quote("reference (full model, f32) " + fmt("%.2f", ref) + " %")
+    p << ref << " with lines dt 2 lc rgb 'black' title " << gp_quote((report.labelled ? "reference (full model, f32) " : "reference (uncompressed split) ") + fmt("%.2f", ref) + " %")
       << "\n";
     return p.str();
   };

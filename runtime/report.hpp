@@ -50,7 +50,14 @@ struct Report {
   std::string anchor;               // BD-rate anchor curve
   std::string command;
   std::vector<std::string> notes;   // calibration ranges, skipped configurations, …
+  // false: the data has no labels. Every top-1 field is then meaningless: the table shows n/a,
+  // CSV leaves it empty, JSON writes null, and BD-rate and the plot use agreement (with the
+  // uncompressed split) as the accuracy instead.
+  bool labelled = true;
 };
+
+// The accuracy a row's rate–accuracy point uses: top-1, or agreement without labels.
+double row_accuracy(const Report& report, const Row& row);
 
 // ---- BD-rate -----------------------------------------------------------------------------------
 

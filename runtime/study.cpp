@@ -168,16 +168,18 @@ std::vector<CodecConfig> drop_unrunnable(const Dataset& data, const Pipeline& pi
   if (probe.empty()) return configs;
   std::vector<CodecConfig> kept;
   std::size_t p = 0;
+  const std::size_t first_note = notes.size();
   for (std::size_t k = 0; k < configs.size(); ++k) {
     if (p < probe.size() && probe[p].index == k) {
-      const std::string msg = "skipped " + configs[k].name + ": " + probe[p].reason.to_string();
-      if (progress) progress({StudyEvent::Kind::warning, msg});
-      notes.push_back(msg);
+      notes.push_back("skipped " + configs[k].name + ": " + probe[p].reason.to_string());
       ++p;
     } else {
       kept.push_back(configs[k]);
     }
   }
+  // With nothing kept the caller fails with one message naming the first reason instead.
+  if (progress && !kept.empty())
+    for (std::size_t k = first_note; k < notes.size(); ++k) progress({StudyEvent::Kind::warning, notes[k]});
   return kept;
 }
 
@@ -230,6 +232,17 @@ Result<StudyResult> run_study(const StudyOptions& o, const StudyProgress& progre
   auto data = open_dataset(o.data, o.fashion_mnist_dir);
   if (!data.ok()) return in(o.data, data.status());
   const Dataset& dataset = **data;
+  {
+    // Labels against the model's classes (its output's elements, dynamic dims as 1) before any
+    // image is run; evaluate() checks the real output again.
+    std::uint64_t classes = 0;
+    if (const auto outs = model->full.outputs(); !outs.empty() && outs[0].shape) {
+      classes = 1;
+      for (auto d : *outs[0].shape) classes *= d > 0 ? static_cast<std::uint64_t>(d) : 1;
+    }
+    const std::size_t n = o.limit && o.limit < dataset.size() ? o.limit : dataset.size();
+    if (auto s = check_labels(dataset, n, classes); !s.ok()) return in(o.data, s);
+  }
   auto cut = probe_cut(dataset, pipeline);
   if (!cut.ok()) return in(o.model, cut.status());
   auto first = dataset.get(0);
@@ -246,7 +259,16 @@ Result<StudyResult> run_study(const StudyOptions& o, const StudyProgress& progre
   auto baselines = make_baselines(baseline_names, *cut, ranges, image_spec, o.baseline_settings);
   if (!baselines.ok()) return in("baselines", baselines.status());
   configs.insert(configs.end(), baselines->begin(), baselines->end());
+  const bool had_configs = !configs.empty();
+  const std::size_t notes_before = notes.size();
   configs = drop_unrunnable(dataset, pipeline, std::move(configs), notes, progress);
+  // A run that measures nothing is an error, not an empty report.
+  if (configs.empty())
+    return Status{StatusCode::invalid_argument,
+                  had_configs && notes.size() > notes_before
+                      ? "nothing to evaluate: all " + std::to_string(notes.size() - notes_before) +
+                            " configurations were skipped (first: " + notes[notes_before].substr(8) + ")"
+                      : "nothing to evaluate: no configuration and no baseline selected"};
 
   EvalOptions eo;
   eo.limit = o.limit;

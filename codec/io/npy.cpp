@@ -371,8 +371,18 @@ std::uint32_t read_le(const std::uint8_t* p, std::size_t n) {
   return v;
 }
 
-// Error messages here carry no prefix; the public functions add "npy: " or the path.
-Result<Tensor> decode_npy(std::span<const std::uint8_t> bytes) {
+// Everything before the data: the parsed header and where the data starts and ends.
+struct NpyPreamble {
+  NpyHeader header;
+  ElementType element;
+  std::uint64_t element_count = 0;
+  std::size_t data_offset = 0;
+  std::size_t data_bytes = 0;  // element_count · element.size; fits in size_t
+};
+
+// Parses the preamble from the first bytes of a file (all of it, or a prefix that holds at least
+// the header). Error messages here carry no prefix; the public functions add "npy: " or the path.
+Result<NpyPreamble> parse_preamble(std::span<const std::uint8_t> bytes) {
   const std::size_t magic_bytes_present = std::min(bytes.size(), kMagic.size());
   if (!std::equal(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(magic_bytes_present), kMagic.begin()))
     return bad_file("bad magic: not a .npy file (it must start with \\x93NUMPY)");
@@ -413,8 +423,36 @@ Result<Tensor> decode_npy(std::span<const std::uint8_t> bytes) {
     }
   }
   const std::size_t data_offset = header_offset + header_length;
+  if (data_offset > std::numeric_limits<std::size_t>::max() - static_cast<std::size_t>(element_count) * element.size)
+    return bad_file("element count of shape " + format_shape(header.shape) + " overflows");
+  return NpyPreamble{header, element, element_count, data_offset, static_cast<std::size_t>(element_count) * element.size};
+}
+
+// The whole file's size, once `prefix` holds the header; nullopt while it is too short to tell.
+Result<std::optional<std::size_t>> npy_file_size(std::span<const std::uint8_t> prefix) {
+  if (prefix.size() >= kHeaderLengthOffset) {
+    const int major = prefix[kVersionOffset];
+    const std::size_t header_offset = kHeaderLengthOffset + (major == 1 ? 2 : 4);
+    if (prefix.size() < header_offset ||
+        prefix.size() - header_offset < read_le(prefix.data() + kHeaderLengthOffset, header_offset - kHeaderLengthOffset))
+      return std::optional<std::size_t>();
+  }
+  auto pre = parse_preamble(prefix);
+  if (!pre.ok()) {
+    if (prefix.size() < kHeaderLengthOffset) return std::optional<std::size_t>();  // too short to judge
+    return pre.status();
+  }
+  return std::optional<std::size_t>(pre->data_offset + pre->data_bytes);
+}
+
+Result<Tensor> decode_npy(std::span<const std::uint8_t> bytes) {
+  FTC_ASSIGN_OR_RETURN(const NpyPreamble pre, parse_preamble(bytes));
+  const NpyHeader& header = pre.header;
+  const ElementType& element = pre.element;
+  const std::uint64_t element_count = pre.element_count;
+  const std::size_t data_offset = pre.data_offset;
   const std::size_t data_bytes_present = bytes.size() - data_offset;
-  const std::size_t data_bytes_expected = static_cast<std::size_t>(element_count) * element.size;
+  const std::size_t data_bytes_expected = pre.data_bytes;
   if (data_bytes_present < data_bytes_expected)
     return bad_file("truncated data: shape " + format_shape(header.shape) + " of '" + header.descr + "' expects " +
                     std::to_string(data_bytes_expected) + " bytes, " + std::to_string(data_bytes_present) +
@@ -495,10 +533,12 @@ std::vector<std::uint8_t> npy_preamble(const char* descr, std::span<const std::i
 
 // Bytes of the data section, or nullopt if they overflow size_t. Requires a validated view.
 std::optional<std::size_t> data_size(const TensorView& view) {
+  // A zero extent anywhere empties the array, however large the others (which may overflow).
+  for (int axis = 0; axis < view.rank; ++axis)
+    if (view.shape[axis] == 0) return 0;
   std::size_t count = 1;
   for (int axis = 0; axis < view.rank; ++axis) {
     const auto extent = static_cast<std::uint64_t>(view.shape[axis]);
-    if (extent == 0) return 0;
     if (count > std::numeric_limits<std::size_t>::max() / extent) return std::nullopt;
     count *= static_cast<std::size_t>(extent);
   }
@@ -573,12 +613,24 @@ Result<Tensor> read_npy_file(const std::string& path) {
     FilePtr file(std::fopen(path.c_str(), "rb"));
     if (!file) return io_error(path, "open", errno);
     std::array<std::uint8_t, 1 << 16> block;
+    // Reads no further than one block past the size the header declares (a trailing byte is
+    // enough to refuse the file), so a device or a huge file costs what the array needs.
+    std::optional<std::size_t> expected;
     try {
-      reserve_file_size(path, bytes);
-      while (true) {
+      while (!expected || bytes.size() <= *expected) {
         const std::size_t n = std::fread(block.data(), 1, block.size(), file.get());
         bytes.insert(bytes.end(), block.begin(), block.begin() + static_cast<std::ptrdiff_t>(n));
         if (n < block.size()) break;
+        if (!expected) {
+          auto size = npy_file_size(bytes);
+          if (!size.ok()) break;  // decode_npy names the problem
+          expected = *size;
+          if (expected) {
+            std::error_code ec;
+            const std::uintmax_t on_disk = std::filesystem::is_regular_file(path, ec) ? std::filesystem::file_size(path, ec) : 0;
+            if (!ec && on_disk > 0) bytes.reserve(static_cast<std::size_t>(std::min<std::uintmax_t>(on_disk, *expected + 1)));
+          }
+        }
       }
     } catch (const std::bad_alloc&) {
       return Status{StatusCode::out_of_memory, "npy: out of memory reading '" + path + "'"};

@@ -414,3 +414,30 @@ TEST_CASE("file functions") {
     std::filesystem::remove(path);
   }
 }
+
+TEST_CASE("an empty array whose other dims overflow writes and reads back (fuzz_npy finding)") {
+  // (655366556, 2128, 8888888888888885, 0, 3): no element, but the product before the 0 overflows.
+  auto t = read_npy(npy_file(dict("<f4", "(655366556, 2128, 8888888888888885, 0, 3)"), {}));
+  REQUIRE_MESSAGE(t.ok(), t.status().to_string());
+  CHECK(t->byte_size() == 0);
+  const Bytes again = write_npy(t->view());
+  REQUIRE_FALSE(again.empty());
+  auto back = read_npy(again);
+  REQUIRE(back.ok());
+  CHECK(back->shape() == t->shape());
+}
+
+TEST_CASE("read_npy_file reads no further than one block past the declared size") {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("ftc_npy_big_" + std::to_string(::getpid()) + ".npy")).string();
+  // A valid 4-element header followed by 8 MiB of junk: refused as trailing bytes.
+  Bytes file = npy_file(dict("<f4", "(4,)"), Bytes(16 + (8u << 20), 0));
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(file.size()));
+  auto t = read_npy_file(path);
+  CHECK(t.status().code() == StatusCode::bad_file);
+  CHECK(t.status().message().find("trailing bytes") != std::string::npos);
+  // The message reports the data bytes read: not the file's 16 + 8 MiB, at most one 64 KiB block.
+  CHECK(t.status().message().find(std::to_string(16 + (8u << 20)) + " present") == std::string::npos);
+  CHECK(t.status().message().find("expects 16 bytes") != std::string::npos);
+  std::filesystem::remove(path);
+}

@@ -5,6 +5,10 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
+#include <random>
+#include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -281,4 +285,191 @@ TEST_CASE("reference models: every candidate splits and composes") {
     CHECK(singles > 3);
   }
   if (!found) MESSAGE("models/fmnist_*.onnx not present: skipped");
+}
+
+// ---- candidate listing against its definition, on random DAGs and a long chain ----------------
+
+namespace {
+
+// A model builder over [1,4] f32 tensors: graph inputs, Relu/Add/MatMul nodes, initializers.
+struct ModelBuilder {
+  onnx::ModelProto m;
+  onnx::GraphProto* g;
+  ModelBuilder() {
+    m.set_ir_version(7);
+    auto* op = m.add_opset_import();
+    op->set_domain("");
+    op->set_version(13);
+    g = m.mutable_graph();
+    g->set_name("random");
+  }
+  static void vi(onnx::ValueInfoProto* v, const std::string& name, std::vector<std::int64_t> dims = {1, 4}) {
+    v->set_name(name);
+    auto* tt = v->mutable_type()->mutable_tensor_type();
+    tt->set_elem_type(onnx::TensorProto::FLOAT);
+    for (auto d : dims) tt->mutable_shape()->add_dim()->set_dim_value(d);
+  }
+  void input(const std::string& name) { vi(g->add_input(), name); }
+  void output(const std::string& name) { vi(g->add_output(), name); }
+  void weight(const std::string& name) {
+    auto* t = g->add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    t->add_dims(4);
+    t->add_dims(4);
+    for (int k = 0; k < 16; ++k) t->add_float_data(0.25f);
+  }
+  void node(const std::string& op, const std::string& name, std::vector<std::string> ins, const std::string& out) {
+    auto* n = g->add_node();
+    n->set_op_type(op);
+    n->set_name(name);
+    for (auto& i : ins) n->add_input(i);
+    n->add_output(out);
+  }
+  Graph parse() const {
+    std::string bytes = m.SerializeAsString();
+    auto gr = Graph::parse(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()), "random");
+    REQUIRE_MESSAGE(gr.ok(), gr.status().to_string());
+    return std::move(gr).value();
+  }
+};
+
+// The definition of a candidate (graph.hpp), computed directly with explicit ancestor sets:
+// head = anc(i); valid when no node outside the head reads a graph input and no graph output is
+// computed (from graph inputs) in the head; the cut is the tensor, then every other tensor a
+// non-constant head node produces for a node outside the head, by producer then name; head MACs
+// sum over the head (a [1,4]×[4,4] MatMul is 16, a constant [4,4]×[4,4] one 64).
+std::vector<Layer> reference_layers(const onnx::GraphProto& g) {
+  const int n = g.node_size();
+  std::map<std::string, int> producer;
+  std::set<std::string> inputs, outputs;
+  for (const auto& v : g.input()) inputs.insert(v.name());
+  for (const auto& v : g.output()) outputs.insert(v.name());
+  std::vector<std::set<int>> anc(static_cast<std::size_t>(n));
+  std::vector<bool> is_const(static_cast<std::size_t>(n), true);
+  for (int i = 0; i < n; ++i) {
+    anc[static_cast<std::size_t>(i)].insert(i);
+    for (const auto& in : g.node(i).input()) {
+      if (inputs.count(in)) is_const[static_cast<std::size_t>(i)] = false;
+      if (auto p = producer.find(in); p != producer.end()) {
+        anc[static_cast<std::size_t>(i)].insert(anc[static_cast<std::size_t>(p->second)].begin(), anc[static_cast<std::size_t>(p->second)].end());
+        if (!is_const[static_cast<std::size_t>(p->second)]) is_const[static_cast<std::size_t>(i)] = false;
+      }
+    }
+    producer[g.node(i).output(0)] = i;
+  }
+  std::map<std::string, int> consumers;
+  for (int i = 0; i < n; ++i)
+    for (const auto& in : g.node(i).input()) ++consumers[in];
+  std::vector<Layer> out;
+  for (int i = 0; i < n; ++i) {
+    const auto& t = g.node(i).output(0);
+    if (is_const[static_cast<std::size_t>(i)] || outputs.count(t) || !consumers.count(t)) continue;
+    const auto& head = anc[static_cast<std::size_t>(i)];
+    bool valid = true;
+    std::set<std::pair<int, std::string>> crossing;
+    for (int j = 0; j < n; ++j) {
+      if (head.count(j)) continue;
+      for (const auto& in : g.node(j).input()) {
+        if (inputs.count(in)) valid = false;
+        auto p = producer.find(in);
+        if (p != producer.end() && head.count(p->second) && !is_const[static_cast<std::size_t>(p->second)])
+          crossing.emplace(p->second, in);
+      }
+    }
+    for (const auto& o : outputs)
+      if (auto p = producer.find(o); p != producer.end() && head.count(p->second) && !is_const[static_cast<std::size_t>(p->second)])
+        valid = false;
+    if (!valid) continue;
+    Layer l;
+    l.tensor = t;
+    l.node_index = static_cast<std::size_t>(i);
+    for (int j : head)
+      if (g.node(j).op_type() == "MatMul") l.head_macs += is_const[static_cast<std::size_t>(j)] ? 64 : 16;
+    l.cut.push_back(t);
+    for (const auto& [p, name] : crossing)
+      if (name != t) l.cut.push_back(name);
+    out.push_back(l);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("layers: random DAGs list the candidates their definition gives") {
+  std::mt19937 rng(12345);
+  std::size_t multi_tensor_cuts = 0, refused_candidates = 0;
+  for (int round = 0; round < 60; ++round) {
+    ModelBuilder b;
+    b.input("x");
+    const bool second_input = round % 3 == 0;
+    if (second_input) b.input("x2");
+    b.weight("W");
+    const int n = 4 + static_cast<int>(rng() % 40);
+    std::vector<std::string> live = {"x"};  // non-constant tensors so far
+    std::vector<std::string> consts = {"W"};
+    for (int k = 0; k < n; ++k) {
+      const std::string out = "t" + std::to_string(k);
+      const auto pick = [&]() -> std::string {
+        // Mostly the latest tensor (long chains), sometimes any earlier one (skips, branches).
+        return rng() % 3 ? live.back() : live[rng() % live.size()];
+      };
+      const unsigned kind = rng() % 10;
+      if (kind == 0) {
+        // A constant subgraph: MatMul of weights (MACs outside any input's reach).
+        b.node("MatMul", "n" + std::to_string(k), {consts[rng() % consts.size()], "W"}, out);
+        consts.push_back(out);
+        continue;
+      }
+      if (kind <= 3) b.node("Relu", "n" + std::to_string(k), {pick()}, out);
+      else if (kind <= 6) b.node("Add", "n" + std::to_string(k), {pick(), pick()}, out);
+      else b.node("MatMul", "n" + std::to_string(k), {pick(), consts[rng() % consts.size()]}, out);
+      live.push_back(out);
+      if (second_input && k == n / 2) {
+        b.node("Add", "m" + std::to_string(k), {live.back(), "x2"}, out + "_x2");
+        live.push_back(out + "_x2");
+      }
+    }
+    // y is an output; sometimes an earlier tensor too (no candidate may compute it in the head).
+    b.node("Relu", "last", {live.back()}, "y");
+    b.output("y");
+    if (round % 4 == 1 && live.size() > 3) b.output(live[live.size() / 2]);
+    Graph g = b.parse();
+    auto got = g.layers();
+    REQUIRE_MESSAGE(got.ok(), got.status().to_string());
+    const auto want = reference_layers(b.m.graph());
+    INFO("round " << round << ", " << n << " nodes");
+    REQUIRE(got->size() == want.size());
+    refused_candidates += static_cast<std::size_t>(n) + 1 - want.size();
+    for (std::size_t k = 0; k < want.size(); ++k) {
+      multi_tensor_cuts += want[k].cut.size() > 1;
+      CHECK((*got)[k].tensor == want[k].tensor);
+      CHECK((*got)[k].cut == want[k].cut);
+      CHECK((*got)[k].head_macs == want[k].head_macs);
+    }
+  }
+  // The rounds cover skips (multi-tensor cuts) and candidates the definition refuses.
+  CHECK(multi_tensor_cuts > 20);
+  CHECK(refused_candidates > 20);
+}
+
+TEST_CASE("layers: a 50,000-node chain is listed (near-linear analysis)") {
+  constexpr int kNodes = 50000;
+  ModelBuilder b;
+  b.input("x");
+  for (int k = 0; k < kNodes; ++k)
+    b.node("Relu", "n" + std::to_string(k), {k == 0 ? std::string("x") : "t" + std::to_string(k - 1)},
+           k == kNodes - 1 ? std::string("y") : "t" + std::to_string(k));
+  b.output("y");
+  Graph g = b.parse();
+  auto ls = g.layers();
+  REQUIRE(ls.ok());
+  REQUIRE(ls->size() == kNodes - 1);
+  CHECK(std::all_of(ls->begin(), ls->end(), [](const Layer& l) { return l.single(); }));
+  CHECK((*ls)[12345].tensor == "t12345");
+  CHECK((*ls)[12345].node_index == 12345u);
+  auto s = g.split({"t24999"});
+  REQUIRE(s.ok());
+  CHECK(s->info.head_nodes == 25000u);
+  CHECK(s->info.tail_nodes == 25000u);
 }
