@@ -110,13 +110,19 @@ Result<std::shared_ptr<const CodecModel>> load_model(const std::string& path) {
 void print_encode_summary(std::span<const NamedTensorView> views, const EncoderOptions& o, std::size_t out_bytes) {
   std::uint64_t in_bytes = 0;
   for (const auto& v : views) in_bytes += v.view.element_count() * dtype_size(v.view.dtype);
-  std::string q = quantizer_name(o.quantizer);
-  if (o.quantizer == QuantizerKind::uniform)
-    q += " " + std::to_string(o.bits) + "-bit" + (o.channel_axis ? " per channel" : " per tensor");
+  std::string how;
+  if (o.codec_model) {
+    how = "codec model " + std::to_string(o.codec_model->id()) + " rate point " + std::to_string(o.rate_point) + " (" +
+          o.codec_model->rate_point_label(static_cast<std::size_t>(o.rate_point)) + ")";
+  } else {
+    how = quantizer_name(o.quantizer);
+    if (o.quantizer == QuantizerKind::uniform)
+      how += " " + std::to_string(o.bits) + "-bit" + (o.channel_axis ? " per channel" : " per tensor");
+    how += std::string(", coder ") + coder_name(o.coder);
+  }
   const double ratio = out_bytes ? static_cast<double>(in_bytes) / static_cast<double>(out_bytes) : 0.0;
-  std::fprintf(stderr, "encoded %zu tensor%s, %llu -> %zu bytes (%.2fx), %s, coder %s\n", views.size(),
-               views.size() == 1 ? "" : "s", static_cast<unsigned long long>(in_bytes), out_bytes, ratio, q.c_str(),
-               coder_name(o.coder));
+  std::fprintf(stderr, "encoded %zu tensor%s, %llu -> %zu bytes (%.2fx), %s\n", views.size(),
+               views.size() == 1 ? "" : "s", static_cast<unsigned long long>(in_bytes), out_bytes, ratio, how.c_str());
 }
 
 }  // namespace
@@ -133,7 +139,7 @@ Command add_encode(CLI::App& root) {
   auto a = std::make_shared<Args>();
   auto* sub = root.add_subcommand("encode", "Encode .npy tensors into one ftc frame");
   sub->add_option("--codec-model", a->codec_model, "Fitted codec model (.ftcm): a compact model-bound frame");
-  sub->add_option("--rate-point", a->rate_point, "With --codec-model: the model's rate point (0 = highest rate)");
+  auto* rate_point = sub->add_option("--rate-point", a->rate_point, "With --codec-model: the model's rate point (0 = highest rate)");
   sub->add_option("input", a->inputs, "Input .npy files ('-' for stdin); several go into one frame")->required();
   sub->add_option("-o,--output", a->output, "Output .ftc file ('-' for stdout)")->required();
   sub->add_option("--name", a->names,
@@ -141,7 +147,7 @@ Command add_encode(CLI::App& root) {
   auto codec = add_codec_flags(*sub);
   sub->add_flag("-f,--force", a->force, "Overwrite the output file");
   sub->add_flag("-q,--quiet", a->quiet, "Print no summary");
-  return {sub, [a, codec]() -> int {
+  return {sub, [a, codec, rate_point]() -> int {
     if (!a->names.empty() && a->names.size() != a->inputs.size()) return fail("encode", "give one --name per input");
     for (const auto& n : a->names)
       if (!is_utf8(n)) return fail("--name", "'" + n + "' is not valid UTF-8");
@@ -150,6 +156,15 @@ Command add_encode(CLI::App& root) {
     if (Status s = check_not_input(a->output, inputs); !s.ok()) return fail(a->output, s.message());
     EncoderOptions o;
     if (auto s = codec->apply(o); !s.ok()) return fail("encode", s.message());
+    // A codec model fixes the quantizer, coder and chunks, and its compact frame carries no name:
+    // a codec flag or --name beside it would be ignored.
+    if (!a->codec_model.empty()) {
+      auto given = codec->given();
+      if (!given->empty()) return fail("encode", "--codec-model and " + flag_text(given->front()) + " exclude each other (the model fixes the coding)");
+      if (!a->names.empty()) return fail("encode", "--codec-model and --name exclude each other (a model-bound frame carries no name)");
+    } else if (rate_point->count() > 0) {
+      return fail("encode", "--rate-point needs --codec-model");
+    }
     if (!a->codec_model.empty()) {
       auto m = load_model(a->codec_model);
       if (!m.ok()) return fail(a->codec_model, m.status().to_string());

@@ -2,9 +2,11 @@
 // runtime::StudyOptions, runs runtime::run_study with a progress bar, prints and writes the report.
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <sstream>
 #include <type_traits>
@@ -93,7 +95,41 @@ bool parse_numbers(const std::string& s, std::vector<T>& out) {
 // Where the report goes besides stdout.
 struct Outputs {
   std::string json, csv, plot, table;
+  std::vector<std::string> paths() const { return {json, csv, plot, table}; }
 };
+
+// Before the run, so that minutes of evaluation never end in an unwritable path: `path` is not a
+// directory, and its folder exists and is writable, or the nearest folder above it that exists is
+// (the missing ones are made when the report is written). Nothing is created here.
+Status check_output_path(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return {StatusCode::io_error, "is a directory; give a file name"};
+  fs::path dir = fs::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  while (!fs::exists(dir, ec) && dir.has_relative_path() && dir.parent_path() != dir) dir = dir.parent_path();
+  if (dir.empty()) dir = ".";
+  if (!fs::is_directory(dir, ec)) return {StatusCode::io_error, dir.string() + " is not a directory"};
+  if (access(dir.c_str(), W_OK | X_OK) != 0)
+    return {StatusCode::io_error, "cannot write in " + dir.string() + ": " + std::strerror(errno)};
+  return {};
+}
+
+// The folders of the report's files, made just before they are written.
+Status make_output_folder(const std::string& path) {
+  const auto dir = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+  if (ec) return {StatusCode::io_error, "cannot create " + dir.string() + ": " + ec.message()};
+  return {};
+}
+
+// "coder=zstd,rans,adaptive x bits=1,2,3,4,5,6,8": the study's default sweep, for --help.
+std::string default_sweep_text() {
+  std::string out;
+  for (const auto& axis : runtime::default_sweep()) out += (out.empty() ? "" : " x ") + axis.key + "=" + join(axis.values);
+  return out;
+}
 
 std::span<const std::uint8_t> bytes_of(const std::string& text) {
   return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
@@ -143,7 +179,10 @@ int write_results(const runtime::StudyResult& result, const Outputs& out) {
   std::fflush(stdout);
   int rc = 0;
   std::vector<io::OutputFile> files;
-  Status s = prepare_outputs(result, table, out, files);
+  Status s;
+  for (const std::string& path : {out.table, out.csv, out.json, out.plot})
+    if (s.ok() && !path.empty()) s = make_output_folder(path);
+  if (s.ok()) s = prepare_outputs(result, table, out, files);
   if (s.ok()) s = io::commit_together(files);
   if (!s.ok()) rc = fail("eval", s.message() + "; no file written");
   else
@@ -154,7 +193,7 @@ int write_results(const runtime::StudyResult& result, const Outputs& out) {
   return rc;
 }
 
-// The output files are distinct, none is an input, and their directories exist.
+// The output files are distinct and none is an input (check_output_path checks where they go).
 Status check_outputs(const Outputs& out, const runtime::StudyOptions& o) {
   std::vector<std::pair<const char*, std::string>> paths;
   for (const auto& [flag, path] : {std::pair{"--table", out.table}, {"--csv", out.csv}, {"--json", out.json}})
@@ -169,11 +208,6 @@ Status check_outputs(const Outputs& out, const runtime::StudyOptions& o) {
   inputs.push_back(o.model);
   for (std::size_t i = 0; i < paths.size(); ++i) {
     FTC_RETURN_IF_ERROR(check_not_input(paths[i].second, inputs));
-    // Found now rather than after the run: the directory each file goes to.
-    const std::filesystem::path dir = std::filesystem::path(paths[i].second).parent_path();
-    std::error_code ec;
-    if (!dir.empty() && !std::filesystem::is_directory(dir, ec))
-      return {StatusCode::io_error, paths[i].second + ": no directory " + dir.string()};
     for (std::size_t j = 0; j < i; ++j)
       if (std::filesystem::path(paths[i].second).lexically_normal() == std::filesystem::path(paths[j].second).lexically_normal())
         return {StatusCode::invalid_argument,
@@ -197,10 +231,11 @@ Command add_eval(CLI::App& root) {
   auto* sub = root.add_subcommand(
       "eval",
       "Rate-accuracy of ftc and baselines: head -> encode -> decode -> tail on every image\n"
-      "(default: uniform per-channel quantization at 1,2,3,4,5,6,8 bits with zstd, rans and adaptive, and every baseline)");
+      "(default, without codec flags or --sweep: uniform quantization per channel along axis 1, " + default_sweep_text() +
+          ", and every baseline)");
   sub->add_option("--model", so.model, "ONNX model (its model card M.json is read from beside it)")->required();
   sub->add_option("--at", so.at, "Tensor(s) to split at (default: the model card's recommended_split)")->delimiter(',');
-  sub->add_option("--data", so.data, "Labelled images: fashion-mnist:test[:N], images:DIR (labels.csv, PNG/JPEG), npy:X.npy,Y.npy")->capture_default_str();
+  sub->add_option("--data", so.data, "Labelled images: fashion-mnist:test[:N], images:DIR (labels.csv, PNG/JPEG), npy:X.npy,Y.npy (uint8 (N,H,W), (N,C,H,W) or (N,H,W,C), any integer labels; :nhwc or :nchw after the files when the shape fits both)")->capture_default_str();
   sub->add_option("--fashion-mnist-dir", so.fashion_mnist_dir, "Directory of the Fashion-MNIST idx files");
   sub->add_option("--input-shape", so.input_shape, "Fix dynamic input dims: 1,1,28,28 or NAME:1,3,224,224");
   // The codec flags, as for ftc encode; --threads is the evaluator's own (images in parallel).
@@ -236,14 +271,22 @@ Command add_eval(CLI::App& root) {
 
   return {sub, [a, codec]() -> int {
     runtime::StudyOptions& o = a->study;
-    auto settings = codec->given();
-    if (!settings.ok()) return fail("eval", settings.status().message());
-    o.codec = std::move(settings).value();
+    std::vector<std::string> swept;  // options a sweep sets; a bits value also selects the uniform quantizer
     for (const auto& s : a->sweep) {
       auto axis = runtime::parse_sweep(s);
       if (!axis.ok()) return fail("eval", axis.status().message());
+      swept.push_back(axis->key);
+      if (axis->key == "bits") swept.push_back("quantizer");
       o.sweep.push_back(std::move(axis).value());
     }
+    auto settings = codec->given(swept);
+    if (!settings.ok()) return fail("eval", settings.status().message());
+    o.codec = std::move(settings).value();
+    for (const auto& path : a->out.paths())
+      if (!path.empty())
+        if (Status s = check_output_path(path); !s.ok()) return fail(path, s.message());
+    if (!a->out.plot.empty())
+      if (Status s = runtime::check_plotter(); !s.ok()) return fail(a->out.plot, s.message());
     runtime::BaselineSettings& bs = o.baseline_settings;
     if (!a->jpeg_quality.empty() && !parse_numbers(a->jpeg_quality, bs.mosaic_jpeg_quality))
       return fail("--jpeg-quality", "qualities 1..100 expected");

@@ -66,13 +66,20 @@ std::shared_ptr<CodecFlags> add_codec_flags(CLI::App& app, std::initializer_list
   return f;
 }
 
+std::string flag_text(const EncoderSetting& setting) {
+  const auto& [name, value] = setting;
+  if (name == "quantizer") return value == "lossless" ? "--lossless" : "--cast " + value;
+  if (name == "chunk-checksums") return "--no-checksums";
+  return "--" + name + " " + value;
+}
+
 CLI::Option* CodecFlags::option(EncoderParam id) const {
   for (const auto& f : flags_)
     if (f.spec->id == id) return f.option;
   return nullptr;
 }
 
-Result<std::vector<EncoderSetting>> CodecFlags::given() const {
+Result<std::vector<EncoderSetting>> CodecFlags::given(std::span<const std::string> free) const {
   const bool cast = cast_opt_ && cast_opt_->count() > 0;
   if (lossless_ && cast) return Status{StatusCode::invalid_argument, "--lossless and --cast exclude each other"};
   std::vector<EncoderSetting> out;
@@ -87,6 +94,7 @@ Result<std::vector<EncoderSetting>> CodecFlags::given() const {
     }
   }
   if (clip_.size() == 2) out.emplace_back("clip", clip_[0] + "," + clip_[1]);
+  FTC_RETURN_IF_ERROR(check_encoder_settings_agree(out, free));
   return out;
 }
 

@@ -7,6 +7,7 @@
 
 #include <initializer_list>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,6 +21,9 @@ namespace ftc::cli {
 // An encoder option as set_encoder_option takes it: (table name, value as text).
 using EncoderSetting = std::pair<std::string, std::string>;
 
+// A setting as the flag that gives it: "--bits 4", "--lossless", "--cast f16", "--no-checksums".
+std::string flag_text(const EncoderSetting& setting);
+
 class CodecFlags;
 // Registers the codec flags on `app`, leaving out the options in `skip` (e.g. threads, when the
 // command has a --threads of its own). Keep the returned object alive while `app` parses.
@@ -31,8 +35,10 @@ class CodecFlags {
   // --lossless/--cast and --no-checksums) and for skipped entries.
   CLI::Option* option(EncoderParam id) const;
   // The flags given on the command line, in table order (clip last). invalid_argument when
-  // --lossless and --cast are both given.
-  Result<std::vector<EncoderSetting>> given() const;
+  // --lossless and --cast are both given, or when flags exclude each other
+  // (check_encoder_settings_agree: --lossless --bits 4, --cast f16 --clip 0,1, --coder rans
+  // --level 9, --lanes 64 with zstd, …); options named in `free` (swept) may take any value.
+  Result<std::vector<EncoderSetting>> given(std::span<const std::string> free = {}) const;
   // given(), applied with set_encoder_option.
   Status apply(EncoderOptions& options) const;
 

@@ -1,5 +1,6 @@
 // The encoder's option table (include/ftc/ftc.hpp EncoderParamSpec): the one place that knows each
 // option's name, range and value names.
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -193,6 +194,48 @@ Status EncoderOptions::validate() const {
     return {StatusCode::invalid_argument, "rate point must be 0..15, got " + std::to_string(rate_point)};
   if (coder == CoderKind::rans_wide && rans_lanes == 32)
     return {StatusCode::invalid_argument, "rans-wide runs 64 or 128 lanes (32 lanes is coder rans)"};
+  return {};
+}
+
+Status check_encoder_settings_agree(std::span<const std::pair<std::string, std::string>> settings,
+                                    std::span<const std::string> free) {
+  // The last value named for each option, by its table name ("clip" for the clip range).
+  std::vector<std::pair<std::string, std::string>> named;
+  for (const auto& [name, value] : settings) {
+    const EncoderParamSpec* p = find_encoder_param(name);
+    const std::string key = p ? p->name : name;
+    std::erase_if(named, [&](const auto& n) { return n.first == key; });
+    named.emplace_back(key, value);
+  }
+  const auto value_of = [&](const std::string& key) -> const std::string* {
+    for (const auto& n : named)
+      if (n.first == key) return &n.second;
+    return nullptr;
+  };
+  const auto is_free = [&](const std::string& key) { return std::find(free.begin(), free.end(), key) != free.end(); };
+  // "a=x and b=y exclude each other (why)"; an option not named shows its default.
+  const auto conflict = [&](const std::string& a, const std::string& a_default, const std::string& b, const char* why) {
+    const std::string* va = value_of(a);
+    return Status{StatusCode::invalid_argument, a + "=" + (va ? *va : a_default + " (the default)") + " and " + b + "=" +
+                                                    *value_of(b) + " exclude each other (" + why + ")"};
+  };
+  // The quantizer and coder in force: named, or the defaults; unknown when free or unreadable.
+  EncoderOptions o;
+  bool quantizer_known = !is_free("quantizer"), coder_known = !is_free("coder");
+  if (const std::string* q = value_of("quantizer"))
+    quantizer_known = quantizer_known && set_encoder_option(o, "quantizer", *q).ok();
+  if (const std::string* c = value_of("coder")) coder_known = coder_known && set_encoder_option(o, "coder", *c).ok();
+
+  if (quantizer_known && o.quantizer != QuantizerKind::uniform) {
+    for (const char* key : {"bits", "per-channel", "clip"}) {
+      const std::string* v = value_of(key);
+      if (v && *v != "none") return conflict("quantizer", "uniform", key, "bits, per-channel and clip are the uniform quantizer's");
+    }
+  }
+  if (coder_known && o.coder != CoderKind::zstd && value_of("level"))
+    return conflict("coder", "zstd", "level", "the level is zstd's");
+  if (coder_known && o.coder != CoderKind::rans && o.coder != CoderKind::rans_wide && value_of("lanes"))
+    return conflict("coder", "zstd", "lanes", "lanes are the interleaved states of rans and rans-wide");
   return {};
 }
 

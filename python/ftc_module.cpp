@@ -10,11 +10,14 @@
 //   call's arguments (and a buffer export pins a bytearray's size) for that time.
 // - Every ftc::Status that is not ok becomes ftc.Error(code, status name, message); nothing from
 //   the core crashes the interpreter, whatever the bytes.
+// - A CodecModel is immutable once loaded: one Python object, shared by any number of encode and
+//   decode calls on any threads, holds the core's shared model.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -24,6 +27,7 @@
 
 #ifdef FTC_PYTHON_WITH_PIPELINE
 #include "runtime/graph.hpp"
+#include "runtime/study.hpp"
 #endif
 
 namespace py = pybind11;
@@ -178,21 +182,67 @@ std::string option_text(const py::handle& v) {
   return py::str(v).cast<std::string>();
 }
 
+// ftc.CodecModel: a loaded codec model file (immutable; see the invariants above).
+struct ModelHandle {
+  std::shared_ptr<const ftc::CodecModel> model;
+};
+
+ModelHandle model_load(const std::string& path) {
+  auto m = ftc::CodecModel::from_file(path);
+  if (!m.ok()) raise(m.status());  // the message names the file
+  return {std::move(m).value()};
+}
+
+// The codec models a decode call may use: None, one CodecModel, or a sequence of them.
+std::vector<std::shared_ptr<const ftc::CodecModel>> models_of(const py::handle& obj) {
+  std::vector<std::shared_ptr<const ftc::CodecModel>> out;
+  if (obj.is_none()) return out;
+  if (py::isinstance<ModelHandle>(obj)) {
+    out.push_back(obj.cast<const ModelHandle&>().model);
+    return out;
+  }
+  if (py::isinstance<py::list>(obj) || py::isinstance<py::tuple>(obj)) {
+    for (auto item : obj) {
+      if (!py::isinstance<ModelHandle>(item)) raise_arg("codec_model= takes ftc.CodecModel objects");
+      out.push_back(item.cast<const ModelHandle&>().model);
+    }
+    return out;
+  }
+  raise_arg("codec_model= takes an ftc.CodecModel or a list of them");
+}
+
 ftc::EncoderOptions make_options(const py::kwargs& options) {
   ftc::EncoderOptions o;
+  std::vector<std::pair<std::string, std::string>> settings;
   for (auto [k, v] : options) {
     std::string name = k.cast<std::string>();
     for (char& c : name)
       if (c == '_') c = '-';
     if (v.is_none() && name != "per-channel" && name != "clip") continue;  // None: the default
-    if (auto s = ftc::set_encoder_option(o, name, option_text(v)); !s.ok()) raise(s);
+    settings.emplace_back(name, option_text(v));
+    if (auto s = ftc::set_encoder_option(o, name, settings.back().second); !s.ok()) raise(s);
   }
+  if (auto s = ftc::check_encoder_settings_agree(settings); !s.ok()) raise(s);
   if (auto s = o.validate(); !s.ok()) raise(s);
   return o;
 }
 
-py::bytes encode(const py::handle& tensors, const std::optional<std::string>& name, const py::kwargs& options) {
-  const ftc::EncoderOptions o = make_options(options);
+py::bytes encode(const py::handle& tensors, const std::optional<std::string>& name, const py::object& codec_model,
+                 const std::optional<int>& rate_point, const py::kwargs& options) {
+  ftc::EncoderOptions o = make_options(options);
+  if (!codec_model.is_none()) {
+    // The model fixes the quantizer, coder and chunks, and its compact frame carries no name.
+    if (!py::isinstance<ModelHandle>(codec_model)) raise_arg("codec_model= takes an ftc.CodecModel");
+    for (auto [k, v] : options)
+      if (!v.is_none())
+        raise_arg("codec_model= and " + k.cast<std::string>() + "= exclude each other (the model fixes the coding)");
+    if (name) raise_arg("codec_model= and name= exclude each other (a model-bound frame carries no name)");
+    o.codec_model = codec_model.cast<const ModelHandle&>().model;
+    o.rate_point = rate_point.value_or(0);
+    if (auto s = o.validate(); !s.ok()) raise(s);
+  } else if (rate_point) {
+    raise_arg("rate_point= needs codec_model=");
+  }
   const std::vector<Input> inputs = make_inputs(tensors, name);
   std::vector<ftc::NamedTensorView> views;
   for (const auto& in : inputs) views.push_back({in.name, in.view});
@@ -222,12 +272,25 @@ Bytes bytes_of(const py::handle& data) {
   return {std::move(info)};
 }
 
-ftc::Decoder make_decoder(int threads, std::optional<std::uint64_t> max_output_bytes) {
+ModelHandle model_from_bytes(const py::handle& data) {
+  const Bytes b = bytes_of(data);
+  ftc::Result<std::shared_ptr<const ftc::CodecModel>> m = ftc::Status{ftc::StatusCode::internal, "not run"};
+  {
+    py::gil_scoped_release nogil;
+    m = ftc::CodecModel::from_bytes(b.span());
+  }
+  if (!m.ok()) raise(m.status());
+  return {std::move(m).value()};
+}
+
+ftc::Decoder make_decoder(int threads, std::optional<std::uint64_t> max_output_bytes, const py::handle& codec_model) {
   if (threads < 1 || threads > 256) raise_arg("threads must be 1..256, got " + std::to_string(threads));
   ftc::DecoderLimits limits;
   if (max_output_bytes) limits.max_output_bytes = *max_output_bytes;
   ftc::Decoder d(limits);
   d.threads = threads;
+  for (auto& m : models_of(codec_model))
+    if (auto s = d.add_codec_model(std::move(m)); !s.ok()) raise(s);
   return d;
 }
 
@@ -250,9 +313,9 @@ py::array to_array(ftc::Tensor&& t) {
 }
 
 std::vector<ftc::NamedTensor> decode_tensors(const py::handle& data, int threads,
-                                             std::optional<std::uint64_t> max_output_bytes) {
+                                             std::optional<std::uint64_t> max_output_bytes, const py::handle& codec_model) {
   const Bytes b = bytes_of(data);
-  const ftc::Decoder d = make_decoder(threads, max_output_bytes);
+  const ftc::Decoder d = make_decoder(threads, max_output_bytes, codec_model);
   ftc::Result<std::vector<ftc::NamedTensor>> r = ftc::Status{ftc::StatusCode::internal, "not run"};
   {
     py::gil_scoped_release nogil;
@@ -262,16 +325,17 @@ std::vector<ftc::NamedTensor> decode_tensors(const py::handle& data, int threads
   return std::move(r).value();
 }
 
-py::list decode_all(const py::handle& data, int threads, std::optional<std::uint64_t> max_output_bytes) {
+py::list decode_all(const py::handle& data, int threads, std::optional<std::uint64_t> max_output_bytes,
+                    const py::object& codec_model) {
   py::list out;
-  for (auto& t : decode_tensors(data, threads, max_output_bytes))
+  for (auto& t : decode_tensors(data, threads, max_output_bytes, codec_model))
     out.append(py::make_tuple(t.name, to_array(std::move(t.tensor))));
   return out;
 }
 
-py::dict info(const py::handle& data) {
+py::dict info(const py::handle& data, const py::object& codec_model) {
   const Bytes b = bytes_of(data);
-  auto r = ftc::Decoder().inspect(b.span());
+  auto r = make_decoder(1, std::nullopt, codec_model).inspect(b.span());
   if (!r.ok()) raise(r.status());
   const ftc::FrameInfo& f = *r;
   py::dict d;
@@ -281,6 +345,7 @@ py::dict info(const py::handle& data) {
   d["chunk_checksums"] = f.chunk_checksums;
   d["model_id"] = f.model_id ? py::object(py::int_(*f.model_id)) : py::object(py::none());
   d["model_hash"] = f.model_hash ? py::object(py::int_(*f.model_hash)) : py::object(py::none());
+  d["rate_point"] = f.rate_point ? py::object(py::int_(*f.rate_point)) : py::object(py::none());
   py::list tensors;
   for (const auto& t : f.tensors) {
     py::dict jt;
@@ -383,6 +448,60 @@ py::dict split(const std::string& model, const std::vector<std::string>& at, con
   d["tail_macs"] = i.tail_macs;
   return d;
 }
+
+// One rate–accuracy study (runtime::run_study), its report as to_json's text (the Python side
+// parses it into dicts). `codec` maps option names to values, `sweep` option names to value lists,
+// both as encode() takes them. The GIL is released while the study runs.
+std::string evaluate(const std::string& model, const std::string& data, const std::vector<std::string>& at,
+                     const py::dict& codec, const py::dict& sweep, const std::vector<std::string>& codec_models,
+                     const std::string& baselines, std::size_t limit, int threads, const std::string& calibration,
+                     std::size_t calibration_images, const std::vector<double>& mean, const std::vector<double>& std,
+                     const std::string& input_shape, const std::string& fashion_mnist_dir, const std::string& anchor,
+                     const std::string& command) {
+  ftc::runtime::StudyOptions o;
+  o.model = model;
+  o.data = data;
+  o.at = at;
+  o.codec_models = codec_models;
+  o.baselines = baselines;
+  o.limit = limit;
+  o.threads = threads;
+  o.calibration = calibration;
+  o.calibration_images = calibration_images;
+  o.mean = mean;
+  o.std = std;
+  o.input_shape = input_shape;
+  o.fashion_mnist_dir = fashion_mnist_dir;
+  o.anchor = anchor;
+  std::vector<std::string> swept;
+  for (auto [k, v] : sweep) {
+    std::string spec = k.cast<std::string>();
+    for (char& c : spec)
+      if (c == '_') c = '-';
+    const py::object values = py::isinstance<py::str>(v) ? py::object(py::make_tuple(v)) : py::reinterpret_borrow<py::object>(v);
+    spec += "=" + option_text(values);
+    auto axis = ftc::runtime::parse_sweep(spec);
+    if (!axis.ok()) raise(axis.status());
+    swept.push_back(axis->key);
+    if (axis->key == "bits") swept.push_back("quantizer");  // a bits value also selects the uniform quantizer
+    o.sweep.push_back(std::move(axis).value());
+  }
+  for (auto [k, v] : codec) {
+    std::string name = k.cast<std::string>();
+    for (char& c : name)
+      if (c == '_') c = '-';
+    o.codec.emplace_back(name, option_text(v));
+  }
+  if (auto s = ftc::check_encoder_settings_agree(o.codec, swept); !s.ok()) raise(s);
+  ftc::Result<ftc::runtime::StudyResult> r = ftc::Status{ftc::StatusCode::internal, "not run"};
+  {
+    py::gil_scoped_release nogil;
+    r = ftc::runtime::run_study(o);
+  }
+  if (!r.ok()) raise(r.status());
+  r->report.command = command;
+  return ftc::runtime::to_json(r->report, r->curves);
+}
 #endif
 
 }  // namespace
@@ -403,14 +522,49 @@ PYBIND11_MODULE(_ftc, m) {
   });
   m.attr("__version__") = ftc::version_string();
   m.attr("format_version") = std::to_string(ftc::kFormatMajor) + "." + std::to_string(ftc::kFormatMinor);
-  m.def("encode", &encode, py::arg("tensors"), py::kw_only(), py::arg("name") = py::none());
+  py::class_<ModelHandle>(m, "CodecModel",
+                          "A fitted codec model (.ftcm, from `ftc fit`): immutable once loaded; share one object "
+                          "among any number of encode/decode calls and threads.")
+      .def_static("load", &model_load, py::arg("path"), "Reads and checks a .ftcm file")
+      .def_static("from_bytes", &model_from_bytes, py::arg("data"), "Checks and loads the bytes of a .ftcm file")
+      .def_property_readonly("id", [](const ModelHandle& h) { return h.model->id(); })
+      .def_property_readonly("hash", [](const ModelHandle& h) { return h.model->hash(); },
+                             "XXH64 of the file: what frames bind to")
+      .def_property_readonly("rate_points", [](const ModelHandle& h) { return h.model->rate_point_count(); })
+      .def_property_readonly("rate_point_labels",
+                             [](const ModelHandle& h) {
+                               std::vector<std::string> out;
+                               for (std::size_t r = 0; r < h.model->rate_point_count(); ++r)
+                                 out.push_back(h.model->rate_point_label(r));
+                               return out;
+                             })
+      .def_property_readonly("tensor_name", [](const ModelHandle& h) { return h.model->tensor_name(); })
+      .def_property_readonly("tensor_dtype", [](const ModelHandle& h) { return std::string(ftc::dtype_name(h.model->tensor_dtype())); })
+      .def_property_readonly("tensor_shape", [](const ModelHandle& h) { return py::tuple(py::cast(h.model->tensor_shape())); })
+      .def("coded_elements",
+           [](const ModelHandle& h, std::size_t point) {
+             if (point >= h.model->rate_point_count()) raise_arg("rate point " + std::to_string(point) + " outside the model's");
+             return h.model->coded_elements(point);
+           },
+           py::arg("rate_point"))
+      .def("metadata", [](const ModelHandle& h, const std::string& key) { return h.model->metadata(key); }, py::arg("key"))
+      .def("__repr__", [](const ModelHandle& h) {
+        return "<ftc.CodecModel id " + std::to_string(h.model->id()) + ", " + std::to_string(h.model->rate_point_count()) +
+               " rate points, tensor '" + h.model->tensor_name() + "'>";
+      });
+  m.def("encode", &encode, py::arg("tensors"), py::kw_only(), py::arg("name") = py::none(),
+        py::arg("codec_model") = py::none(), py::arg("rate_point") = py::none());
   m.def("decode_all", &decode_all, py::arg("data"), py::kw_only(), py::arg("threads") = 1,
-        py::arg("max_output_bytes") = py::none());
-  m.def("info", &info, py::arg("data"));
+        py::arg("max_output_bytes") = py::none(), py::arg("codec_model") = py::none());
+  m.def("info", &info, py::arg("data"), py::kw_only(), py::arg("codec_model") = py::none());
   m.def("encoder_options", &encoder_options);
 #ifdef FTC_PYTHON_WITH_PIPELINE
   m.def("layers", &layers, py::arg("model"));
   m.def("split", &split, py::arg("model"), py::arg("at"), py::kw_only(), py::arg("head") = py::none(),
         py::arg("tail") = py::none());
+  m.def("evaluate", &evaluate, py::arg("model"), py::kw_only(), py::arg("data"), py::arg("at"), py::arg("codec"),
+        py::arg("sweep"), py::arg("codec_models"), py::arg("baselines"), py::arg("limit"), py::arg("threads"),
+        py::arg("calibration"), py::arg("calibration_images"), py::arg("mean"), py::arg("std"), py::arg("input_shape"),
+        py::arg("fashion_mnist_dir"), py::arg("anchor"), py::arg("command"));
 #endif
 }

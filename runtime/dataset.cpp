@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <string_view>
 
 
@@ -22,7 +23,7 @@ constexpr const char* kDefaultFashionMnistDir = "/usr/share/datasets/fashion-mni
 Status bad_spec(const std::string& spec, const std::string& why) {
   return {StatusCode::invalid_argument,
           "data set '" + spec + "': " + why +
-              " (expected fashion-mnist:test|train[:N], images:DIR[:N], npy:X.npy[,Y.npy][:N])"};
+              " (expected fashion-mnist:test|train[:N], images:DIR[:N], npy:X.npy[,Y.npy][:nchw|:nhwc][:N])"};
 }
 
 std::optional<std::uint64_t> parse_count(std::string_view s) {
@@ -201,10 +202,11 @@ Result<std::unique_ptr<Dataset>> open_image_folder(const std::string& spec, cons
 
 // --------------------------------------------------------------------------- .npy batches
 
+// Images (N, H, W), (N, C, H, W) or, channels last, (N, H, W, C); samples are (C, H, W).
 class NpyDataset final : public Dataset {
  public:
-  NpyDataset(std::string name, Tensor x, std::vector<std::int32_t> y, std::size_t n)
-      : name_(std::move(name)), x_(std::move(x)), y_(std::move(y)), n_(n) {}
+  NpyDataset(std::string name, Tensor x, bool channels_last, std::vector<std::int32_t> y, std::size_t n)
+      : name_(std::move(name)), x_(std::move(x)), channels_last_(channels_last), y_(std::move(y)), n_(n) {}
   std::size_t size() const override { return n_; }
   std::string name() const override { return name_; }
   std::int32_t label(std::size_t i) const override { return i < size() && !y_.empty() ? y_[i] : -1; }
@@ -212,52 +214,79 @@ class NpyDataset final : public Dataset {
     if (i >= size()) return Status(StatusCode::invalid_argument, name_ + ": index " + std::to_string(i) + " out of range");
     Shape s(x_.shape().begin() + 1, x_.shape().end());
     if (s.size() == 2) s.insert(s.begin(), 1);
+    if (channels_last_) s = {s[2], s[0], s[1]};
     FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::zeros(DType::u8, s));
-    std::memcpy(t.data(), x_.data() + i * t.byte_size(), t.byte_size());
+    const std::uint8_t* src = x_.data() + i * t.byte_size();
+    if (!channels_last_) {
+      std::memcpy(t.data(), src, t.byte_size());
+    } else {  // (H, W, C) → (C, H, W)
+      const std::size_t c = static_cast<std::size_t>(s[0]), hw = static_cast<std::size_t>(s[1] * s[2]);
+      for (std::size_t p = 0; p < hw; ++p)
+        for (std::size_t k = 0; k < c; ++k) t.data()[k * hw + p] = src[p * c + k];
+    }
     return Sample{std::move(t), y_.empty() ? -1 : y_[i]};
   }
 
  private:
   std::string name_;
   Tensor x_;
+  bool channels_last_;
   std::vector<std::int32_t> y_;
   std::size_t n_;
 };
 
+// Whether rank-4 images (N, A, B, C) are channels last: by the spec's layout word, else by the
+// shape when only one of A and C can be a channel count (1 or 3).
+Result<bool> images_channels_last(const Tensor& x, const std::string& xpath, const std::string& layout) {
+  if (x.rank() != 4) return false;
+  const auto is_channels = [](std::int64_t d) { return d == 1 || d == 3; };
+  const bool first = is_channels(x.shape()[1]), last = is_channels(x.shape()[3]);
+  if (layout == "nchw" || layout == "nhwc") {
+    const bool channels_last = layout == "nhwc";
+    if (!(channels_last ? last : first))
+      return Status(StatusCode::bad_file, xpath + ": expected C = 1 or 3 in " + (channels_last ? "(N,H,W,C)" : "(N,C,H,W)"));
+    return channels_last;
+  }
+  if (first && last)
+    return Status(StatusCode::bad_file, xpath + ": (N,C,H,W) or (N,H,W,C) images? The shape fits both: add :nchw or :nhwc to the data spec");
+  if (!first && !last)
+    return Status(StatusCode::bad_file, xpath + ": expected C = 1 or 3 in (N,C,H,W) or (N,H,W,C)");
+  return last;
+}
+
 Result<std::unique_ptr<Dataset>> open_npy(const std::string& spec, const std::string& rest) {
   auto [files, limit] = split_limit(rest);
+  std::string layout;  // "npy:X.npy,Y.npy:nhwc[:N]"
+  for (const char* word : {":nchw", ":nhwc"})
+    if (files.ends_with(word)) {
+      layout = word + 1;
+      files.resize(files.size() - 5);
+    }
   auto comma = files.find(',');
   std::string xpath = files.substr(0, comma), ypath = comma == std::string::npos ? "" : files.substr(comma + 1);
   if (xpath.empty()) return bad_spec(spec, "no .npy file");
   FTC_ASSIGN_OR_RETURN(Tensor x, io::read_npy_file(xpath));
   if (x.dtype() != DType::u8) return Status(StatusCode::bad_file, xpath + ": images must be uint8, not " + std::string(dtype_name(x.dtype())));
   if (x.rank() != 3 && x.rank() != 4)
-    return Status(StatusCode::bad_file, xpath + ": expected (N,H,W) or (N,C,H,W) images, got rank " + std::to_string(x.rank()));
-  if (x.rank() == 4 && x.shape()[1] != 1 && x.shape()[1] != 3)
-    return Status(StatusCode::bad_file, xpath + ": expected C = 1 or 3 in (N,C,H,W)");
+    return Status(StatusCode::bad_file, xpath + ": expected (N,H,W), (N,C,H,W) or (N,H,W,C) images, got rank " + std::to_string(x.rank()));
+  FTC_ASSIGN_OR_RETURN(const bool channels_last, images_channels_last(x, xpath, layout));
   std::size_t n = static_cast<std::size_t>(x.shape()[0]);
   std::vector<std::int32_t> labels;
   if (!ypath.empty()) {
-    FTC_ASSIGN_OR_RETURN(Tensor y, io::read_npy_file(ypath));
-    if (y.rank() != 1 || static_cast<std::size_t>(y.shape()[0]) != n)
+    // Any integer dtype: NumPy's default int64 included.
+    FTC_ASSIGN_OR_RETURN(io::IntegerArray y, io::read_npy_integers_file(ypath));
+    if (y.shape.size() != 1 || static_cast<std::size_t>(y.shape[0]) != n)
       return Status(StatusCode::bad_file, ypath + ": expected (N,) labels with N = " + std::to_string(n));
     for (std::size_t i = 0; i < n; ++i) {
-      const std::uint8_t* p = y.data() + i * dtype_size(y.dtype());
-      std::int32_t v;
-      switch (y.dtype()) {
-        case DType::u8: v = *p; break;
-        case DType::i8: v = static_cast<std::int8_t>(*p); break;
-        case DType::i16: { std::int16_t t; std::memcpy(&t, p, 2); v = t; break; }
-        case DType::u16: { std::uint16_t t; std::memcpy(&t, p, 2); v = t; break; }
-        case DType::i32: std::memcpy(&v, p, 4); break;
-        default: return Status(StatusCode::bad_file, ypath + ": labels must be integers, not " + std::string(dtype_name(y.dtype())));
-      }
+      const std::int64_t v = y.values[i];
       if (v < 0) return Status(StatusCode::bad_file, ypath + ": label " + std::to_string(v) + " at index " + std::to_string(i) + " is negative");
-      labels.push_back(v);
+      if (v > std::numeric_limits<std::int32_t>::max())
+        return Status(StatusCode::bad_file, ypath + ": label " + std::to_string(v) + " at index " + std::to_string(i) + " is out of range");
+      labels.push_back(static_cast<std::int32_t>(v));
     }
   }
   if (limit && limit < n) n = static_cast<std::size_t>(limit);
-  return std::unique_ptr<Dataset>(new NpyDataset("npy:" + files, std::move(x), std::move(labels), n));
+  return std::unique_ptr<Dataset>(new NpyDataset("npy:" + files, std::move(x), channels_last, std::move(labels), n));
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Labelled image data sets for evaluation, named like "fashion-mnist:test",
 // "fashion-mnist:train:5000", "images:DIR" (DIR/labels.csv: file,label; PNG or JPEG files, gray
-// or colour, as 8 bits), "npy:X.npy,Y.npy".
+// or colour, as 8 bits), "npy:X.npy,Y.npy": uint8 images (N, H, W), (N, C, H, W) or (N, H, W, C)
+// with C = 1 or 3 — the shape tells which when only one of its axes 1 and 3 is 1 or 3, else
+// ":nchw" or ":nhwc" after the files says — and labels (N,) of any integer dtype (int64 included).
 #pragma once
 
 #include <cstdint>

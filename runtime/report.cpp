@@ -149,6 +149,48 @@ std::vector<CurveSummary> summarize_curves(const Report& report, const std::stri
   return out;
 }
 
+// ---- Noise, units, colours ----------------------------------------------------------------------
+
+Interval top1_interval95(double p, std::size_t n) {
+  if (n == 0) return {};
+  const double z = 1.96, nn = static_cast<double>(n), z2 = z * z;
+  const double centre = (p + z2 / (2 * nn)) / (1 + z2 / nn);
+  const double half = z * std::sqrt(p * (1 - p) / nn + z2 / (4 * nn * nn)) / (1 + z2 / nn);
+  return {std::max(0.0, centre - half), std::min(1.0, centre + half)};
+}
+
+const char* bits_unit(const Row& row) { return row.stage == "input" ? "input pixel" : "element"; }
+
+namespace {
+
+std::uint64_t fnv1a(const std::string& s) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+}  // namespace
+
+std::string curve_colour(const std::string& curve) {
+  // Baselines and ftc's coders each have their own colour; other curves (a codec model's, a
+  // variant's) take one from the curve's name.
+  static const std::pair<const char*, const char*> kFixed[] = {
+      {"f32-raw", "#7f7f7f"},     {"f16", "#bcbd22"},        {"zstd-f32", "#8c564b"},   {"zfp", "#17becf"},
+      {"mosaic-jpeg", "#e377c2"}, {"mosaic-png", "#9467bd"}, {"cloud-png", "#000000"},  {"cloud-jpeg", "#555555"},
+  };
+  for (const auto& [name, colour] : kFixed)
+    if (curve == name) return colour;
+  static const std::pair<const char*, const char*> kCoder[] = {
+      {"-rans-wide", "#ff7f0e"}, {"-context-rans", "#800000"}, {"-adaptive", "#2ca02c"},
+      {"-rans", "#d62728"},      {"-zstd", "#1f77b4"},         {"-raw", "#808000"},
+  };
+  if (curve.rfind("ftc-u-pc1-", 0) == 0 || curve.rfind("ftc-u-pt-", 0) == 0)
+    for (const auto& [coder, colour] : kCoder)
+      if (curve.find(coder) != std::string::npos && curve.ends_with(coder)) return colour;
+  static const char* kOthers[] = {"#000080", "#008080", "#b8860b", "#4b0082", "#006400", "#c71585", "#4682b4", "#a0522d"};
+  return kOthers[fnv1a(curve) % (sizeof kOthers / sizeof *kOthers)];
+}
+
 // ---- Table, CSV, JSON ---------------------------------------------------------------------------
 
 namespace {
@@ -180,6 +222,34 @@ std::string num(double v) {
   return buf;
 }
 
+// A model or data set name without its folders: "/a/b/m.onnx" → "m.onnx", "npy:/t/x.npy,/t/y.npy"
+// → "npy:x.npy,y.npy" (plot titles stay short and do not show where a user keeps files).
+std::string without_folders(const std::string& s) {
+  std::string out, token;
+  auto flush = [&]() {
+    const auto slash = token.find_last_of('/');
+    out += slash == std::string::npos ? token : token.substr(slash + 1);
+    token.clear();
+  };
+  for (char c : s) {
+    if (c == ',' || c == ':') {
+      flush();
+      out += c;
+    } else {
+      token += c;
+    }
+  }
+  flush();
+  return out;
+}
+
+// Half the 95 % interval's width at the reference top-1, in points: top-1 differences below it are
+// noise of the image count.
+double noise_points(const Report& report) {
+  const Interval ci = top1_interval95(report.reference_top1, report.images);
+  return (ci.hi - ci.lo) * 50.0;
+}
+
 }  // namespace
 
 std::string format_table(const Report& report, const std::vector<CurveSummary>& curves) {
@@ -197,12 +267,19 @@ std::string format_table(const Report& report, const std::vector<CurveSummary>& 
      << " (max |Δlogit| " << fmt("%.3g", report.max_logit_abs_diff) << ")\n\n";
   std::size_t wname = 4;
   for (const Row& r : report.rows) wname = std::max(wname, r.name.size());
-  os << pad("name", wname, true) << "  " << pad("bytes", 10) << pad("p95", 10) << pad("bits/el", 9) << pad("top-1 %", 9)
-     << pad("agree %", 9) << pad("drop pt", 9) << pad("enc us", 9) << pad("dec us", 9) << "\n";
-  os << std::string(wname + 2 + 10 + 10 + 9 * 6, '-') << "\n";
+  os << pad("name", wname, true) << "  " << pad("bytes", 10) << pad("p95", 10) << pad("bits/el", 11) << pad("top-1 %", 9)
+     << pad("95% CI", 14) << pad("agree %", 9) << pad("drop pt", 9) << pad("enc us", 9) << pad("dec us", 9) << "\n";
+  os << std::string(wname + 2 + 10 + 10 + 11 + 14 + 9 * 6, '-') << "\n";
+  bool any_input = false;
   for (const Row& r : report.rows) {
+    // Cloud-only rows send the input image: their rate is bits per input pixel, marked "/px".
+    const bool per_pixel = r.stage == "input";
+    any_input = any_input || per_pixel;
+    const Interval ci = top1_interval95(r.top1, r.images);
     os << pad(r.name, wname, true) << "  " << pad(fmt("%.1f", r.bytes_mean), 10) << pad(fmt("%.0f", r.bytes_p95), 10)
-       << pad(fmt("%.3f", r.bits_per_element), 9) << pad(report.labelled ? fmt("%.2f", r.top1 * 100) : "n/a", 9)
+       << pad(fmt("%.3f", r.bits_per_element) + (per_pixel ? "/px" : "   "), 11)
+       << pad(report.labelled ? fmt("%.2f", r.top1 * 100) : "n/a", 9)
+       << pad(report.labelled ? fmt("%.2f", ci.lo * 100) + "-" + fmt("%.2f", ci.hi * 100) : "n/a", 14)
        << pad(fmt("%.2f", r.agreement * 100), 9) << pad(report.labelled ? fmt("%+.2f", r.top1_drop) : "n/a", 9)
        << pad(fmt("%.1f", r.encode_us), 9) << pad(fmt("%.1f", r.decode_us), 9);
     if (r.failures) os << "  (" << r.failures << " failed: " << r.first_error << ")";
@@ -221,6 +298,13 @@ std::string format_table(const Report& report, const std::vector<CurveSummary>& 
       os << "\n";
     }
   }
+  if (any_input) os << "note: bits/el marked /px are bits per input pixel: cloud-only rows send the input image\n";
+  if (report.images > 0) {
+    os << "note: 95% CI is the Wilson interval of top-1 over " << report.images << " images; at the reference's top-1 it is +-"
+       << fmt("%.2f", noise_points(report)) << " points";
+    if (noise_points(report) >= 0.25) os << ": top-1 differences smaller than that are noise of the image count, not the codec";
+    os << "\n";
+  }
   for (const auto& n : report.notes) os << "note: " << n << "\n";
   os << "wall time " << fmt("%.1f", report.wall_seconds) << " s\n";
   return os.str();
@@ -229,13 +313,15 @@ std::string format_table(const Report& report, const std::vector<CurveSummary>& 
 std::string to_csv(const Report& report) {
   std::ostringstream os;
   os << "name,curve,stage,params,images,elements,bytes_mean,bytes_p95,bits_per_element,top1,agreement,top1_drop,"
-        "encode_us,decode_us,failures\n";
+        "encode_us,decode_us,failures,bits_unit,top1_ci95_lo,top1_ci95_hi\n";
   for (const Row& r : report.rows) {
+    const Interval ci = top1_interval95(r.top1, r.images);
     os << csv_field(r.name) << ',' << csv_field(r.curve) << ',' << r.stage << ',' << csv_field(r.params) << ','
        << r.images << ',' << r.elements << ',' << num(r.bytes_mean) << ',' << num(r.bytes_p95) << ','
        << num(r.bits_per_element) << ',' << (report.labelled ? num(r.top1) : "") << ',' << num(r.agreement) << ','
        << (report.labelled ? num(r.top1_drop) : "") << ','
-       << num(r.encode_us) << ',' << num(r.decode_us) << ',' << r.failures << '\n';
+       << num(r.encode_us) << ',' << num(r.decode_us) << ',' << r.failures << ',' << bits_unit(r) << ','
+       << (report.labelled ? num(ci.lo) : "") << ',' << (report.labelled ? num(ci.hi) : "") << '\n';
   }
   return os.str();
 }
@@ -251,6 +337,7 @@ std::string to_json(const Report& report, const std::vector<CurveSummary>& curve
   j["split"] = report.split;
   j["data"] = report.data;
   j["split_top1"] = top1(report.split_top1);
+  j["top1_noise_points"] = report.labelled ? json(noise_points(report)) : json(nullptr);
   j["split_matches_full"] = report.split_mismatches == 0;
   j["split_mismatches"] = report.split_mismatches;
   j["max_logit_abs_diff"] = report.max_logit_abs_diff;
@@ -260,8 +347,11 @@ std::string to_json(const Report& report, const std::vector<CurveSummary>& curve
   j["notes"] = report.notes;
   j["units"] = {{"bytes", "bytes per image, whole frame including its header"},
                 {"top1", "fraction"},
+                {"top1_ci95", "95% Wilson score interval of top1 over the images (fractions)"},
+                {"bits_per_element", "bits per element of the cut tensors, or per input pixel where bits_unit says so"},
                 {"agreement", "fraction of images with the uncompressed split's prediction"},
                 {"top1_drop", "percentage points below reference_top1"},
+                {"top1_noise_points", "half the 95% interval at reference_top1, in points: smaller top-1 differences are noise"},
                 {"encode_us", "microseconds per image"},
                 {"decode_us", "microseconds per image"}};
   json rows = json::array();
@@ -276,7 +366,10 @@ std::string to_json(const Report& report, const std::vector<CurveSummary>& curve
     o["bytes_mean"] = r.bytes_mean;
     o["bytes_p95"] = r.bytes_p95;
     o["bits_per_element"] = r.bits_per_element;
+    o["bits_unit"] = bits_unit(r);
     o["top1"] = top1(r.top1);
+    const Interval ci = top1_interval95(r.top1, r.images);
+    o["top1_ci95"] = report.labelled ? json::array({ci.lo, ci.hi}) : json(nullptr);
     o["agreement"] = r.agreement;
     o["top1_drop"] = top1(r.top1_drop);
     o["encode_us"] = r.encode_us;
@@ -339,6 +432,12 @@ PlotCurves plot_curves(const Report& report) {
 
 }  // namespace
 
+Status check_plotter() {
+  if (std::system("gnuplot --version > /dev/null 2>&1") != 0)
+    return {StatusCode::io_error, "gnuplot is not installed (Debian: apt-get install gnuplot-nox); the plot needs it"};
+  return Status::Ok();
+}
+
 PlotPaths plot_paths(const std::string& png_path) {
   const std::string base = strip_ext(png_path);
   return {png_path, base + ".dat", base + ".gp"};
@@ -374,7 +473,7 @@ std::string plot_script(const Report& report, const PlotPaths& paths, bool cairo
   if (xmax <= 0) xmin = 1, xmax = 10;
   const std::string& dat = paths.data;
   std::ostringstream s;
-  s << "# gnuplot script written by ftc eval; data: " << dat << "\n";
+  s << "# gnuplot script written by ftc eval; data: " << without_folders(dat) << " (beside this script)\n";
   s << (cairo ? "set terminal pngcairo size 1400,1100 font ',11' noenhanced\n" : "set terminal png size 1400,1100 noenhanced\n");
   s << "set output " << gp_quote(paths.png) << "\n";
   s << "set datafile commentschars '#'\n";
@@ -383,11 +482,13 @@ std::string plot_script(const Report& report, const PlotPaths& paths, bool cairo
   s << "set xlabel 'bytes per image (mean, whole frame incl. header; log scale)'\n";
   s << (report.labelled ? "set ylabel 'top-1 accuracy (%)'\n" : "set ylabel 'agreement with the uncompressed split (%)'\n");
   s << "set key outside right top vertical Left reverse\n";
-  s << "set multiplot layout 2,1 title " << gp_quote("ftc eval: " + report.model + " split at " + report.split + ", " +
-                                                     std::to_string(report.images) + " images of " + report.data) << "\n";
+  s << "set multiplot layout 2,1 title "
+    << gp_quote("ftc eval: " + without_folders(report.model) + " split at " + report.split + ", " +
+                std::to_string(report.images) + " images of " + without_folders(report.data) + " (top-1 95% CI +-" +
+                fmt("%.2f", noise_points(report)) + " pt)")
+    << "\n";
+  // Colours and point types follow the curve's name, so a curve looks the same in every run.
   const char* points[] = {"pt 7", "pt 5", "pt 9", "pt 11", "pt 13", "pt 4", "pt 6", "pt 8", "pt 10", "pt 12", "pt 1", "pt 2", "pt 3"};
-  const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
-                          "#7f7f7f", "#bcbd22", "#17becf", "#000080", "#808000", "#008080", "#800000"};
   std::map<std::string, bool> input_stage;
   for (const Row& r : report.rows) input_stage[r.curve] = r.stage == "input";
   auto plot_cmd = [&]() {
@@ -397,8 +498,8 @@ std::string plot_script(const Report& report, const PlotPaths& paths, bool cairo
       const bool single = c.by_curve.at(order[i]).size() == 1;
       // cloud-only curves (the input image is what is sent) are dashed
       p << gp_quote(dat) << " index " << i << " using 1:2 with " << (single ? "points" : "linespoints") << " lw 2 ps 1.4 "
-        << (input_stage[order[i]] ? "dt 2 " : "") << points[i % (sizeof points / sizeof *points)] << " lc rgb '"
-        << colors[i % (sizeof colors / sizeof *colors)] << "' title "
+        << (input_stage[order[i]] ? "dt 2 " : "") << points[fnv1a(order[i]) % (sizeof points / sizeof *points)]
+        << " lc rgb '" << curve_colour(order[i]) << "' title "
         << gp_quote(order[i] + (input_stage[order[i]] ? " (cloud-only: input image)" : "")) << ", ";
     }
     p << ref << " with lines dt 2 lc rgb 'black' title " << gp_quote((report.labelled ? "reference (full model, f32) " : "reference (uncompressed split) ") + fmt("%.2f", ref) + " %")

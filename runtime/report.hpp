@@ -93,6 +93,24 @@ struct CurveSummary {
 // One summary per curve, in the order curves first appear in `report.rows`.
 std::vector<CurveSummary> summarize_curves(const Report& report, const std::string& anchor);
 
+// ---- Noise ---------------------------------------------------------------------------------------
+
+// The 95 % Wilson score interval of a proportion p measured on n images (z = 1.96):
+// (p + z²/2n ± z·sqrt(p(1−p)/n + z²/4n²)) / (1 + z²/n), within [0, 1]; [0, 1] when n = 0. A top-1
+// difference well inside it is noise of the image count, not the codec.
+struct Interval {
+  double lo = 0, hi = 1;
+};
+Interval top1_interval95(double p, std::size_t n);
+
+// What a row's bits per element count: "element" of the cut tensors, or "input pixel" for the
+// cloud-only rows (stage "input"), which send the input image.
+const char* bits_unit(const Row& row);
+
+// A curve's colour in the plot, fixed by its name (the same in every run, whatever the other
+// curves): "#rrggbb".
+std::string curve_colour(const std::string& curve);
+
 // ---- Output ------------------------------------------------------------------------------------
 
 std::string format_table(const Report& report, const std::vector<CurveSummary>& curves);
@@ -115,5 +133,8 @@ std::string plot_data(const Report& report);
 std::string plot_script(const Report& report, const PlotPaths& paths, bool cairo);
 // Runs `gnuplot SCRIPT`; io_error with gnuplot's last line of output when it fails.
 Status run_gnuplot(const std::string& script_path);
+// Whether the plot can be drawn: gnuplot is on PATH (io_error naming the package otherwise). For a
+// caller to check before minutes of evaluation rather than after.
+Status check_plotter();
 
 }  // namespace ftc::runtime

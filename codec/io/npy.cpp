@@ -374,15 +374,48 @@ std::uint32_t read_le(const std::uint8_t* p, std::size_t n) {
 // Everything before the data: the parsed header and where the data starts and ends.
 struct NpyPreamble {
   NpyHeader header;
-  ElementType element;
+  std::size_t element_size = 0;
   std::uint64_t element_count = 0;
   std::size_t data_offset = 0;
-  std::size_t data_bytes = 0;  // element_count · element.size; fits in size_t
+  std::size_t data_bytes = 0;  // element_count · element_size; fits in size_t
 };
+
+// The integer dtypes read_npy_integers_file takes ('i1'..'i8', 'u1'..'u8' with a byte-order
+// character): signedness, width and whether the file's bytes are little-endian.
+struct IntegerType {
+  bool is_signed = false;
+  std::size_t size = 0;
+  bool little = true;
+};
+Result<IntegerType> integer_type_from_descr(const std::string& descr) {
+  std::string_view code = descr;
+  char byte_order = '=';
+  if (!code.empty() && (code[0] == '<' || code[0] == '>' || code[0] == '=' || code[0] == '|')) {
+    byte_order = code[0];
+    code.remove_prefix(1);
+  }
+  const bool known = code.size() == 2 && (code[0] == 'i' || code[0] == 'u') &&
+                     (code[1] == '1' || code[1] == '2' || code[1] == '4' || code[1] == '8');
+  if (!known) return bad_file("dtype '" + descr + "' is not an integer type (expected int8..int64 or uint8..uint64)");
+  const std::size_t size = static_cast<std::size_t>(code[1] - '0');
+  if (byte_order == '|' && size > 1) return bad_file("byte order '|' (not applicable) on the multi-byte dtype '" + descr + "'");
+  return IntegerType{code[0] == 'i', size, byte_order == '<' || (byte_order != '>' && kHostIsLittleEndian)};
+}
+
+// What the data of `descr` costs per element: the tensor dtypes read_npy takes, or (when
+// `integers`) every NumPy integer width.
+Result<std::size_t> element_size_of(const std::string& descr, bool integers) {
+  if (integers) {
+    FTC_ASSIGN_OR_RETURN(const IntegerType t, integer_type_from_descr(descr));
+    return t.size;
+  }
+  FTC_ASSIGN_OR_RETURN(const ElementType element, element_type_from_descr(descr));
+  return element.size;
+}
 
 // Parses the preamble from the first bytes of a file (all of it, or a prefix that holds at least
 // the header). Error messages here carry no prefix; the public functions add "npy: " or the path.
-Result<NpyPreamble> parse_preamble(std::span<const std::uint8_t> bytes) {
+Result<NpyPreamble> parse_preamble(std::span<const std::uint8_t> bytes, bool integers = false) {
   const std::size_t magic_bytes_present = std::min(bytes.size(), kMagic.size());
   if (!std::equal(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(magic_bytes_present), kMagic.begin()))
     return bad_file("bad magic: not a .npy file (it must start with \\x93NUMPY)");
@@ -406,15 +439,15 @@ Result<NpyPreamble> parse_preamble(std::span<const std::uint8_t> bytes) {
   const std::string_view header_text(reinterpret_cast<const char*>(bytes.data() + header_offset), header_length);
   if (major == 3 && !is_valid_utf8(header_text)) return bad_file("version 3.0 header is not valid UTF-8");
   FTC_ASSIGN_OR_RETURN(const NpyHeader header, HeaderParser(header_text).parse());
-  FTC_ASSIGN_OR_RETURN(const ElementType element, element_type_from_descr(header.descr));
+  FTC_ASSIGN_OR_RETURN(const std::size_t element_size, element_size_of(header.descr, integers));
 
-  // Invariant after this block: element_count * element.size fits in size_t.
+  // Invariant after this block: element_count * element_size fits in size_t.
   std::uint64_t element_count = 1;
   const bool has_zero_dim = std::find(header.shape.begin(), header.shape.end(), 0) != header.shape.end();
   if (has_zero_dim) {
     element_count = 0;
   } else {
-    const std::uint64_t max_elements = std::numeric_limits<std::size_t>::max() / element.size;
+    const std::uint64_t max_elements = std::numeric_limits<std::size_t>::max() / element_size;
     for (const std::int64_t dim : header.shape) {
       const auto extent = static_cast<std::uint64_t>(dim);
       if (element_count > max_elements / extent)
@@ -423,13 +456,13 @@ Result<NpyPreamble> parse_preamble(std::span<const std::uint8_t> bytes) {
     }
   }
   const std::size_t data_offset = header_offset + header_length;
-  if (data_offset > std::numeric_limits<std::size_t>::max() - static_cast<std::size_t>(element_count) * element.size)
+  if (data_offset > std::numeric_limits<std::size_t>::max() - static_cast<std::size_t>(element_count) * element_size)
     return bad_file("element count of shape " + format_shape(header.shape) + " overflows");
-  return NpyPreamble{header, element, element_count, data_offset, static_cast<std::size_t>(element_count) * element.size};
+  return NpyPreamble{header, element_size, element_count, data_offset, static_cast<std::size_t>(element_count) * element_size};
 }
 
 // The whole file's size, once `prefix` holds the header; nullopt while it is too short to tell.
-Result<std::optional<std::size_t>> npy_file_size(std::span<const std::uint8_t> prefix) {
+Result<std::optional<std::size_t>> npy_file_size(std::span<const std::uint8_t> prefix, bool integers) {
   if (prefix.size() >= kHeaderLengthOffset) {
     const int major = prefix[kVersionOffset];
     const std::size_t header_offset = kHeaderLengthOffset + (major == 1 ? 2 : 4);
@@ -437,7 +470,7 @@ Result<std::optional<std::size_t>> npy_file_size(std::span<const std::uint8_t> p
         prefix.size() - header_offset < read_le(prefix.data() + kHeaderLengthOffset, header_offset - kHeaderLengthOffset))
       return std::optional<std::size_t>();
   }
-  auto pre = parse_preamble(prefix);
+  auto pre = parse_preamble(prefix, integers);
   if (!pre.ok()) {
     if (prefix.size() < kHeaderLengthOffset) return std::optional<std::size_t>();  // too short to judge
     return pre.status();
@@ -445,42 +478,77 @@ Result<std::optional<std::size_t>> npy_file_size(std::span<const std::uint8_t> p
   return std::optional<std::size_t>(pre->data_offset + pre->data_bytes);
 }
 
+// The data after the preamble is exactly what the header declares.
+Status check_data_bytes(std::span<const std::uint8_t> bytes, const NpyPreamble& pre) {
+  const NpyHeader& header = pre.header;
+  const std::size_t present = bytes.size() - pre.data_offset, expected = pre.data_bytes;
+  if (present < expected)
+    return bad_file("truncated data: shape " + format_shape(header.shape) + " of '" + header.descr + "' expects " +
+                    std::to_string(expected) + " bytes, " + std::to_string(present) + " present");
+  if (present > expected)
+    return bad_file("trailing bytes after the data: shape " + format_shape(header.shape) + " of '" + header.descr +
+                    "' expects " + std::to_string(expected) + " bytes, " + std::to_string(present) + " present");
+  return {};
+}
+
+// Fortran order: axis 0 varies fastest. Strides fit in int64 because the data is in memory.
+std::array<std::int64_t, kMaxRank> fortran_strides(const Shape& shape) {
+  std::array<std::int64_t, kMaxRank> strides{};
+  std::int64_t stride = 1;
+  for (std::size_t axis = 0; axis < shape.size(); ++axis) {
+    strides[axis] = stride;
+    stride *= shape[axis];
+  }
+  return strides;
+}
+
 Result<Tensor> decode_npy(std::span<const std::uint8_t> bytes) {
   FTC_ASSIGN_OR_RETURN(const NpyPreamble pre, parse_preamble(bytes));
+  FTC_RETURN_IF_ERROR(check_data_bytes(bytes, pre));
   const NpyHeader& header = pre.header;
-  const ElementType& element = pre.element;
-  const std::uint64_t element_count = pre.element_count;
-  const std::size_t data_offset = pre.data_offset;
-  const std::size_t data_bytes_present = bytes.size() - data_offset;
-  const std::size_t data_bytes_expected = pre.data_bytes;
-  if (data_bytes_present < data_bytes_expected)
-    return bad_file("truncated data: shape " + format_shape(header.shape) + " of '" + header.descr + "' expects " +
-                    std::to_string(data_bytes_expected) + " bytes, " + std::to_string(data_bytes_present) +
-                    " present");
-  if (data_bytes_present > data_bytes_expected)
-    return bad_file("trailing bytes after the data: shape " + format_shape(header.shape) + " of '" +
-                    header.descr + "' expects " + std::to_string(data_bytes_expected) + " bytes, " +
-                    std::to_string(data_bytes_present) + " present");
-
-  const std::uint8_t* data = bytes.data() + data_offset;
+  FTC_ASSIGN_OR_RETURN(const ElementType element, element_type_from_descr(header.descr));
+  const std::uint8_t* data = bytes.data() + pre.data_offset;
   if (!header.fortran_order || header.shape.size() <= 1) {
     FTC_ASSIGN_OR_RETURN(Tensor tensor, Tensor::copy_of(TensorView::contiguous(element.dtype, header.shape, data)));
-    if (element.byte_swapped) reverse_each_element(tensor.data(), element.size, static_cast<std::size_t>(element_count));
+    if (element.byte_swapped) reverse_each_element(tensor.data(), element.size, static_cast<std::size_t>(pre.element_count));
     return tensor;
   }
   FTC_ASSIGN_OR_RETURN(Tensor tensor, Tensor::zeros(element.dtype, header.shape));
-  {
-    // Fortran order: axis 0 varies fastest. Strides fit in int64 because the data is in memory.
-    std::array<std::int64_t, kMaxRank> fortran_strides{};
-    std::int64_t stride = 1;
-    for (std::size_t axis = 0; axis < header.shape.size(); ++axis) {
-      fortran_strides[axis] = stride;
-      stride *= header.shape[axis];
-    }
-    gather_c_order(data, element.size, header.shape, std::span(fortran_strides.data(), header.shape.size()),
-                   element.byte_swapped, tensor.data());
-  }
+  const auto strides = fortran_strides(header.shape);
+  gather_c_order(data, element.size, header.shape, std::span(strides.data(), header.shape.size()), element.byte_swapped,
+                 tensor.data());
   return tensor;
+}
+
+// An integer array of any width and byte order, as int64 values in C order.
+Result<IntegerArray> decode_npy_integers(std::span<const std::uint8_t> bytes) {
+  FTC_ASSIGN_OR_RETURN(const NpyPreamble pre, parse_preamble(bytes, /*integers=*/true));
+  FTC_RETURN_IF_ERROR(check_data_bytes(bytes, pre));
+  const NpyHeader& header = pre.header;
+  FTC_ASSIGN_OR_RETURN(const IntegerType type, integer_type_from_descr(header.descr));
+  const std::size_t size = type.size;
+  IntegerArray out;
+  out.shape = header.shape;
+  out.values.reserve(static_cast<std::size_t>(pre.element_count));
+  Status range_error;
+  const auto visit = [&](const std::uint8_t* e) {
+    std::uint64_t u = 0;  // the element's bits, from its bytes in the file's order
+    for (std::size_t b = 0; b < size; ++b) u |= std::uint64_t{e[type.little ? b : size - 1 - b]} << (8 * b);
+    if (type.is_signed && size < 8 && (u >> (8 * size - 1)) != 0) u |= ~std::uint64_t{0} << (8 * size);  // sign-extend
+    if (!type.is_signed && size == 8 && u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) &&
+        range_error.ok())
+      range_error = bad_file("uint64 value " + std::to_string(u) + " does not fit in int64");
+    out.values.push_back(static_cast<std::int64_t>(u));
+  };
+  const std::uint8_t* data = bytes.data() + pre.data_offset;
+  if (!header.fortran_order || header.shape.size() <= 1) {
+    for (std::uint64_t i = 0; i < pre.element_count; ++i) visit(data + i * size);
+  } else {
+    const auto strides = fortran_strides(header.shape);
+    for_each_in_c_order(data, size, header.shape, std::span(strides.data(), header.shape.size()), visit);
+  }
+  FTC_RETURN_IF_ERROR(range_error);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -606,7 +674,11 @@ void reserve_file_size(const std::string& path, std::vector<std::uint8_t>& bytes
   if (!ec && size < bytes.max_size()) bytes.reserve(static_cast<std::size_t>(size));
 }
 
-Result<Tensor> read_npy_file(const std::string& path) {
+namespace {
+// A .npy file's bytes, read no further than one block past the size the header declares (a
+// trailing byte is enough to refuse the file), so a device or a huge file costs what the array
+// needs.
+Result<std::vector<std::uint8_t>> read_npy_bytes(const std::string& path, bool integers) {
   std::vector<std::uint8_t> bytes;
   {
     errno = 0;
@@ -622,8 +694,8 @@ Result<Tensor> read_npy_file(const std::string& path) {
         bytes.insert(bytes.end(), block.begin(), block.begin() + static_cast<std::ptrdiff_t>(n));
         if (n < block.size()) break;
         if (!expected) {
-          auto size = npy_file_size(bytes);
-          if (!size.ok()) break;  // decode_npy names the problem
+          auto size = npy_file_size(bytes, integers);
+          if (!size.ok()) break;  // the decoder names the problem
           expected = *size;
           if (expected) {
             std::error_code ec;
@@ -637,9 +709,22 @@ Result<Tensor> read_npy_file(const std::string& path) {
     }
     if (std::ferror(file.get())) return io_error(path, "read", errno);
   }
+  return bytes;
+}
+}  // namespace
+
+Result<Tensor> read_npy_file(const std::string& path) {
+  FTC_ASSIGN_OR_RETURN(const std::vector<std::uint8_t> bytes, read_npy_bytes(path, false));
   Result<Tensor> tensor = decode_npy(bytes);
   if (!tensor.ok()) return prefix_message(tensor.status(), path + ": ");
   return tensor;
+}
+
+Result<IntegerArray> read_npy_integers_file(const std::string& path) {
+  FTC_ASSIGN_OR_RETURN(const std::vector<std::uint8_t> bytes, read_npy_bytes(path, true));
+  Result<IntegerArray> a = decode_npy_integers(bytes);
+  if (!a.ok()) return prefix_message(a.status(), path + ": ");
+  return a;
 }
 
 std::vector<std::uint8_t> write_npy(const TensorView& view) {

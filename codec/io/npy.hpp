@@ -5,7 +5,8 @@
 // (native), or '|' for the 1-byte types:
 //   f2→f16  f4→f32  f8→f64  i1→i8  u1→u8  i2→i16  u2→u16  i4→i32
 // Everything else (bool, int64, complex, object, strings, structured dtypes, …) is rejected
-// with StatusCode::bad_file and a message naming the type. The header must be the Python dict
+// with StatusCode::bad_file and a message naming the type (read_npy_integers_file reads integer
+// arrays of every width, int64 included, as int64 values). The header must be the Python dict
 // literal NumPy writes: keys 'descr', 'fortran_order', 'shape' exactly once each, in any order,
 // with any whitespace and optional trailing commas; it is parsed, never evaluated. The data must
 // be exactly shape × itemsize bytes: a short file or trailing bytes are both bad_file.
@@ -33,6 +34,15 @@ namespace ftc::io {
 
 // read_npy() on the contents of `path`; StatusCode::io_error if the file cannot be read.
 [[nodiscard]] Result<Tensor> read_npy_file(const std::string& path);
+
+// An integer array of any NumPy integer dtype (int8..int64, uint8..uint64, either byte order, C or
+// Fortran order), as int64 values in C order: labels as NumPy makes them (int64 by default). A
+// uint64 value above INT64_MAX is bad_file; every other dtype is bad_file naming it.
+struct IntegerArray {
+  Shape shape;
+  std::vector<std::int64_t> values;
+};
+[[nodiscard]] Result<IntegerArray> read_npy_integers_file(const std::string& path);
 
 // Reserves `bytes` for the size of `path` when it is a regular file, so that reading it to the
 // end does not grow the vector (a copy and fresh pages for about twice the size). A hint only:

@@ -266,6 +266,14 @@ std::int64_t get_encoder_param(const EncoderOptions& options, EncoderParam id) n
 // NAME=VALUE in text: a number, a value name ("rans-wide", "f16", "nchw"), for per-channel also
 // "none", for chunk-checksums also "on"/"off". "clip" takes "LO,HI" or "none". One line of error.
 Status set_encoder_option(EncoderOptions& options, std::string_view name, std::string_view value);
+// Settings named together that exclude each other, where one would otherwise be ignored: bits,
+// per-channel or clip with a quantizer other than uniform; level with a coder other than zstd; lanes
+// with a coder other than rans or rans-wide. Settings are (name, value) as set_encoder_option takes
+// them (aliases included); an option neither named nor in `free` counts at its default (uniform,
+// zstd), an option in `free` (e.g. swept by the evaluator) may take any value. invalid_argument
+// naming both settings; values are checked by set_encoder_option, not here.
+Status check_encoder_settings_agree(std::span<const std::pair<std::string, std::string>> settings,
+                                    std::span<const std::string> free = {});
 
 // Bounds a decoder enforces before allocating. Defaults are safe for a server; a caller may
 // tighten them (or loosen them up to the hard caps in docs/format.md §Limits).

@@ -296,14 +296,15 @@ TEST_CASE("a multi-file output appears whole or not at all") {
   CHECK(onto_model.status == 1);
   CHECK(onto_model.err.find("is the input") != std::string::npos);
 
-  // eval: --csv and --json are not written when the plot cannot be.
+  // eval: --csv and --json are not written when the plot cannot be (its folder is a file; a missing
+  // folder would be made).
   Tensor images = Tensor::zeros(DType::u8, {2, 28, 28}).value();
   Tensor labels = Tensor::zeros(DType::i32, {2}).value();
   REQUIRE(io::write_npy_file(tmp / "ix.npy", images.view()).ok());
   REQUIRE(io::write_npy_file(tmp / "iy.npy", labels.view()).ok());
   Run eval = run("eval --model " + std::string(FTC_SOURCE_DIR) + "/models/fmnist_resnet.onnx --data npy:" + tmp / "ix.npy," +
                  tmp / "iy.npy --baselines none --no-progress --bits 4 --csv " + tmp / "r.csv --json " + tmp / "r.json --plot " +
-                 tmp / "missing/p.png");
+                 tmp / "plain/p.png");
   CHECK(eval.status == 1);
   CHECK_MESSAGE(one_clean_line(eval.err), eval.err);
   CHECK_FALSE(fs::exists(tmp / "r.csv"));

@@ -441,3 +441,52 @@ TEST_CASE("read_npy_file reads no further than one block past the declared size"
   CHECK(t.status().message().find("expects 16 bytes") != std::string::npos);
   std::filesystem::remove(path);
 }
+
+TEST_CASE("read_npy_integers_file: any integer width and byte order as int64, in C order") {
+  const auto dir = std::filesystem::temp_directory_path() / ("ftc_npy_int_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto read = [&](const Bytes& file) {
+    const std::string path = (dir / "a.npy").string();
+    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(file.size()));
+    return ftc::io::read_npy_integers_file(path);
+  };
+  auto le = [](std::initializer_list<std::int64_t> vs, int size, bool big = false) {
+    Bytes out;
+    for (std::int64_t v : vs)
+      for (int b = 0; b < size; ++b) out.push_back(static_cast<std::uint8_t>(static_cast<std::uint64_t>(v) >> (8 * (big ? size - 1 - b : b))));
+    return out;
+  };
+  SUBCASE("'<i8', NumPy's default") {
+    auto a = read(npy_file(dict("<i8", "(4,)"), le({-3, 0, 7, std::int64_t{1} << 40}, 8)));
+    REQUIRE_MESSAGE(a.ok(), a.status().to_string());
+    CHECK(a->shape == ftc::Shape{4});
+    CHECK(a->values == std::vector<std::int64_t>{-3, 0, 7, std::int64_t{1} << 40});
+  }
+  SUBCASE("'>u4' big-endian and '|i1' sign-extended") {
+    auto a = read(npy_file(dict(">u4", "(2,)"), le({4000000000, 9}, 4, true)));
+    REQUIRE_MESSAGE(a.ok(), a.status().to_string());
+    CHECK(a->values == std::vector<std::int64_t>{4000000000, 9});
+    auto b = read(npy_file(dict("|i1", "(3,)"), Bytes{0xff, 0x80, 0x05}));
+    REQUIRE_MESSAGE(b.ok(), b.status().to_string());
+    CHECK(b->values == std::vector<std::int64_t>{-1, -128, 5});
+  }
+  SUBCASE("fortran_order True is read in C order") {
+    // (2, 3) with element [i][j] = 10 i + j, stored column by column.
+    auto a = read(npy_file(dict("<i2", "(2, 3)", "True"), le({0, 10, 1, 11, 2, 12}, 2)));
+    REQUIRE_MESSAGE(a.ok(), a.status().to_string());
+    CHECK(a->shape == ftc::Shape{2, 3});
+    CHECK(a->values == std::vector<std::int64_t>{0, 1, 2, 10, 11, 12});
+  }
+  SUBCASE("refused: uint64 over INT64_MAX, floats, short data") {
+    auto big = read(npy_file(dict("<u8", "(1,)"), le({std::numeric_limits<std::int64_t>::min()}, 8)));
+    CHECK(big.status().code() == StatusCode::bad_file);
+    CHECK(big.status().message().find("does not fit in int64") != std::string::npos);
+    auto floats = read(npy_file(dict("<f4", "(1,)"), Bytes(4, 0)));
+    CHECK(floats.status().code() == StatusCode::bad_file);
+    CHECK(floats.status().message().find("'<f4' is not an integer type") != std::string::npos);
+    auto shorter = read(npy_file(dict("<i8", "(2,)"), Bytes(15, 0)));
+    CHECK(shorter.status().code() == StatusCode::bad_file);
+    CHECK(shorter.status().message().find("truncated data") != std::string::npos);
+  }
+  std::filesystem::remove_all(dir);
+}

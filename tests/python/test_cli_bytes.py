@@ -13,7 +13,7 @@ import numpy as np
 import ftc
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_ftc import features  # noqa: E402
+from test_ftc import SOURCE, features  # noqa: E402
 
 CLI = os.environ["FTC_CLI"]
 
@@ -51,6 +51,27 @@ class SameBytesAsTheCli(unittest.TestCase):
                     v = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
                     self.assertEqual(ftc.encode(v, name="x", **kw), cli)
                     np.testing.assert_array_equal(ftc.decode(cli), ftc.decode(ftc.encode(x, name="x", **kw)))
+
+    def test_codec_model_frames(self):
+        """ftc.encode(x, codec_model=m, rate_point=r) == `ftc encode --codec-model M --rate-point r`,
+        and each face decodes the other's frame to the same array."""
+        path = str(SOURCE / "models" / "fmnist_resnet.ftcm")
+        model = ftc.CodecModel.load(path)
+        x = features(model.tensor_shape, seed=11)
+        with tempfile.TemporaryDirectory() as d:
+            np.save(os.path.join(d, "x.npy"), x)
+            for r in range(model.rate_points):
+                with self.subTest(rate_point=r):
+                    out = os.path.join(d, "x%d.ftc" % r)
+                    p = subprocess.run([CLI, "encode", os.path.join(d, "x.npy"), "-o", out, "-q", "--codec-model", path,
+                                        "--rate-point", str(r)], capture_output=True, text=True)
+                    self.assertEqual(p.returncode, 0, p.stderr)
+                    cli = pathlib.Path(out).read_bytes()
+                    self.assertEqual(ftc.encode(x, codec_model=model, rate_point=r), cli)
+                    npy = os.path.join(d, "y%d.npy" % r)
+                    p = subprocess.run([CLI, "decode", out, "-o", npy, "--codec-model", path], capture_output=True, text=True)
+                    self.assertEqual(p.returncode, 0, p.stderr)
+                    np.testing.assert_array_equal(np.load(npy), ftc.decode(cli, codec_model=model))
 
     def test_several_tensors(self):
         a, b = features(), features((3, 5), seed=9)

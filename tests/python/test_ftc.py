@@ -22,22 +22,20 @@ def features(shape=(1, 16, 14, 14), seed=3):
 
 
 def manifest(kind):
-    """(path, field) of every MANIFEST line of `kind` under tests/golden/v*/."""
+    """(path, field, models) of every MANIFEST line of `kind` under tests/golden/v*/, with the
+    codec models of that version's models/ folder (what compact model-bound frames name)."""
     rows = []
     for m in sorted(SOURCE.glob("tests/golden/v*/MANIFEST")):
+        models = [ftc.CodecModel.load(str(p)) for p in sorted((m.parent / "models").glob("*.ftcm"))]
         for line in m.read_text().splitlines():
             parts = line.split()
             if len(parts) < 3 or parts[0] != kind:
-                continue
-            # Compact model-bound frames need their codec model, which this module cannot
-            # register yet; the C++ golden test decodes them.
-            if parts[1].startswith("compact_"):
                 continue
             # "1.N:S": the status decoders from format 1.N on return (this module reads 1.3).
             field = parts[2]
             for later in parts[3:]:
                 field = later.split(":", 1)[1]
-            rows.append((m.parent / kind / parts[1], field))
+            rows.append((m.parent / kind / parts[1], field, models))
     return rows
 
 
@@ -116,6 +114,30 @@ class RoundTrip(unittest.TestCase):
         np.testing.assert_array_equal(ftc.decode(want, threads=3), ftc.decode(want))
 
 
+try:
+    import torch
+except ImportError:  # PyTorch is optional
+    torch = None
+
+
+@unittest.skipUnless(torch is not None, "PyTorch not installed")
+class PyTorch(unittest.TestCase):
+    """CPU tensors go through NumPy without copies: in (t.numpy() or the tensor itself) and out."""
+
+    def test_tensors_in_and_out_share_memory(self):
+        t = torch.from_numpy(features((2, 8, 6, 6)))
+        a = t.numpy()
+        self.assertEqual(a.ctypes.data, t.data_ptr())  # a view, not a copy
+        frame = ftc.encode(a, bits=6, per_channel=1)
+        self.assertEqual(ftc.encode(t, bits=6, per_channel=1), frame)  # a tensor as it is
+        self.assertEqual(ftc.encode(t.permute(0, 2, 3, 1), bits=6),
+                         ftc.encode(np.ascontiguousarray(a.transpose(0, 2, 3, 1)), bits=6))
+        y = ftc.decode(frame)
+        ty = torch.from_numpy(y)
+        self.assertEqual(ty.data_ptr(), y.ctypes.data)
+        self.assertEqual(tuple(ty.shape), a.shape)
+
+
 class Errors(unittest.TestCase):
     def assertError(self, status, fn, *args, **kwargs):
         with self.assertRaises(ftc.Error) as cm:
@@ -151,10 +173,11 @@ class Errors(unittest.TestCase):
     def test_every_must_fail_golden_vector_raises_its_status(self):
         rows = manifest("invalid")
         self.assertGreater(len(rows), 20)
-        for path, code in rows:
+        self.assertGreaterEqual(sum(1 for p, _, _ in rows if p.name.startswith("compact_")), 6)
+        for path, code, models in rows:
             with self.subTest(path.name):
                 with self.assertRaises(ftc.Error) as cm:
-                    ftc.decode_all(path.read_bytes())
+                    ftc.decode_all(path.read_bytes(), codec_model=models)
                 self.assertEqual(cm.exception.code, int(code), str(cm.exception))
 
     def test_damaged_valid_vectors_raise_or_decode_never_crash(self):
@@ -162,10 +185,10 @@ class Errors(unittest.TestCase):
         self.assertGreater(len(rows), 20)
         rng = np.random.default_rng(7)
         raised = 0
-        for path, _ in rows:
+        for path, _, models in rows:
             data = path.read_bytes()
-            ftc.decode_all(data)
-            ftc.info(data)
+            ftc.decode_all(data, codec_model=models)
+            ftc.info(data, codec_model=models)
             cuts = sorted(set(rng.integers(0, len(data), 8).tolist()))
             damaged = [data[:c] for c in cuts]
             for _ in range(8):
@@ -175,11 +198,125 @@ class Errors(unittest.TestCase):
             for d in damaged:
                 for fn in (ftc.decode_all, ftc.info):
                     try:
-                        fn(d)
+                        fn(d, codec_model=models)
                     except ftc.Error as e:
                         self.assertTrue(e.message)
                         raised += 1
         self.assertGreater(raised, len(rows) * 8)
+
+
+class CodecModels(unittest.TestCase):
+    """The bundled fitted model (models/fmnist_resnet.ftcm) from Python: compact frames both ways."""
+
+    PATH = SOURCE / "models" / "fmnist_resnet.ftcm"
+
+    def setUp(self):
+        self.model = ftc.CodecModel.load(str(self.PATH))
+        self.x = features(self.model.tensor_shape)
+
+    def test_load_and_from_bytes_are_the_same_model(self):
+        m = ftc.CodecModel.from_bytes(self.PATH.read_bytes())
+        self.assertEqual((m.id, m.hash, m.rate_points), (self.model.id, self.model.hash, self.model.rate_points))
+        self.assertEqual(len(m.rate_point_labels), m.rate_points)
+        self.assertEqual(m.tensor_dtype, "f32")
+        self.assertEqual(ftc.encode(self.x, codec_model=m, rate_point=2),
+                         ftc.encode(self.x, codec_model=self.model, rate_point=2))
+        with self.assertRaises(AttributeError):
+            m.rate_points = 1  # immutable
+
+    def test_compact_frames_round_trip_at_every_rate_point(self):
+        sizes = []
+        for r in range(self.model.rate_points):
+            frame = ftc.encode(self.x, codec_model=self.model, rate_point=r)
+            i = ftc.info(frame, codec_model=self.model)
+            self.assertEqual((i["model_id"], i["model_hash"], i["rate_point"]), (self.model.id, self.model.hash, r))
+            self.assertEqual(i["header_bytes"], 6)
+            y = ftc.decode(frame, codec_model=[self.model])
+            self.assertEqual((y.shape, y.dtype), (self.x.shape, self.x.dtype))
+            # The decoder reconstructs what the model's quantizer chose: decoding is deterministic.
+            np.testing.assert_array_equal(y, ftc.decode(frame, codec_model=self.model, threads=2))
+            sizes.append(len(frame))
+        self.assertEqual(ftc.encode(self.x, codec_model=self.model), ftc.encode(self.x, codec_model=self.model, rate_point=0))
+        self.assertLess(sizes[-1], sizes[0])  # lower rate points send fewer bytes
+
+    def test_one_model_shared_by_threads(self):
+        want = [ftc.encode(self.x, codec_model=self.model, rate_point=r) for r in range(4)]
+        got = [None] * 8
+
+        def work(i):
+            frame = ftc.encode(self.x, codec_model=self.model, rate_point=i % 4)
+            ftc.decode(frame, codec_model=self.model)
+            got[i] = frame
+
+        ts = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        self.assertEqual(got, want + want)
+
+    def test_errors(self):
+        frame = ftc.encode(self.x, codec_model=self.model, rate_point=1)
+        e = Errors.assertError(self, "model_mismatch", ftc.decode, frame)
+        self.assertIn("registered models: none", e.message)
+        Errors.assertError(self, "invalid_argument", ftc.encode, self.x, codec_model=self.model, bits=4)
+        Errors.assertError(self, "invalid_argument", ftc.encode, self.x, codec_model=self.model, name="x")
+        Errors.assertError(self, "invalid_argument", ftc.encode, self.x, rate_point=1)
+        Errors.assertError(self, "invalid_argument", ftc.encode, self.x, codec_model=self.model, rate_point=self.model.rate_points)
+        Errors.assertError(self, "invalid_argument", ftc.encode, self.x[:, :32], codec_model=self.model)
+        Errors.assertError(self, "invalid_argument", ftc.encode, self.x, codec_model=str(self.PATH))
+        Errors.assertError(self, "invalid_argument", ftc.decode, frame, codec_model=[self.model, "x"])
+        Errors.assertError(self, "io_error", ftc.CodecModel.load, str(self.PATH) + ".missing")
+        data = self.PATH.read_bytes()
+        for bad in (data[:100], data[:-1], b"", bytes(b ^ 1 if i == 40 else b for i, b in enumerate(data))):
+            with self.assertRaises(ftc.Error) as cm:
+                ftc.CodecModel.from_bytes(bad)
+            self.assertTrue(cm.exception.message)
+
+
+class Contradictions(unittest.TestCase):
+    def test_options_that_exclude_each_other_raise(self):
+        x = features()
+        for kw in (dict(quantizer="lossless", bits=4), dict(quantizer="f16", bits=4), dict(quantizer="bf16", clip=(0, 1)),
+                   dict(quantizer="lossless", per_channel=1), dict(coder="rans", level=9), dict(lanes=64)):
+            with self.subTest(**{k: str(v) for k, v in kw.items()}):
+                e = Errors.assertError(self, "invalid_argument", ftc.encode, x, **kw)
+                self.assertIn("exclude each other", e.message)
+        ftc.encode(x, quantizer="lossless", level=9)
+        ftc.encode(x, coder="rans", lanes=64)
+
+
+@unittest.skipUnless(hasattr(ftc, "layers"), "built without the ONNX pipeline")
+class Evaluate(unittest.TestCase):
+    def test_the_study_as_dicts(self):
+        rng = np.random.default_rng(5)
+        with tempfile.TemporaryDirectory() as d:
+            # NumPy's defaults: (N, H, W, C) uint8 images and int64 labels.
+            np.save(os.path.join(d, "x.npy"), rng.integers(0, 256, (3, 28, 28, 1), dtype=np.uint8))
+            np.save(os.path.join(d, "y.npy"), np.array([0, 1, 2]))
+            data = "npy:%s,%s" % (os.path.join(d, "x.npy"), os.path.join(d, "y.npy"))
+            model = str(SOURCE / "models" / "fmnist_resnet.onnx")
+            r = ftc.evaluate(model, data, codec={"coder": "rans"}, sweep={"bits": [2, 6]},
+                             codec_models=[str(SOURCE / "models" / "fmnist_resnet.ftcm")], baselines="none", threads=2)
+            self.assertEqual(r["images"], 3)
+            names = [row["name"] for row in r["rows"]]
+            self.assertEqual(len(names), 2 + ftc.CodecModel.load(str(SOURCE / "models" / "fmnist_resnet.ftcm")).rate_points)
+            self.assertIn("ftc-u-pc1-rans b=2", names)
+            for row in r["rows"]:
+                self.assertEqual(row["images"], 3)
+                self.assertGreater(row["bytes_mean"], 0)
+                self.assertLessEqual(row["top1_ci95"][0], row["top1"])
+                self.assertGreaterEqual(row["top1_ci95"][1], row["top1"])
+            b2 = next(row for row in r["rows"] if row["name"] == "ftc-u-pc1-rans b=2")
+            b6 = next(row for row in r["rows"] if row["name"] == "ftc-u-pc1-rans b=6")
+            self.assertLess(b2["bytes_mean"], b6["bytes_mean"])
+            self.assertTrue(r["command"].startswith("ftc.evaluate("))
+            with self.assertRaises(ftc.Error) as cm:
+                ftc.evaluate(model, data, codec={"quantizer": "lossless", "bits": 4}, baselines="none")
+            self.assertIn("exclude each other", cm.exception.message)
+            with self.assertRaises(ftc.Error) as cm:
+                ftc.evaluate(model, "npy:" + os.path.join(d, "missing.npy"), baselines="none")
+            self.assertIn("missing.npy", cm.exception.message)
 
 
 @unittest.skipUnless(hasattr(ftc, "layers"), "built without the ONNX pipeline")

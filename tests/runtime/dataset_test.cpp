@@ -226,3 +226,35 @@ TEST_CASE(".npy batches") {
   CHECK(open_dataset("npy:" + (d.path / "x.npy").string() + "," + (d.path / "y3.npy").string()).status().code() ==
         StatusCode::bad_file);
 }
+
+TEST_CASE(".npy batches: (N,H,W,C) images become (C,H,W) samples; the layout suffix settles an ambiguous shape") {
+  TempDir d;
+  // 2 images of 2×3 pixels, 3 channels, channels last: value 100 n + 10 p + c at pixel p = 3 h + w.
+  std::vector<std::uint8_t> x(2 * 2 * 3 * 3);
+  for (int n = 0; n < 2; ++n)
+    for (int p = 0; p < 6; ++p)
+      for (int c = 0; c < 3; ++c) x[static_cast<std::size_t>((n * 6 + p) * 3 + c)] = static_cast<std::uint8_t>(100 * n + 10 * p + c);
+  const std::int64_t xs[4] = {2, 2, 3, 3};
+  REQUIRE(io::write_npy_file((d.path / "x.npy").string(), TensorView::contiguous(DType::u8, xs, x.data())).ok());
+  const std::string path = (d.path / "x.npy").string();
+  auto ds = open_dataset("npy:" + path);  // C = 3 is the last axis only (axis 1 is 2)
+  REQUIRE_MESSAGE(ds.ok(), ds.status().to_string());
+  auto s = (*ds)->get(1);
+  REQUIRE(s.ok());
+  CHECK(s->image.shape() == Shape{3, 2, 3});
+  for (int c = 0; c < 3; ++c)
+    for (int p = 0; p < 6; ++p) CHECK(s->image.data()[c * 6 + p] == 100 + 10 * p + c);
+  // An explicit :nchw that does not fit is refused, and so is a shape that fits both without a suffix.
+  CHECK(open_dataset("npy:" + path + ":nchw").status().code() == StatusCode::bad_file);
+  const std::int64_t amb[4] = {1, 3, 2, 3};
+  REQUIRE(io::write_npy_file((d.path / "a.npy").string(), TensorView::contiguous(DType::u8, amb, x.data())).ok());
+  auto ambiguous = open_dataset("npy:" + (d.path / "a.npy").string());
+  CHECK(ambiguous.status().code() == StatusCode::bad_file);
+  CHECK(ambiguous.status().message().find(":nchw or :nhwc") != std::string::npos);
+  auto as_nchw = open_dataset("npy:" + (d.path / "a.npy").string() + ":nchw:1");
+  REQUIRE_MESSAGE(as_nchw.ok(), as_nchw.status().to_string());
+  CHECK((*as_nchw)->get(0)->image.shape() == Shape{3, 2, 3});
+  auto as_nhwc = open_dataset("npy:" + (d.path / "a.npy").string() + ":nhwc");
+  REQUIRE_MESSAGE(as_nhwc.ok(), as_nhwc.status().to_string());
+  CHECK((*as_nhwc)->get(0)->image.shape() == Shape{3, 3, 2});
+}

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -195,4 +196,40 @@ TEST_CASE("plot_data and plot_script draw a PNG with gnuplot; run_gnuplot report
   CHECK(failed.message().find("gnuplot failed") == 0);
   CHECK(failed.message().find('\n') == std::string::npos);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("top-1 95% Wilson interval: textbook values, bounds, n = 0") {
+  const Interval half = top1_interval95(0.5, 100);
+  CHECK(half.lo == doctest::Approx(0.40383).epsilon(1e-4));
+  CHECK(half.hi == doctest::Approx(0.59617).epsilon(1e-4));
+  const Interval none = top1_interval95(0.0, 10);  // 0 of 10: [0, 0.2775]
+  CHECK(none.lo == 0.0);
+  CHECK(none.hi == doctest::Approx(0.27754).epsilon(1e-4));
+  const Interval all = top1_interval95(1.0, 10);
+  CHECK(all.hi == 1.0);
+  CHECK(all.lo == doctest::Approx(1 - 0.27754).epsilon(1e-4));
+  const Interval empty = top1_interval95(0.3, 0);
+  CHECK((empty.lo == 0.0 && empty.hi == 1.0));
+  // Narrower with more images.
+  CHECK(top1_interval95(0.9, 10000).hi - top1_interval95(0.9, 10000).lo < top1_interval95(0.9, 100).hi - top1_interval95(0.9, 100).lo);
+}
+
+TEST_CASE("curve colours depend on the curve alone; cloud rows count bits per input pixel") {
+  const std::vector<std::string> curves = {"ftc-u-pc1-zstd", "ftc-u-pc1-rans", "ftc-u-pc1-adaptive", "f32-raw", "f16",
+                                           "zstd-f32", "zfp", "mosaic-jpeg", "mosaic-png", "cloud-png", "cloud-jpeg"};
+  std::set<std::string> seen;
+  for (const auto& c : curves) {
+    const std::string colour = curve_colour(c);
+    CHECK(colour.size() == 7);
+    CHECK(colour[0] == '#');
+    CHECK(curve_colour(c) == colour);
+    seen.insert(colour);
+  }
+  CHECK(seen.size() == curves.size());  // the default sweep and every baseline are told apart
+  CHECK(curve_colour("ftc-fmnist-resnet") == curve_colour("ftc-fmnist-resnet"));
+  Row split_row, input_row;
+  split_row.stage = "split";
+  input_row.stage = "input";
+  CHECK(std::string(bits_unit(split_row)) == "element");
+  CHECK(std::string(bits_unit(input_row)) == "input pixel");
 }
