@@ -6,6 +6,7 @@
 
 #include "bitstream/codec_model.hpp"
 #include "bitstream/frame.hpp"
+#include "codec/entropy/coder.hpp"
 #include "ftc/ftc.hpp"
 
 namespace ftc {
@@ -16,6 +17,9 @@ struct CodecModel::Impl {
   struct Point {
     model::Transform transform;
     format::TensorDesc desc;  // over the coded shape: quantizer, coder, params, one chunk
+    // desc's chunk decoder, its tables built once at load and shared by every frame and thread
+    // (ChunkDecoder::decode is const); null in an encoder-only build.
+    std::shared_ptr<const entropy::ChunkDecoder> decoder;
   };
   std::vector<Point> points;
 };
