@@ -113,7 +113,7 @@ def _as_list(t):
     return [int(v) for v in t.reshape(-1).tolist()]
 
 
-SUPPORTED = ("Conv", "BatchNormalization", "Relu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Add", "Sub",
+SUPPORTED = ("Conv", "ConvTranspose", "Floor", "Round", "Slice", "BatchNormalization", "Relu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Add", "Sub",
              "Mul", "Div", "MaxPool", "AveragePool", "GlobalAveragePool", "Gemm", "MatMul", "Flatten", "Reshape",
              "Concat", "Softmax", "Identity", "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Dropout")
 
@@ -127,6 +127,32 @@ def run_node(node, ins, opset, macs=None):
         if macs is not None:
             w = ins[1]
             macs.append((node.name, y[0].numel() * w.shape[1] * w.shape[2] * w.shape[3]))
+    elif op == "ConvTranspose":
+        _check_auto_pad(node)
+        pad, explicit = _sym_pads(node, list(a.get("pads", [])), 2)
+        if explicit or "output_shape" in a:
+            raise UnsupportedOp(f"node '{node.name}' (ConvTranspose): asymmetric pads / output_shape are not supported")
+        y = F.conv_transpose2d(x, ins[1], ins[2] if len(ins) > 2 else None, stride=tuple(a.get("strides", [1, 1])),
+                               padding=tuple(pad), output_padding=tuple(a.get("output_padding", [0, 0])),
+                               groups=a.get("group", 1), dilation=tuple(a.get("dilations", [1, 1])))
+    elif op == "Floor":
+        y = torch.floor(x)
+    elif op == "Round":
+        y = torch.round(x)
+    elif op == "Slice":
+        if "starts" in a:  # opset < 10: attributes
+            starts, ends, axes, steps = a["starts"], a["ends"], a.get("axes"), None
+        else:
+            starts, ends = _as_list(ins[1]), _as_list(ins[2])
+            axes = _as_list(ins[3]) if len(ins) > 3 and ins[3] is not None else None
+            steps = _as_list(ins[4]) if len(ins) > 4 and ins[4] is not None else None
+        axes = list(axes) if axes is not None else list(range(len(starts)))
+        steps = steps or [1] * len(starts)
+        idx = [slice(None)] * x.dim()
+        for s0, e0, ax, st in zip(starts, ends, axes, steps):
+            n = x.shape[ax]
+            idx[ax] = slice(max(min(s0, n), -n), max(min(e0, n), -n - 1), st)
+        y = x[tuple(idx)]
     elif op == "BatchNormalization":
         y = F.batch_norm(x, ins[3], ins[4], ins[1], ins[2], False, 0.0, a.get("epsilon", 1e-5))
     elif op == "Relu":
@@ -158,7 +184,15 @@ def run_node(node, ins, opset, macs=None):
     elif op == "AveragePool":
         y = _pool(node, x, "avg")
     elif op == "GlobalAveragePool":
-        y = x.mean(dim=tuple(range(2, x.dim())), keepdim=True)
+        if x.dim() == 4:
+            y = F.adaptive_avg_pool2d(x, 1)  # exports as GlobalAveragePool again
+        else:
+            y = x.mean(dim=tuple(range(2, x.dim())), keepdim=True)
+    elif op == "Gemm" and not a.get("transA", 0) and a.get("transB", 0) and a.get("alpha", 1.0) == 1.0 \
+            and a.get("beta", 1.0) == 1.0:
+        y = F.linear(ins[0], ins[1], ins[2] if len(ins) > 2 else None)  # exports as one Gemm again
+        if macs is not None:
+            macs.append((node.name, ins[1].shape[0] * ins[1].shape[1]))
     elif op == "Gemm":
         A = ins[0].t() if a.get("transA", 0) else ins[0]
         B = ins[1].t() if a.get("transB", 0) else ins[1]
@@ -173,7 +207,13 @@ def run_node(node, ins, opset, macs=None):
             macs.append((node.name, y[0].numel() * ins[0].shape[-1]))
     elif op == "Flatten":
         ax = a.get("axis", 1) % max(x.dim(), 1)
-        y = x.reshape(int(torch.tensor(x.shape[:ax]).prod()) if ax else 1, -1)
+        if ax == 1:
+            y = torch.flatten(x, 1)  # exports as Flatten
+        else:
+            lead = 1
+            for d in x.shape[:ax]:
+                lead *= int(d)
+            y = x.reshape(lead, -1)
     elif op == "Reshape":
         y = x.reshape(_reshape_target(x, _as_list(ins[1]), a.get("allowzero", 0)))
     elif op == "Concat":
@@ -231,6 +271,7 @@ class OnnxModule(nn.Module):
             else:
                 self.register_buffer(k, t.clone())
         self.macs = None  # a list while count_macs() runs
+        self.post = {}  # tensor name -> function applied to it right after it is computed (pruning masks)
 
     def tensor(self, name):
         k = self.key[name]
@@ -259,7 +300,7 @@ class OnnxModule(nn.Module):
                     ins.append(self.tensor(n))
             outs = run_node(node, ins, self.opset, self.macs)
             for name, y in zip(node.outputs, outs):
-                env[name] = y
+                env[name] = self.post[name](y) if name in self.post else y
         res = tuple(env[n] for n in self.output_names)
         return res[0] if len(res) == 1 else res
 
