@@ -48,7 +48,7 @@ def noisy(y):
 
 
 class FactorizedEntropyModel(nn.Module):
-    def __init__(self, channels, filters=(3, 3, 3), init_scale=10.0):
+    def __init__(self, channels, filters=(3, 3, 3), init_scale=2.0):
         super().__init__()
         self.channels = channels
         dims = (1,) + tuple(filters) + (1,)

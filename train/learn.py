@@ -44,7 +44,7 @@ import prune as pr  # noqa: E402
 
 FORMAT = "ftc-learned-codec/1"
 TEMPERATURE = 2.0
-BATCH = 128
+BATCH = 64
 
 
 def log(msg):
@@ -138,7 +138,8 @@ class Trainer:
                     log(f"{tag}: time budget reached at step {step}/{total}")
                     return
                 for g in opt.param_groups:
-                    g["lr"] = lr * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * progress)))
+                    g.setdefault("base_lr", g["lr"])
+                    g["lr"] = g["base_lr"] * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * progress)))
                 mode = "noise" if progress < ste_from else "ste"
                 idx = perm[s * BATCH:(s + 1) * BATCH]
                 t, teacher, labels = self.batch(idx, head_live)
@@ -256,6 +257,8 @@ def main(argv):
     ap.add_argument("--finetune-tail", action="store_true")
     ap.add_argument("--mean", type=float, default=None)
     ap.add_argument("--std", type=float, default=None)
+    ap.add_argument("--cache", default=None, help="directory for the head's features, reused by runs with the "
+                    "same model bytes, cut, data and normalization")
     ap.add_argument("--test", action="store_true", help="also report test-set figures (not used for any choice)")
     args = ap.parse_args(argv)
     t_start = time.time()
@@ -293,12 +296,21 @@ def main(argv):
 
     head.eval()
     tail.eval()
-    feats = batched(head, x_tr)
-    nonneg = bool((feats.min() >= 0).item())
-    teacher = batched(tail, feats)
-    feats_ho = batched(head, x_ho)
-    teacher_ho = batched(tail, feats_ho)
-    feats = feats.half()  # the cache (the head is frozen until pruning); fp16 halves its memory
+    cache = feature_cache_path(args, mean, std, n)
+    if cache and os.path.exists(cache):
+        feats, teacher, feats_ho, teacher_ho = torch.load(cache)
+        log(f"features from {cache}")
+    else:
+        feats = batched(head, x_tr)
+        teacher = batched(tail, feats)
+        feats_ho = batched(head, x_ho)
+        teacher_ho = batched(tail, feats_ho)
+        feats = feats.half()  # the head is frozen until pruning; fp16 halves the memory
+        if cache:
+            os.makedirs(os.path.dirname(cache), exist_ok=True)
+            torch.save((feats, teacher, feats_ho, teacher_ho), cache + f".tmp-{os.getpid()}")
+            os.replace(cache + f".tmp-{os.getpid()}", cache)
+    nonneg = bool((feats_ho.min() >= 0).item()) and bool((feats.min() >= 0).item())
     ref_top1 = (teacher_ho.argmax(1) == y_ho).float().mean().item()
     c_in, h, w = feats.shape[1:]
     log(f"cut tensor [{c_in}, {h}, {w}] ({'non-negative' if nonneg else 'signed'}); reference held-out top-1 "
@@ -324,7 +336,9 @@ def main(argv):
 
     deadline = args.minutes * 60.0 if args.minutes else None
     trainer = Trainer(args, head, tail, bneck, feats, teacher, y_tr, x_tr)
-    params = list(bneck.parameters())
+    # the entropy model learns faster than the networks (its densities must follow the latents)
+    params = [{"params": list(bneck.encoder.parameters()) + list(bneck.decoder.parameters())},
+              {"params": list(bneck.entropy.parameters()), "lr": args.lr * 5}]
     tail_params = []
     if args.finetune_tail:
         for p in tail.parameters():
@@ -334,7 +348,7 @@ def main(argv):
     if args.prune > 0:
         # 60% of the time and epochs for the bottleneck, then prune and fine-tune head + bottleneck.
         e1 = max(1, int(round(args.epochs * 0.6)))
-        trainer.run([{"params": params}, {"params": tail_params, "lr": args.lr * 0.1}], e1, args.lr, False,
+        trainer.run(params + [{"params": tail_params, "lr": args.lr * 0.1}], e1, args.lr, False,
                     deadline * 0.6 if deadline else None, "bottleneck", evaluate)
         groups = pr.find_groups(head)[-args.prune_groups:]
         if not groups:
@@ -357,13 +371,13 @@ def main(argv):
         log(f"head MACs {head_macs_before:,} -> {head.count_macs(example):,}")
         log(f"after pruning: held-out top-1 {evaluate(live=True)[0] * 100:.2f}%")
         trainer.t0 = time.time()
-        trainer.run([{"params": params}, {"params": head_params, "lr": args.lr * 0.25},
+        trainer.run(params + [{"params": head_params, "lr": args.lr * 0.25},
                      {"params": tail_params, "lr": args.lr * 0.1}], max(1, args.epochs - e1), args.lr * 0.5, True,
                     deadline * 0.4 if deadline else None, "fine-tune", lambda: evaluate(live=True), ste_from=0.0)
         with torch.no_grad():
             feats_ho = batched(head, x_ho)
     else:
-        trainer.run([{"params": params}, {"params": tail_params, "lr": args.lr * 0.1}], args.epochs, args.lr, False,
+        trainer.run(params + [{"params": tail_params, "lr": args.lr * 0.1}], args.epochs, args.lr, False,
                     deadline, "bottleneck", evaluate)
     head.eval()
     tail.eval()
@@ -438,6 +452,17 @@ def main(argv):
                     os.unlink(p)
     log(f"wrote {out}/{{device.onnx, server.onnx, codec.json, report.json}} in {seconds:.0f} s")
     return 0
+
+
+def feature_cache_path(args, mean, std, n):
+    if not args.cache:
+        return None
+    import hashlib
+    h = hashlib.sha256()
+    with open(args.model, "rb") as f:
+        h.update(f.read())
+    h.update(repr((args.at, n, mean, std, os.path.realpath(args.data_dir))).encode())
+    return os.path.join(args.cache, h.hexdigest()[:24] + ".pt")
 
 
 def check_exports(device_path, server_path, device, server, x, lo, hi):
