@@ -120,7 +120,7 @@ class Trainer:
             t = self.feats[idx].float()
         return t, self.teacher[idx], self.labels[idx]
 
-    def run(self, params, epochs, lr, head_live, deadline, tag, evaluate, ste_from=0.5):
+    def run(self, params, epochs, lr, head_live, deadline, tag, evaluate, ste_from=0.0):
         """Adam with a cosine learning rate; 'noise' proxy for the first ste_from of the steps, then 'ste'."""
         n = len(self.labels)
         steps_per_epoch = max(1, n // BATCH)
@@ -255,6 +255,9 @@ def main(argv):
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--finetune-tail", action="store_true")
+    ap.add_argument("--noise-fraction", type=float, default=0.0,
+                    help="share of the steps that feed the decoder noisy latents before straight-through rounding "
+                         "(default 0: rounding from the start; the rate always uses the noise proxy)")
     ap.add_argument("--mean", type=float, default=None)
     ap.add_argument("--std", type=float, default=None)
     ap.add_argument("--cache", default=None, help="directory for the head's features, reused by runs with the "
@@ -349,7 +352,7 @@ def main(argv):
         # 60% of the time and epochs for the bottleneck, then prune and fine-tune head + bottleneck.
         e1 = max(1, int(round(args.epochs * 0.6)))
         trainer.run(params + [{"params": tail_params, "lr": args.lr * 0.1}], e1, args.lr, False,
-                    deadline * 0.6 if deadline else None, "bottleneck", evaluate)
+                    deadline * 0.6 if deadline else None, "bottleneck", evaluate, args.noise_fraction)
         groups = pr.find_groups(head)[-args.prune_groups:]
         if not groups:
             raise Fail("--prune: the head has no prunable convolution pair")
@@ -378,7 +381,7 @@ def main(argv):
             feats_ho = batched(head, x_ho)
     else:
         trainer.run(params + [{"params": tail_params, "lr": args.lr * 0.1}], args.epochs, args.lr, False,
-                    deadline, "bottleneck", evaluate)
+                    deadline, "bottleneck", evaluate, args.noise_fraction)
     head.eval()
     tail.eval()
     bneck.eval()
