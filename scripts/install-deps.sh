@@ -27,6 +27,8 @@ packages=(
 if [[ "${1:-}" == "--train" ]]; then
   packages+=(python3-torch python3-onnx)
 fi
+# the trainer's tests (tests/train/) and `ftc learn` need them: installed by default
+packages+=(python3-torch python3-onnx)
 
 SUDO=""
 if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
