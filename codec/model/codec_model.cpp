@@ -2,11 +2,13 @@
 // descriptor the stages use, applying the coder's own rules to its tables before any frame is seen.
 #include "codec/model/codec_model.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 
 #include "bitstream/compact_frame.hpp"
 #include "codec/entropy/coder.hpp"
+#include "codec/entropy/context_rans.hpp"
 #include "codec/quant/quantize.hpp"
 
 namespace ftc {
@@ -57,7 +59,16 @@ Result<std::shared_ptr<const CodecModel>> CodecModel::from_bytes(std::span<const
       return Status{StatusCode::unsupported_feature, "codec model: rate point " + std::to_string(r) + " uses a PCA transform, which this library does not run"};
     auto d = desc_of(file.tensors[0], tc);
     if (!d.ok()) return Status{d.status().code(), "codec model: rate point " + std::to_string(r) + ": " + d.status().message()};
-    m->impl_->points.push_back({tc.transform, std::move(d).value()});
+    CodecModel::Impl::Point point{tc.transform, std::move(d).value()};
+    const quant::SymbolLayout layout = quant::symbol_layout(point.desc);
+    point.max_symbol = layout.bits >= 16 ? 0xFFFFu : (std::uint32_t{1} << layout.bits) - 1;
+    if (point.desc.coder == CoderKind::context_rans) {
+      // Parsed once more for its alphabet; desc_of has already applied every rule to the blob.
+      auto crm = entropy::ContextRansModel::parse(point.desc.coder_params, layout.bits, layout.ctx);
+      if (!crm.ok()) return Status{crm.status().code(), "codec model: rate point " + std::to_string(r) + ": " + crm.status().message()};
+      point.max_symbol = std::min(point.max_symbol, crm->alphabet - 1);
+    }
+    m->impl_->points.push_back(std::move(point));
   }
   m->impl_->file = std::move(file);
   return std::shared_ptr<const CodecModel>(std::move(m));

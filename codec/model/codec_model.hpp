@@ -16,6 +16,10 @@ struct CodecModel::Impl {
   struct Point {
     model::Transform transform;
     format::TensorDesc desc;  // over the coded shape: quantizer, coder, params, one chunk
+    // The largest symbol the coder's tables can code (context-rans: alphabet − 1; otherwise
+    // 2^bits − 1). The encoder clamps the quantizer's symbols to it, so that a value beyond the
+    // fitted range codes as the nearest representable symbol instead of failing.
+    std::uint32_t max_symbol = 0xFFFFu;
   };
   std::vector<Point> points;
 };
