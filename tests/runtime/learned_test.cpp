@@ -400,3 +400,13 @@ TEST_CASE("learned_estimate and find_reference_model") {
   spit(d / "fmnist_resnet.onnx", "y");
   CHECK(*find_reference_model(p->file, p->path) == d / "fmnist_resnet.onnx");
 }
+
+TEST_CASE("pack_learned: the committed fixture codec.ftcm is what the packer writes today") {
+  // tests/data/learned/codec.ftcm was written by `ftc learn --pack tests/data/learned`; a change
+  // of the packer's bytes (tables, metadata, id) shows here first.
+  TempDir d;
+  copy_fixture(d);
+  auto p = pack_learned(d.path.string(), false);
+  REQUIRE(p.ok());
+  CHECK(std::string(p->bytes.begin(), p->bytes.end()) == slurp(kFixture + "/codec.ftcm"));
+}
