@@ -1,6 +1,7 @@
 #include "server/http.hpp"
 
 #include <csignal>
+#include <unistd.h>
 #include <ctime>
 #include <mutex>
 #include <pthread.h>
@@ -136,17 +137,39 @@ void HttpServer::stop() {
   server_->stop();
 }
 
-void stop_on_signals(HttpServer& server) {
+namespace {
+sigset_t stop_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  return set;
+}
+}  // namespace
+
+void block_stop_signals() {
+  const sigset_t set = stop_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::thread([&server, set] {
-    int sig = 0;
-    sigwait(&set, &sig);
-    server.stop();
-  }).detach();
+}
+
+SignalStopper::SignalStopper(HttpServer& server)
+    : thread_([this, &server] {
+        const sigset_t set = stop_signals();
+        int sig = 0;
+        sigwait(&set, &sig);
+        if (done_) return;
+        signalled_ = true;
+        while (!done_) {
+          server.stop();
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+      }) {}
+
+SignalStopper::~SignalStopper() {
+  done_ = true;
+  // Wakes the waiting thread (the signal is blocked everywhere, so sigwait takes it).
+  if (!signalled_) kill(getpid(), SIGTERM);
+  thread_.join();
 }
 
 }  // namespace ftc::server

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "ftc/ftc.hpp"
 #include "server/service.hpp"
@@ -53,8 +54,24 @@ class HttpServer {
   std::atomic<bool> stopping_{false};
 };
 
-// Blocks SIGTERM and SIGINT in the calling thread (and the threads it starts afterwards) and
-// starts a thread that waits for either and calls `server.stop()`. Call before making threads.
-void stop_on_signals(HttpServer& server);
+// Blocks SIGTERM and SIGINT in the calling thread and so in every thread it starts afterwards:
+// call first, before any thread exists, so that no thread is killed by them.
+void block_stop_signals();
+// While alive, a thread waits for SIGTERM or SIGINT (blocked by block_stop_signals) and then
+// calls `server.stop()` until the object is destroyed (a stop that lands before the listener
+// runs is not lost): the server stops accepting and run() returns once in-flight requests
+// finished. Destroy it after run() returned and before the server.
+class SignalStopper {
+ public:
+  explicit SignalStopper(HttpServer& server);
+  ~SignalStopper();
+  SignalStopper(const SignalStopper&) = delete;
+  SignalStopper& operator=(const SignalStopper&) = delete;
+  bool signalled() const { return signalled_; }
+
+ private:
+  std::atomic<bool> done_{false}, signalled_{false};
+  std::thread thread_;
+};
 
 }  // namespace ftc::server
