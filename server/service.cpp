@@ -33,7 +33,27 @@ Answer error(int status, std::string kind, std::string reason) {
   return a;
 }
 
-Answer error_of(const Status& s) { return error(http_status_of(s.code()), status_code_name(s.code()), s.message()); }
+// The error kind of a decoder status: its C ABI name without the prefix, e.g. "checksum_mismatch".
+const char* kind_of(StatusCode c) {
+  switch (c) {
+    case StatusCode::invalid_argument: return "invalid_argument";
+    case StatusCode::buffer_too_small: return "buffer_too_small";
+    case StatusCode::unsupported_option: return "unsupported_option";
+    case StatusCode::corrupt: return "corrupt";
+    case StatusCode::truncated: return "truncated";
+    case StatusCode::checksum_mismatch: return "checksum_mismatch";
+    case StatusCode::unsupported_version: return "unsupported_version";
+    case StatusCode::limit_exceeded: return "limit_exceeded";
+    case StatusCode::model_mismatch: return "model_mismatch";
+    case StatusCode::unsupported_feature: return "unsupported_feature";
+    case StatusCode::bad_file: return "bad_file";
+    case StatusCode::io_error: return "io_error";
+    case StatusCode::out_of_memory: return "out_of_memory";
+    default: return "internal";
+  }
+}
+
+Answer error_of(const Status& s) { return error(http_status_of(s.code()), kind_of(s.code()), s.message()); }
 
 bool valid_name(const std::string& n) {
   if (n.empty() || n.size() > 64) return false;
