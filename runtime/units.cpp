@@ -27,7 +27,9 @@ bool split_number(std::string_view text, double& value, std::string& unit) {
 }
 
 Status bad(std::string_view text, const char* what) {
-  return {StatusCode::invalid_argument, "'" + std::string(text) + "': " + what};
+  std::string msg = "'";  // appended piecewise: GCC 12 warns (-Wrestrict) on "'" + std::string(...)
+  msg.append(text).append("': ").append(what);
+  return {StatusCode::invalid_argument, msg};
 }
 
 }  // namespace
@@ -39,7 +41,7 @@ Result<double> parse_bit_rate(std::string_view text) {
   if (!split_number(text, v, unit)) return bad(text, expected);
   // "mbit", "mbit/s" and "mbps" alike; never a bare "mb" (megabytes to some readers).
   if (unit.ends_with("/s")) unit.resize(unit.size() - 2);
-  else if (unit.ends_with("bps")) unit = unit.substr(0, unit.size() - 3) + "bit";
+  else if (unit.ends_with("bps")) unit.replace(unit.size() - 3, 3, "bit");
   double scale = 0;
   if (unit == "bit") scale = 1;
   else if (unit == "kbit") scale = 1e3;
