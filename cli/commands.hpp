@@ -26,6 +26,10 @@ Command add_fit(CLI::App& root);        // ftc fit --model … -o C.ftcm   (cli/
 Command add_features(CLI::App& root);   // ftc features --model …        (cli/cmd_features.cpp)
 #endif
 
+#ifdef FTC_WITH_PIPELINE
+Command add_plan(CLI::App& root);       // ftc plan --model … --uplink …  (cli/cmd_plan.cpp)
+#endif
+
 // Prints "ftc: <what>: <reason>" to stderr and returns 1.
 int fail(const std::string& what, const std::string& reason);
 
