@@ -35,6 +35,10 @@ Command add_loadtest(CLI::App& root);   // ftc loadtest --server URL …    (cli
 Command add_learn(CLI::App& root);      // ftc learn --model … --out DIR / --pack DIR (cli/cmd_learn.cpp)
 #endif
 
+#ifdef FTC_WITH_PIPELINE
+Command add_plan(CLI::App& root);       // ftc plan --model … --uplink …  (cli/cmd_plan.cpp)
+#endif
+
 // Prints "ftc: <what>: <reason>" to stderr and returns 1.
 int fail(const std::string& what, const std::string& reason);
 

@@ -51,6 +51,9 @@ int run(int argc, char** argv) {
   commands.push_back(add_infer(app));
   commands.push_back(add_loadtest(app));
 #endif
+#ifdef FTC_WITH_PIPELINE
+  commands.push_back(add_plan(app));
+#endif
   if (argc <= 1) {  // no arguments: the help, and success
     std::printf("%s", app.help().c_str());
     return 0;
