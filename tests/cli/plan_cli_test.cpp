@@ -174,7 +174,7 @@ TEST_CASE("plan: bad flags are one line and exit status 1, before anything is me
   struct Bad {
     std::string args, says;
   };
-  for (const Bad& b : {Bad{" --uplink 1", "--uplink"}, {" --uplink 1MB", "--uplink"}, {" --uplink -1mbit", "--uplink"},
+  for (const Bad& b : {Bad{" --uplink 1xyz", "--uplink"}, {" --uplink 1MB", "--uplink"}, {" --uplink -1mbit", "--uplink"},
                        {" --rtt 20", "--rtt"}, {" --rtt -1ms", "--rtt"}, {" --device-slowdown 0", "slowdown"},
                        {" --server-speedup -2", "server"}, {" --max-drop -1", "--max-drop"},
                        {" --sweep-uplink 1mbit,fast", "--sweep-uplink"}, {" --at /no/such/tensor", "/no/such/tensor"},

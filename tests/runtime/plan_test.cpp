@@ -1,5 +1,5 @@
 // The planner's cost model (runtime/plan.cpp) on fake candidates whose optimum follows from the
-// arithmetic, the rate/duration parsers (runtime/units.cpp), and the learned-bottleneck report
+// arithmetic, the rate/duration parsers (runtime/bit_rate.cpp, runtime/units.cpp), and the learned-bottleneck report
 // reader. Nothing here runs a model.
 #include <doctest/doctest.h>
 
@@ -279,7 +279,9 @@ TEST_CASE("parse_bit_rate and parse_duration") {
     REQUIRE_MESSAGE(r.ok(), c.text);
     CHECK(*r == doctest::Approx(c.bps));
   }
-  for (const char* bad : {"", "1", "mbit", "1MB", "1 mbit", "-1mbit", "0mbit", "1e400mbit", "infmbit", "nanmbit",
+  // A bare number is bit/s (runtime/bit_rate.hpp); "MB" (megabytes to some readers) is refused.
+  CHECK(*parse_bit_rate("56000") == 56000);
+  for (const char* bad : {"", "mbit", "1MB", "-1mbit", "0mbit", "1e400mbit", "infmbit", "nanmbit",
                           "1mbit/h", "1kbyte", "1mbit/s/s"})
     CHECK_MESSAGE(parse_bit_rate(bad).status().code() == StatusCode::invalid_argument, bad);
 
