@@ -79,7 +79,7 @@ sweep=$(IFS=,; echo "${rates[*]}")
   --rtt "${rtt_ms}ms" --device-slowdown 1 --server-speedup 1 --sweep-uplink "$sweep" -q --json "$tmp/plan.json" >/dev/null
 # Device-only "measured": a second, independent run of the full model.
 "$ftc" plan --model "$model" --data fashion-mnist:test --calibration "$n" --at /Flatten_output_0 "${codec[@]}" -q \
-  --json "$tmp/plan2.json" >/dev/null
+  --json "$tmp/plan2.json" >/dev/null 2>&1
 
 # The candidates to run: every split of the plan with the flag codec, and the chosen rate points.
 "$py" - "$tmp/plan.json" "${points[@]}" >"$tmp/candidates" <<'EOF'
@@ -101,7 +101,7 @@ last_at=
 while IFS=$'\t' read -r name cut rp; do
   if [[ $cut != "$last_at" ]]; then
     [[ -n $server_pid ]] && stop_server
-    "$ftc" split "$model" --at "$cut" --head "$tmp/h.onnx" --tail "$tmp/t.onnx" >/dev/null
+    "$ftc" split "$model" --at "$cut" --head "$tmp/h.onnx" --tail "$tmp/t.onnx" -f >/dev/null
     start_server "$tmp/t.onnx"
     last_at=$cut
   fi
