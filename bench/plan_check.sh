@@ -9,8 +9,8 @@
 # FTC_PLAN_RATE_POINTS: codec-model rate points to check at its tensor (default "0 2 7").
 #
 # On loopback the device and the server are this machine: ftc plan runs with --device-slowdown 1
-# --server-speedup 1, and with --rtt set to the link's measured round trip (below: unthrottled
-# ftc infer requests, their round trip less the server's time). Device-only sends nothing; its
+# --server-speedup 1, and with --rtt set to the link's measured round trip (below: ftc infer
+# requests throttled at 10 Gbit/s, their round trip less the server's time). Device-only sends nothing; its
 # "measured" figure is the full model's median time from a second, independent ftc plan run.
 # Cloud-only (PNG/JPEG input) cannot be measured this way: ftc serve takes ftc frames only.
 # Prints one markdown row per candidate and rate: predicted, measured (median over N images),
@@ -66,14 +66,15 @@ stop_server() {
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
-# The RTT of this link: ftc infer's own round trip less the server's time ("transfer_ms") with
-# no throttle, for the smallest frame of the check (the flattened pool, ~1.2 kB: 0.1 ms of it at
-# 100 Mbit/s), median over the images. This is the protocol's request/answer cost on loopback
-# (HTTP framing, the socket round trip, the JSON answer), measured apart from every throttled run.
+# The RTT of this link: ftc infer's own round trip less the server's time ("transfer_ms") through
+# the same throttled upload path at 10 Gbit/s (the ~1.2 kB frame of the flattened pool then takes
+# 1 us), median over the images: the protocol's request/answer cost on loopback (HTTP framing, the
+# socket round trip, the JSON answer), measured apart from the runs it predicts. (Unthrottled,
+# ftc infer posts the body in one piece, another path with another cost: about 4 ms here.)
 "$ftc" split "$model" --at /Flatten_output_0 --head "$tmp/h.onnx" --tail "$tmp/t.onnx" >/dev/null
 start_server "$tmp/t.onnx"
-"$ftc" infer --head "$tmp/h.onnx" --card "$card" --server "http://127.0.0.1:$port" --json "${codec[@]}" "${images[@]}" \
-  >"$tmp/rtt.jsonl"
+"$ftc" infer --head "$tmp/h.onnx" --card "$card" --server "http://127.0.0.1:$port" --uplink 10gbit --json "${codec[@]}" \
+  "${images[@]}" >"$tmp/rtt.jsonl"
 rtt_ms=$("$py" -c 'import json,sys; print("\n".join(str(json.loads(l)["transfer_ms"]) for l in open(sys.argv[1])))' "$tmp/rtt.jsonl" | median)
 stop_server
 
@@ -140,7 +141,7 @@ for line in open(measured_path):
 dev = j2["candidates"][0]["measured_ms"]["head"]
 for r in rates:
     meas[("device-only", bps(r))] = dev
-print(f"RTT (median unthrottled ftc infer round trip less server time) {float(rtt):.2f} ms; {cores} cores, load average {load} at the end; "
+print(f"RTT (median ftc infer round trip less server time, throttle at 10 Gbit/s) {float(rtt):.2f} ms; {cores} cores, load average {load} at the end; "
       f"{j['images']} images, medians")
 print()
 print("| candidate | at | codec | bytes | uplink | predicted ms | measured ms | error |")
