@@ -11,7 +11,8 @@
 # On loopback the device and the server are this machine: ftc plan runs with --device-slowdown 1
 # --server-speedup 1, and with --rtt set to the link's measured round trip (below: ftc infer
 # requests throttled at 10 Gbit/s, their round trip less the server's time). Device-only sends nothing; its
-# "measured" figure is the full model's median time from a second, independent ftc plan run.
+# "measured" figure is the full model's median time over 200 images in a second, independent
+# ftc plan run.
 # Cloud-only (PNG/JPEG input) cannot be measured this way: ftc serve takes ftc frames only.
 # Prints one markdown row per candidate and rate: predicted, measured (median over N images),
 # error = (predicted − measured) / measured, and which candidate each side picks per rate.
@@ -83,7 +84,7 @@ sweep=$(IFS=,; echo "${rates[*]}")
 "$ftc" plan --model "$model" --data fashion-mnist:test --calibration "$n" --at "$at" --codec-model "$cm" "${codec[@]}" \
   --rtt "${rtt_ms}ms" --device-slowdown 1 --server-speedup 1 --sweep-uplink "$sweep" -q --json "$tmp/plan.json" >/dev/null
 # Device-only "measured": a second, independent run of the full model.
-"$ftc" plan --model "$model" --data fashion-mnist:test --calibration "$n" --at /Flatten_output_0 "${codec[@]}" -q \
+"$ftc" plan --model "$model" --data fashion-mnist:test --calibration 200 --at /Flatten_output_0 "${codec[@]}" -q \
   --json "$tmp/plan2.json" >/dev/null 2>&1
 
 # The candidates to run: every split of the plan with the flag codec, and the chosen rate points.
