@@ -19,6 +19,7 @@ Command add_serve(CLI::App& root) {
     int port = 8080;
     int workers = 64;
     int runners = 1;
+    int opencv_threads = 0;
     int max_batch = 16;
     double batch_wait_ms = 2.0;
     std::size_t max_queue = 1024;
@@ -38,6 +39,8 @@ Command add_serve(CLI::App& root) {
   sub->add_option("--port", a->port, "Port; 0 picks a free one (printed on the first line)")->check(CLI::Range(0, 65535));
   sub->add_option("--workers", a->workers, "HTTP worker threads (a kept-alive connection holds one)")->check(CLI::Range(1, 4096));
   sub->add_option("--runners", a->runners, "Tail executors (threads) per tail")->check(CLI::Range(1, 64));
+  sub->add_option("--opencv-threads", a->opencv_threads, "Threads OpenCV DNN uses inside one tail run (0: its default, one per core)")
+      ->check(CLI::Range(0, 256));
   sub->add_option("--max-batch", a->max_batch, "Most requests in one tail run (1: no batching)")->check(CLI::Range(1, 1024));
   sub->add_option("--batch-wait-ms", a->batch_wait_ms, "Longest wait for a batch to fill")->check(CLI::Range(0.0, 1000.0));
   sub->add_option("--max-queue", a->max_queue, "Requests waiting for the tail before 503 overloaded")->check(CLI::Range(1, 1 << 20));
@@ -75,6 +78,7 @@ Command add_serve(CLI::App& root) {
     o.batch.wait_ms = a->batch_wait_ms;
     o.batch.max_queue = a->max_queue;
     o.runners = a->runners;
+    o.opencv_threads = a->opencv_threads;
     auto service = server::Service::create(tails, o);
     if (!service.ok()) return fail("serve", service.status().message());
     server::HttpOptions h;

@@ -31,6 +31,10 @@ Command add_infer(CLI::App& root);      // ftc infer --head H.onnx …      (cli
 Command add_loadtest(CLI::App& root);   // ftc loadtest --server URL …    (cli/cmd_loadtest.cpp)
 #endif
 
+#ifdef FTC_WITH_LEARN
+Command add_learn(CLI::App& root);      // ftc learn --model … --out DIR / --pack DIR (cli/cmd_learn.cpp)
+#endif
+
 #ifdef FTC_WITH_PIPELINE
 Command add_plan(CLI::App& root);       // ftc plan --model … --uplink …  (cli/cmd_plan.cpp)
 #endif

@@ -57,6 +57,9 @@ HttpServer::HttpServer(Service& service, HttpOptions options)
   s.set_read_timeout(options_.read_timeout_s, 0);
   s.set_write_timeout(options_.write_timeout_s, 0);
   s.set_keep_alive_timeout(options_.keep_alive_timeout_s);
+  // A proxy reuses its upstream connections: closing one after a few requests (httplib's default
+  // is 5) races with the proxy's next request on it.
+  s.set_keep_alive_max_count(1000000);
   s.set_tcp_nodelay(true);
 
   const auto infer = [this](const httplib::Request& req, httplib::Response& res) {

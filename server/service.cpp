@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include <nlohmann/json.hpp>
+#include <opencv2/core/utility.hpp>
 
 #include "runtime/executor.hpp"
 #include "runtime/graph.hpp"
@@ -140,6 +141,7 @@ Result<std::unique_ptr<Service>> Service::create(const std::vector<TailSpec>& ta
   std::unique_ptr<Service> s(new Service());
   s->options_ = options;
   s->options_.runners = std::max(1, options.runners);
+  if (options.opencv_threads > 0) cv::setNumThreads(options.opencv_threads);
   s->decoder_ = Decoder(options.limits);
   for (const auto& path : options.codec_models) {
     FTC_ASSIGN_OR_RETURN(auto model, CodecModel::from_file(path));

@@ -41,6 +41,7 @@ struct ServiceOptions {
   int max_inflight = 1024;
   BatchOptions batch;
   int runners = 1;                               // tail executors (threads) per tail
+  int opencv_threads = 0;                        // cv::setNumThreads for the tails (process-wide); 0: OpenCV's default
 };
 
 struct Answer {

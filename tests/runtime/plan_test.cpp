@@ -313,10 +313,27 @@ TEST_CASE("read_learned_report: fields checked") {
   for (const char* bad : {"[]", "{", R"({"at": 1})",
                           R"({"at": "/x", "estimated_bits_per_image": -1, "heldout_top1": 0.9, "reference_top1": 0.9, "head_macs": 1, "encoder_macs": 1})",
                           R"({"at": "/x", "estimated_bits_per_image": 1, "heldout_top1": 90, "reference_top1": 0.9, "head_macs": 1, "encoder_macs": 1})",
-                          R"({"at": "/x", "estimated_bits_per_image": 1, "heldout_top1": 0.9, "reference_top1": 0.9, "head_macs": 1})"}) {
+                          R"({"at": "/x", "heldout_top1": 0.9})",
+                          R"({"at": "/x", "estimated_bits_per_image": 1, "test": 3})",
+                          R"({"at": "/x", "estimated_bits_per_image": 1, "head_macs": "many"})"}) {
     write(bad);
     CHECK_MESSAGE(read_learned_report(path).status().code() == StatusCode::bad_file, bad);
   }
   CHECK(read_learned_report((dir / "absent.json").string()).status().code() == StatusCode::io_error);
+  // Only the two required fields: the rest absent, not zero.
+  write(R"({"at": "/x", "estimated_bits_per_image": 378.75})");
+  r = read_learned_report(path);
+  REQUIRE(r.ok());
+  CHECK(!r->heldout_top1);
+  CHECK(!r->head_macs);
+  // learn.py's test-set block, when complete, is preferred to the held-out figures.
+  write(R"({"at": "/x", "estimated_bits_per_image": 800, "heldout_top1": 0.5, "reference_top1": 0.9,
+            "test": {"images": 10000, "top1": 0.85, "reference_top1": 0.917, "estimated_bits_per_image": 700}})");
+  r = read_learned_report(path);
+  REQUIRE(r.ok());
+  CHECK(r->estimated_bits_per_image == 700);
+  CHECK(*r->heldout_top1 == 0.85);
+  CHECK(*r->reference_top1 == 0.917);
+  CHECK(r->accuracy_source == "test");
   std::filesystem::remove_all(dir);
 }
