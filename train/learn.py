@@ -486,9 +486,15 @@ def run_test(args, mean, std, head, bneck, tail, pmf, lo):
     images, labels = fashion_mnist.load("test", args.data_dir)
     x = prepare(images, mean, std)
     y = torch.from_numpy(labels.astype(np.int64))
-    ref = onnx_torch.load(args.model)
+    ref_cache = feature_cache_path(args, mean, std, -1)  # n = -1: the test set's reference logits
+    if ref_cache and os.path.exists(ref_cache):
+        ref_logits = torch.load(ref_cache)
+    else:
+        ref_logits = batched(onnx_torch.load(args.model), x)
+        if ref_cache:
+            torch.save(ref_logits, ref_cache + f".tmp-{os.getpid()}")
+            os.replace(ref_cache + f".tmp-{os.getpid()}", ref_cache)
     with torch.no_grad():
-        ref_logits = batched(ref, x)
         yq = batched(lambda v: bneck.quantize(bneck.encoder(head(v))), x)
         logits = batched(lambda v: tail(bneck.decoder(v)), yq)
         bits = bn.table_bits(pmf, lo, yq)
