@@ -1,6 +1,8 @@
 // Encoder: view → transform (identity) → quantizer → symbols → entropy coder → chunks → frame
 // (docs/format.md; docs/architecture.md names the stages). decoder_dec.cpp runs the same stages
 // backwards.
+#include <algorithm>
+
 #include <zstd.h>
 
 #include "bitstream/compact_frame.hpp"
@@ -158,6 +160,16 @@ Result<std::vector<std::uint8_t>> encode_with_model(std::span<const NamedTensorV
   const auto& point = m.impl().points[static_cast<std::size_t>(o.rate_point)];
   FTC_ASSIGN_OR_RETURN(Tensor coded, transform::forward(v, point.transform));
   FTC_ASSIGN_OR_RETURN(Symbols symbols, quant::quantize_fixed(coded.view(), point.desc));
+  // Symbols the tables cannot code (a value beyond the fitted range, e.g. a learned latent's
+  // table narrower than 2^bits) clamp to the largest one they can.
+  if (symbols.bits <= 8) {
+    const auto top = static_cast<std::uint8_t>(std::min<std::uint32_t>(point.max_symbol, 0xFFu));
+    for (auto& s : symbols.storage) s = std::min(s, top);
+  } else {
+    auto* p = reinterpret_cast<std::uint16_t*>(symbols.storage.data());
+    const auto top = static_cast<std::uint16_t>(point.max_symbol);
+    for (std::uint64_t i = 0; i < symbols.count; ++i) p[i] = std::min(p[i], top);
+  }
   entropy::CoderConfig config;
   config.set_grid(point.desc.shape);
   config.fixed_params = point.desc.coder_params;

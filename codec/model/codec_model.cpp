@@ -2,11 +2,13 @@
 // descriptor the stages use, applying the coder's own rules to its tables before any frame is seen.
 #include "codec/model/codec_model.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 
 #include "bitstream/compact_frame.hpp"
 #include "codec/entropy/coder.hpp"
+#include "codec/entropy/context_rans.hpp"
 #include "codec/quant/quantize.hpp"
 
 namespace ftc {
@@ -36,6 +38,13 @@ Result<CodecModel::Impl::Point> point_of(const model::TensorDecl& decl, const mo
   FTC_RETURN_IF_ERROR(d.validate(unlimited));
   if (d.chunk_count > 1) return bad_model("a rate point codes its tensor in " + std::to_string(d.chunk_count) + " chunks; model-bound frames hold one");
   const quant::SymbolLayout layout = quant::symbol_layout(d);
+  point.max_symbol = layout.bits >= 16 ? 0xFFFFu : (std::uint32_t{1} << layout.bits) - 1;
+  if (d.coder == CoderKind::context_rans) {
+    // Parsed once more for its alphabet; validate has already applied every rule to the blob.
+    auto crm = entropy::ContextRansModel::parse(d.coder_params, layout.bits, layout.ctx);
+    if (!crm.ok()) return crm.status();
+    point.max_symbol = std::min(point.max_symbol, crm->alphabet - 1);
+  }
   auto dec = entropy::make_decoder(d.coder, d.coder_params, layout.bits, layout.ctx);
   if (!dec.ok()) return dec.status();
   point.decoder = std::move(dec).value();

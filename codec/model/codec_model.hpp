@@ -20,6 +20,10 @@ struct CodecModel::Impl {
     // desc's chunk decoder, its tables built once at load and shared by every frame and thread
     // (ChunkDecoder::decode is const); null in an encoder-only build.
     std::shared_ptr<const entropy::ChunkDecoder> decoder;
+    // The largest symbol the coder's tables can code (context-rans: alphabet − 1; otherwise
+    // 2^bits − 1). The encoder clamps the quantizer's symbols to it, so that a value beyond the
+    // fitted range codes as the nearest representable symbol instead of failing.
+    std::uint32_t max_symbol = 0xFFFFu;
   };
   std::vector<Point> points;
 };
