@@ -9,7 +9,7 @@
 #include "cli/commands.hpp"
 #include "cli/device_flags.hpp"
 #include "cli/text.hpp"
-#include "runtime/bit_rate.hpp"
+#include "runtime/units.hpp"
 #include "server/client.hpp"
 
 namespace ftc::cli {

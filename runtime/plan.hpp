@@ -125,11 +125,12 @@ struct MeasureOptions {
   std::string codec_model;
   int cloud_jpeg_quality = 90;
   std::vector<std::string> at;           // split candidates to measure (first tensor of each cut); empty: all
-  // Learned-bottleneck directories: report.json ({"at", "estimated_bits_per_image",
-  // "heldout_top1", "reference_top1", "head_macs", "encoder_macs"}), and beside it codec.ftcm,
-  // device.onnx, server.onnx. With all three files the candidate is measured like a split
-  // (device.onnx → codec.ftcm → server.onnx); without them its bytes and accuracy come from the
-  // report and its device time is estimated from its MACs at this machine's measured MAC rate.
+  // Learned-bottleneck directories (train/learn.py, packed by ftc learn): report.json ({"at",
+  // "estimated_bits_per_image", "heldout_top1", "reference_top1", "head_macs", "encoder_macs"}),
+  // and beside it codec.ftcm, device.onnx, server.onnx. With all three files the candidate is
+  // measured like a split (device.onnx → codec.ftcm → server.onnx); without them its bytes and
+  // accuracy come from the report (all six fields then required) and its device time is
+  // estimated from its MACs at this machine's measured MAC rate.
   std::vector<std::string> learned;
 };
 
@@ -147,14 +148,19 @@ struct Measurement {
 Result<Measurement> measure_candidates(const MeasureOptions& options,
                                        const std::function<void(const MeasureEvent&)>& progress = {});
 
-// One learned bottleneck's report.json (read and checked; every number finite and in range).
+// One learned bottleneck's report.json (train/learn.py), read and checked: "at" and
+// "estimated_bits_per_image" are required, the rest optional (absent: nullopt); every number
+// finite, ≥ 0, top-1 values in [0, 1]. When a "test" block (learn.py's test-set figures) holds
+// "estimated_bits_per_image", "top1" and "reference_top1", those are used instead of the
+// held-out ones.
 struct LearnedReport {
   std::string at;
   double estimated_bits_per_image = 0;
-  double heldout_top1 = 0;
-  double reference_top1 = 0;
-  double head_macs = 0;
-  double encoder_macs = 0;
+  std::optional<double> heldout_top1;
+  std::optional<double> reference_top1;
+  std::optional<double> head_macs;
+  std::optional<double> encoder_macs;
+  std::string accuracy_source;   // "held-out" or "test"
 };
 Result<LearnedReport> read_learned_report(const std::string& path);
 

@@ -235,11 +235,19 @@ Result<Coded> run_cloud(const Calibration& cal, Executor& full, const TensorCode
   return m;
 }
 
-double number(const nlohmann::json& j, const char* key, const std::string& path) {
-  if (!j.contains(key) || !j[key].is_number()) throw std::runtime_error(std::string("\"") + key + "\" must be a number");
+// A non-negative finite number at j[key]; nullopt when absent; throws (caught by the reader,
+// which names the file) when present but not such a number.
+std::optional<double> number(const nlohmann::json& j, const char* key) {
+  if (!j.contains(key)) return std::nullopt;
+  if (!j[key].is_number()) throw std::runtime_error(std::string("\"") + key + "\" must be a number");
   const double v = j[key].get<double>();
   if (!std::isfinite(v) || v < 0) throw std::runtime_error(std::string("\"") + key + "\" must be ≥ 0 and finite");
-  (void)path;
+  return v;
+}
+
+std::optional<double> fraction(const nlohmann::json& j, const char* key) {
+  auto v = number(j, key);
+  if (v && *v > 1) throw std::runtime_error(std::string("\"") + key + "\" is a top-1 fraction in [0, 1]");
   return v;
 }
 
@@ -278,18 +286,21 @@ Result<std::vector<Candidate>> measure_learned(const std::string& dir, const Cal
   }
   // From the report: bytes and accuracy as trained; device time from the MACs at this machine's
   // rate (the full model's MACs in its measured time); no coding time is known.
+  if (!r.heldout_top1 || !r.reference_top1 || !r.head_macs || !r.encoder_macs)
+    return Status{StatusCode::bad_file, dir + "/report.json: without device.onnx, server.onnx and codec.ftcm beside it, "
+                                              "heldout_top1, reference_top1, head_macs and encoder_macs are needed"};
   Candidate c;
   c.name = base;
   c.kind = CandidateKind::learned;
   c.at = r.at;
   c.codec = "learned (report)";
   const double ms_per_mac = cal.total_macs ? cal.full_ms / double(cal.total_macs) : 0;
-  c.head_ms = (r.head_macs + r.encoder_macs) * ms_per_mac;
-  c.tail_ms = std::max(0.0, double(cal.total_macs) - r.head_macs) * ms_per_mac;
+  c.head_ms = (*r.head_macs + *r.encoder_macs) * ms_per_mac;
+  c.tail_ms = std::max(0.0, double(cal.total_macs) - *r.head_macs) * ms_per_mac;
   c.bytes = r.estimated_bits_per_image / 8.0;
-  c.accuracy = r.heldout_top1;
-  c.drop_points = (r.reference_top1 - r.heldout_top1) * 100.0;
-  c.note = "from " + dir + "/report.json: bytes estimated, times from MACs, accuracy on its held-out set";
+  c.accuracy = *r.heldout_top1;
+  c.drop_points = (*r.reference_top1 - *r.heldout_top1) * 100.0;
+  c.note = "from " + dir + "/report.json: bytes estimated, times from MACs, accuracy on its " + r.accuracy_source + " set";
   notes.push_back(c.name + ": " + c.note + " (device.onnx, server.onnx or codec.ftcm missing)");
   (void)reference_accuracy;
   out.push_back(c);
@@ -311,12 +322,27 @@ Result<LearnedReport> read_learned_report(const std::string& path) {
     if (!j.is_object()) throw std::runtime_error("a JSON object expected");
     if (!j.contains("at") || !j["at"].is_string()) throw std::runtime_error("\"at\" must be a string");
     r.at = j["at"].get<std::string>();
-    r.estimated_bits_per_image = number(j, "estimated_bits_per_image", path);
-    r.heldout_top1 = number(j, "heldout_top1", path);
-    r.reference_top1 = number(j, "reference_top1", path);
-    r.head_macs = number(j, "head_macs", path);
-    r.encoder_macs = number(j, "encoder_macs", path);
-    if (r.heldout_top1 > 1 || r.reference_top1 > 1) throw std::runtime_error("top-1 values are fractions in [0, 1]");
+    auto bits = number(j, "estimated_bits_per_image");
+    if (!bits) throw std::runtime_error("\"estimated_bits_per_image\" is missing");
+    r.estimated_bits_per_image = *bits;
+    r.heldout_top1 = fraction(j, "heldout_top1");
+    r.reference_top1 = fraction(j, "reference_top1");
+    r.head_macs = number(j, "head_macs");
+    r.encoder_macs = number(j, "encoder_macs");
+    r.accuracy_source = "held-out";
+    if (j.contains("test")) {
+      const auto& t = j["test"];
+      if (!t.is_object()) throw std::runtime_error("\"test\" must be an object");
+      auto tb = number(t, "estimated_bits_per_image");
+      auto tt = fraction(t, "top1");
+      auto tr = fraction(t, "reference_top1");
+      if (tb && tt && tr) {
+        r.estimated_bits_per_image = *tb;
+        r.heldout_top1 = tt;
+        r.reference_top1 = tr;
+        r.accuracy_source = "test";
+      }
+    }
   } catch (const std::exception& e) {
     return Status{StatusCode::bad_file, path + ": " + e.what()};
   }

@@ -1,4 +1,4 @@
-// Rate and duration parsing (units.hpp).
+// Duration parsing (units.hpp).
 #include "runtime/units.hpp"
 
 #include <cctype>
@@ -33,25 +33,6 @@ Status bad(std::string_view text, const char* what) {
 }
 
 }  // namespace
-
-Result<double> parse_bit_rate(std::string_view text) {
-  constexpr const char* expected = "a bit rate like 100kbit, 1mbit, 1.5Mbit/s or 10Mbps expected";
-  double v = 0;
-  std::string unit;
-  if (!split_number(text, v, unit)) return bad(text, expected);
-  // "mbit", "mbit/s" and "mbps" alike; never a bare "mb" (megabytes to some readers).
-  if (unit.ends_with("/s")) unit.resize(unit.size() - 2);
-  else if (unit.ends_with("bps")) unit.replace(unit.size() - 3, 3, "bit");
-  double scale = 0;
-  if (unit == "bit") scale = 1;
-  else if (unit == "kbit") scale = 1e3;
-  else if (unit == "mbit") scale = 1e6;
-  else if (unit == "gbit") scale = 1e9;
-  else return bad(text, expected);
-  const double bps = v * scale;
-  if (!(bps > 0) || !std::isfinite(bps)) return bad(text, "a bit rate must be positive");
-  return bps;
-}
 
 Result<double> parse_duration(std::string_view text) {
   constexpr const char* expected = "a duration like 20ms, 0.5s or 300us expected";

@@ -159,6 +159,24 @@ TEST_CASE("plan: a learned-bottleneck directory, measured or from its report") {
   CHECK(std::string(e["note"]).find("report.json") != std::string::npos);
   CHECK(r.out.find("note: learned only_report") != std::string::npos);
 
+  // The repository's learned-codec fixture (tests/data/learned: what train/learn.py and ftc learn
+  // write, a report.json with only "at" and the rate estimate): measured, not estimated.
+  const std::string fixture = std::string(FTC_SOURCE_DIR) + "/tests/data/learned";
+  Run fx = run("plan --model " + kModel + " --calibration 8 --at " + kAt + " --learned " + fixture + " -q --json " +
+               tmp / "fx.json");
+  REQUIRE_MESSAGE(fx.status == 0, fx.err);
+  bool found = false;
+  const auto fj = read_json(tmp / "fx.json");
+  for (const auto& c : fj["candidates"])
+    if (c["name"] == "learned learned") {
+      found = true;
+      CHECK(c["kind"] == "learned");
+      CHECK(c["images"] == 8);
+      CHECK(double(c["bytes"]) > 6);  // a compact frame: 6 bytes of header and a payload
+      CHECK(c["note"] == "");
+    }
+  CHECK(found);
+
   // A broken report: one line, exit 1.
   std::ofstream(only + "/report.json") << R"({"at": 3})";
   Run bad = run("plan --model " + kModel + " --calibration 2 --at " + kAt + " --learned " + only + " -q");
@@ -174,7 +192,7 @@ TEST_CASE("plan: bad flags are one line and exit status 1, before anything is me
   struct Bad {
     std::string args, says;
   };
-  for (const Bad& b : {Bad{" --uplink 1", "--uplink"}, {" --uplink 1MB", "--uplink"}, {" --uplink -1mbit", "--uplink"},
+  for (const Bad& b : {Bad{" --uplink 1xyz", "--uplink"}, {" --uplink 1MB", "--uplink"}, {" --uplink -1mbit", "--uplink"},
                        {" --rtt 20", "--rtt"}, {" --rtt -1ms", "--rtt"}, {" --device-slowdown 0", "slowdown"},
                        {" --server-speedup -2", "server"}, {" --max-drop -1", "--max-drop"},
                        {" --sweep-uplink 1mbit,fast", "--sweep-uplink"}, {" --at /no/such/tensor", "/no/such/tensor"},

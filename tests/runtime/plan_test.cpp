@@ -1,5 +1,5 @@
 // The planner's cost model (runtime/plan.cpp) on fake candidates whose optimum follows from the
-// arithmetic, the rate/duration parsers (runtime/units.cpp), and the learned-bottleneck report
+// arithmetic, the rate/duration parsers (runtime/bit_rate.cpp, runtime/units.cpp), and the learned-bottleneck report
 // reader. Nothing here runs a model.
 #include <doctest/doctest.h>
 
@@ -279,7 +279,9 @@ TEST_CASE("parse_bit_rate and parse_duration") {
     REQUIRE_MESSAGE(r.ok(), c.text);
     CHECK(*r == doctest::Approx(c.bps));
   }
-  for (const char* bad : {"", "1", "mbit", "1MB", "1 mbit", "-1mbit", "0mbit", "1e400mbit", "infmbit", "nanmbit",
+  // A bare number is bit/s (runtime/bit_rate.hpp); "MB" (megabytes to some readers) is refused.
+  CHECK(*parse_bit_rate("56000") == 56000);
+  for (const char* bad : {"", "mbit", "1MB", "-1mbit", "0mbit", "1e400mbit", "infmbit", "nanmbit",
                           "1mbit/h", "1kbyte", "1mbit/s/s"})
     CHECK_MESSAGE(parse_bit_rate(bad).status().code() == StatusCode::invalid_argument, bad);
 
@@ -311,10 +313,27 @@ TEST_CASE("read_learned_report: fields checked") {
   for (const char* bad : {"[]", "{", R"({"at": 1})",
                           R"({"at": "/x", "estimated_bits_per_image": -1, "heldout_top1": 0.9, "reference_top1": 0.9, "head_macs": 1, "encoder_macs": 1})",
                           R"({"at": "/x", "estimated_bits_per_image": 1, "heldout_top1": 90, "reference_top1": 0.9, "head_macs": 1, "encoder_macs": 1})",
-                          R"({"at": "/x", "estimated_bits_per_image": 1, "heldout_top1": 0.9, "reference_top1": 0.9, "head_macs": 1})"}) {
+                          R"({"at": "/x", "heldout_top1": 0.9})",
+                          R"({"at": "/x", "estimated_bits_per_image": 1, "test": 3})",
+                          R"({"at": "/x", "estimated_bits_per_image": 1, "head_macs": "many"})"}) {
     write(bad);
     CHECK_MESSAGE(read_learned_report(path).status().code() == StatusCode::bad_file, bad);
   }
   CHECK(read_learned_report((dir / "absent.json").string()).status().code() == StatusCode::io_error);
+  // Only the two required fields: the rest absent, not zero.
+  write(R"({"at": "/x", "estimated_bits_per_image": 378.75})");
+  r = read_learned_report(path);
+  REQUIRE(r.ok());
+  CHECK(!r->heldout_top1);
+  CHECK(!r->head_macs);
+  // learn.py's test-set block, when complete, is preferred to the held-out figures.
+  write(R"({"at": "/x", "estimated_bits_per_image": 800, "heldout_top1": 0.5, "reference_top1": 0.9,
+            "test": {"images": 10000, "top1": 0.85, "reference_top1": 0.917, "estimated_bits_per_image": 700}})");
+  r = read_learned_report(path);
+  REQUIRE(r.ok());
+  CHECK(r->estimated_bits_per_image == 700);
+  CHECK(*r->heldout_top1 == 0.85);
+  CHECK(*r->reference_top1 == 0.917);
+  CHECK(r->accuracy_source == "test");
   std::filesystem::remove_all(dir);
 }
