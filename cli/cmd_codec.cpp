@@ -10,7 +10,9 @@
 #include "cli/codec_flags.hpp"
 #include "cli/commands.hpp"
 #include "cli/file_io.hpp"
+#include "cli/limit_flags.hpp"
 #include "cli/text.hpp"
+#include "bitstream/compact_frame.hpp"
 #include "codec/io/npy.hpp"
 #include "codec/io/npz.hpp"
 
@@ -105,6 +107,16 @@ Result<std::shared_ptr<const CodecModel>> load_model(const std::string& path) {
   return CodecModel::from_file(path);
 }
 
+// The frame in `path` for `d`, read under the cap its limits give (max_frame_bytes). A stream is
+// looked at as it arrives, so that a header `d` refuses (not a frame, over a limit) ends the read
+// there: `ftc info - < /dev/zero` stops after its first 64 KiB.
+Result<FrameInput> open_frame(const std::string& path, const Decoder& d) {
+  return FrameInput::open(path, max_frame_bytes(d.limits()), [&d](std::span<const std::uint8_t> prefix) -> Status {
+    if (format::is_compact_frame(prefix)) return {StatusCode::truncated, "model-bound frame: read to its end"};
+    return d.inspect(prefix).status();
+  });
+}
+
 // One line on stderr (stdout may carry the frame): "encoded 2 tensors, 802816 -> 61255 bytes
 // (13.11x), uniform 8-bit per channel, coder zstd".
 void print_encode_summary(std::span<const NamedTensorView> views, const EncoderOptions& o, std::size_t out_bytes) {
@@ -145,9 +157,10 @@ Command add_encode(CLI::App& root) {
   sub->add_option("--name", a->names,
                   "Tensor names (UTF-8), one per input (default: the file stems, bytes that are not UTF-8 as U+FFFD)");
   auto codec = add_codec_flags(*sub);
+  auto limit_flags = add_limit_flags(*sub, /*for_encoder=*/true);
   sub->add_flag("-f,--force", a->force, "Overwrite the output file");
   sub->add_flag("-q,--quiet", a->quiet, "Print no summary");
-  return {sub, [a, codec, rate_point]() -> int {
+  return {sub, [a, codec, rate_point, limit_flags]() -> int {
     if (!a->names.empty() && a->names.size() != a->inputs.size()) return fail("encode", "give one --name per input");
     for (const auto& n : a->names)
       if (!is_utf8(n)) return fail("--name", "'" + n + "' is not valid UTF-8");
@@ -156,6 +169,7 @@ Command add_encode(CLI::App& root) {
     if (Status s = check_not_input(a->output, inputs); !s.ok()) return fail(a->output, s.message());
     EncoderOptions o;
     if (auto s = codec->apply(o); !s.ok()) return fail("encode", s.message());
+    limit_flags->apply(o.decoder_limits);
     // A codec model fixes the quantizer, coder and chunks, and its compact frame carries no name:
     // a codec flag or --name beside it would be ignored.
     if (!a->codec_model.empty()) {
@@ -197,7 +211,6 @@ Command add_decode(CLI::App& root) {
     std::string input, output;
     bool force = false;
     int threads = 1;
-    std::uint64_t max_bytes = 0;
     std::vector<std::string> codec_models;
   };
   auto a = std::make_shared<Args>();
@@ -207,7 +220,7 @@ Command add_decode(CLI::App& root) {
                   "Output .npy file ('-' for stdout); .npz (any number of tensors) or a directory when the frame holds several")->required();
   sub->add_flag("-f,--force", a->force, "Overwrite existing files");
   sub->add_option("--threads", a->threads, "Threads decoding chunks")->check(CLI::Range(1, 256));
-  sub->add_option("--max-output-bytes", a->max_bytes, "Refuse frames that decode to more bytes (default 1 GiB)");
+  auto limit_flags = add_limit_flags(*sub, /*for_encoder=*/false);
   sub->add_option("--codec-model", a->codec_models, "Codec models that model-bound frames may name; repeatable");
   sub->footer(
       "Several tensors go to DIR/NAME.npy (or NAME.npy members of an .npz), all files or none. NAME is the\n"
@@ -215,14 +228,12 @@ Command add_decode(CLI::App& root) {
       "with '.') that no other tensor of the frame has; otherwise tensor<I> (I: its index in the frame), or\n"
       "tensor<I>_<N> with the smallest free N when a kept name is already tensor<I>. A renamed tensor that\n"
       "had a name is noted on stderr. An output is never one of the inputs.");
-  return {sub, [a]() -> int {
+  return {sub, [a, limit_flags]() -> int {
     std::vector<std::string> inputs = a->codec_models;
     inputs.push_back(a->input);
     if (Status s = check_not_input(a->output, inputs); !s.ok()) return fail(a->output, s.message());
-    auto bytes = read_input(a->input);
-    if (!bytes.ok()) return fail(a->input, bytes.status().message());
     DecoderLimits limits;
-    if (a->max_bytes) limits.max_output_bytes = a->max_bytes;
+    limit_flags->apply(limits);
     Decoder d(limits);
     d.threads = a->threads;
     for (const auto& path : a->codec_models) {
@@ -230,7 +241,9 @@ Command add_decode(CLI::App& root) {
       if (!m.ok()) return fail(path, m.status().to_string());
       if (Status s = d.add_codec_model(std::move(m).value()); !s.ok()) return fail(path, s.to_string());
     }
-    auto tensors = d.decode(*bytes);
+    auto bytes = open_frame(a->input, d);
+    if (!bytes.ok()) return fail(a->input, bytes.status().code() == StatusCode::io_error ? bytes.status().message() : bytes.status().to_string());
+    auto tensors = d.decode(bytes->bytes());
     if (!tensors.ok()) return fail(a->input, tensors.status().to_string());
     const auto ends_with = [&](const char* ext) { return a->output.ends_with(ext); };
     if (ends_with(".npz")) {
@@ -265,16 +278,20 @@ Command add_info(CLI::App& root) {
   sub->add_option("input", a->input, "Input .ftc file ('-' for stdin)")->required();
   sub->add_flag("--json", a->json, "Print JSON");
   sub->add_option("--codec-model", a->codec_models, "Codec models that model-bound frames may name; repeatable");
-  return {sub, [a]() -> int {
-    auto bytes = read_input(a->input);
-    if (!bytes.ok()) return fail(a->input, bytes.status().message());
-    Decoder decoder;
+  auto limit_flags = add_limit_flags(*sub, /*for_encoder=*/false);
+  return {sub, [a, limit_flags]() -> int {
+    DecoderLimits limits;
+    limit_flags->apply(limits);
+    Decoder decoder(limits);
     for (const auto& path : a->codec_models) {
       auto m = load_model(path);
       if (!m.ok()) return fail(path, m.status().to_string());
       if (Status s = decoder.add_codec_model(std::move(m).value()); !s.ok()) return fail(path, s.to_string());
     }
-    auto info = decoder.inspect(*bytes);
+    // A file is mapped: the header and the chunk lengths are read, the payloads are not.
+    auto bytes = open_frame(a->input, decoder);
+    if (!bytes.ok()) return fail(a->input, bytes.status().code() == StatusCode::io_error ? bytes.status().message() : bytes.status().to_string());
+    auto info = decoder.inspect(bytes->bytes());
     if (!info.ok()) return fail(a->input, info.status().to_string());
     const auto& f = *info;
     if (a->json) {

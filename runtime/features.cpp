@@ -12,7 +12,12 @@
 namespace ftc::runtime {
 namespace {
 
-Status in(const std::string& where, const Status& s) { return {s.code(), where + ": " + s.message()}; }
+// `s` located in `where` (a file, usually): named once, also when `s` names it already (Graph::load
+// does: "m.onnx: not an ONNX model").
+Status in(const std::string& where, const Status& s) {
+  if (s.message().starts_with(where + ": ")) return s;
+  return {s.code(), where + ": " + s.message()};
+}
 
 }  // namespace
 

@@ -36,7 +36,12 @@ constexpr int kEcsqIterations = 24;
 constexpr int kBisectSteps = 28;
 constexpr int kPrecision = 15;
 
-Status in(const std::string& what, const Status& s) { return {s.code(), what + ": " + s.message()}; }
+// `s` located in `what` (a file, usually): named once, also when `s` names it already (Graph::load
+// does: "m.onnx: not an ONNX model").
+Status in(const std::string& what, const Status& s) {
+  if (s.message().starts_with(what + ": ")) return s;
+  return {s.code(), what + ": " + s.message()};
+}
 
 std::string fmt(const char* f, double a) {
   char b[64];

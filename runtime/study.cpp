@@ -24,7 +24,12 @@ std::string join(const std::vector<std::string>& v) {
 }
 
 // The same error with `what` (a file, a data set, an option) in front of its message.
-Status in(const std::string& what, const Status& s) { return {s.code(), what + ": " + s.message()}; }
+// `s` located in `what` (a file, usually): named once, also when `s` names it already (Graph::load
+// does: "m.onnx: not an ONNX model").
+Status in(const std::string& what, const Status& s) {
+  if (s.message().starts_with(what + ": ")) return s;
+  return {s.code(), what + ": " + s.message()};
+}
 
 // ---- model card -----------------------------------------------------------------------------
 
