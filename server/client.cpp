@@ -92,7 +92,14 @@ ServerAnswer HttpClient::post(std::span<const std::uint8_t> body, const std::str
   a.round_trip_ms = ms_since(start);
   a.upload_ms = std::chrono::duration<double, std::milli>(last - first).count();
   if (!res) {
-    a.error = httplib::to_string(res.error());
+    switch (res.error()) {
+      case httplib::Error::Connection: a.error = "cannot connect"; break;
+      case httplib::Error::ConnectionTimeout: a.error = "connection timed out"; break;
+      case httplib::Error::Read: a.error = "reading the answer failed"; break;
+      case httplib::Error::Write: a.error = "sending the frame failed"; break;
+      case httplib::Error::Canceled: a.error = "canceled"; break;
+      default: a.error = "HTTP error: " + httplib::to_string(res.error()); break;
+    }
     return a;
   }
   a.status = res->status;
