@@ -117,6 +117,7 @@ ServerAnswer HttpClient::post(std::span<const std::uint8_t> body, const std::str
       a.tail_ms = j.value("tail_ms", 0.0);
       a.queue_ms = j.value("queue_ms", 0.0);
       a.batch = j.value("batch", std::size_t{0});
+      a.tail = j.value("tail", std::string());
     } else {
       a.error = j.value("error", std::string());
       a.reason = j.value("reason", std::string());
