@@ -64,7 +64,7 @@ Command add_infer(CLI::App& root) {
       const auto& ans = p->answer;
       if (ans.status != 200) {
         ++failures;
-        const std::string why = ans.status == 0 ? "cannot reach " + a->server + ": " + ans.error
+        const std::string why = ans.status == 0 ? a->server + ": " + ans.error
                                                 : "server answered " + std::to_string(ans.status) + " " + ans.error + ": " + ans.reason;
         if (!a->json) fail(path, why);
       }

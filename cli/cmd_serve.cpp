@@ -42,7 +42,7 @@ Command add_serve(CLI::App& root) {
   sub->add_option("--opencv-threads", a->opencv_threads, "Threads OpenCV DNN uses inside one tail run (0: its default, one per core)")
       ->check(CLI::Range(0, 256));
   sub->add_option("--max-batch", a->max_batch, "Most requests in one tail run (1: no batching)")->check(CLI::Range(1, 1024));
-  sub->add_option("--batch-wait-ms", a->batch_wait_ms, "Longest wait for a batch to fill")->check(CLI::Range(0.0, 1000.0));
+  sub->add_option("--batch-wait-ms", a->batch_wait_ms, "Longest wait for a batch to fill")->check(CLI::Range(0.0, 60000.0));
   sub->add_option("--max-queue", a->max_queue, "Requests waiting for the tail before 503 overloaded")->check(CLI::Range(1, 1 << 20));
   sub->add_option("--max-body-bytes", a->max_body_bytes, "Largest frame accepted (413 above)")->check(CLI::Range(16, 1 << 30));
   sub->add_option("--max-elements", a->max_elements, "Most decoded elements a frame may declare (413 above)")

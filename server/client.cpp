@@ -92,7 +92,14 @@ ServerAnswer HttpClient::post(std::span<const std::uint8_t> body, const std::str
   a.round_trip_ms = ms_since(start);
   a.upload_ms = std::chrono::duration<double, std::milli>(last - first).count();
   if (!res) {
-    a.error = httplib::to_string(res.error());
+    switch (res.error()) {
+      case httplib::Error::Connection: a.error = "cannot connect"; break;
+      case httplib::Error::ConnectionTimeout: a.error = "connection timed out"; break;
+      case httplib::Error::Read: a.error = "reading the answer failed"; break;
+      case httplib::Error::Write: a.error = "sending the frame failed"; break;
+      case httplib::Error::Canceled: a.error = "canceled"; break;
+      default: a.error = "HTTP error: " + httplib::to_string(res.error()); break;
+    }
     return a;
   }
   a.status = res->status;
@@ -110,6 +117,7 @@ ServerAnswer HttpClient::post(std::span<const std::uint8_t> body, const std::str
       a.tail_ms = j.value("tail_ms", 0.0);
       a.queue_ms = j.value("queue_ms", 0.0);
       a.batch = j.value("batch", std::size_t{0});
+      a.tail = j.value("tail", std::string());
     } else {
       a.error = j.value("error", std::string());
       a.reason = j.value("reason", std::string());

@@ -35,6 +35,7 @@ struct ServerAnswer {
   std::vector<float> scores;
   double decode_ms = 0, tail_ms = 0, queue_ms = 0;
   std::size_t batch = 0;
+  std::string tail;            // the tail that answered
   double round_trip_ms = 0;    // POST start to answer parsed
   double upload_ms = 0;        // first to last body byte handed to the socket
 };

@@ -32,8 +32,9 @@ start_replica() {
     >"$work/$name.out" 2>"$work/$name.err" &
   pids+=($!)
   echo $! >"$work/$name.pid"
-  for _ in $(seq 100); do
+  for _ in $(seq 300); do
     grep -q '^listening on' "$work/$name.out" 2>/dev/null && break
+    kill -0 "$(cat "$work/$name.pid")" 2>/dev/null || break
     sleep 0.1
   done
   sed -n 's/^listening on \(.*\)$/\1/p' "$work/$name.out"

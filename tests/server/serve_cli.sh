@@ -30,8 +30,9 @@ start() {  # start FLAGS…: sets $server and $port
   "$FTC" serve --tail "$work/tail.onnx" --codec-model "$SRC/models/fmnist_resnet.ftcm" --port 0 "$@" \
     >"$work/serve.out" 2>"$work/serve.err" &
   server=$!
-  for _ in $(seq 100); do
+  for _ in $(seq 300); do
     [[ -s $work/serve.out ]] && break
+    kill -0 "$server" 2>/dev/null || fail "serve exited: $(cat "$work/serve.err")"
     sleep 0.1
   done
   head -1 "$work/serve.out" | grep -q '^listening on 127\.0\.0\.1:[0-9]*$' || fail "first line: $(head -1 "$work/serve.out")"

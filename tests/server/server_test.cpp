@@ -161,6 +161,7 @@ TEST_CASE("a valid frame gets the class and scores the tail gives locally on the
       CHECK(a.cls == argmax(want));
       REQUIRE(a.scores.size() == want.size());
       for (std::size_t i = 0; i < want.size(); ++i) CHECK(a.scores[i] == doctest::Approx(want[i]).epsilon(1e-4));
+      CHECK(a.tail == "resnet");
       CHECK(a.decode_ms >= 0);
       CHECK(a.tail_ms > 0);
     }
@@ -171,6 +172,25 @@ TEST_CASE("a valid frame gets the class and scores the tail gives locally on the
   const auto a = named.post(frame);
   CHECK(a.status == 200);
   CHECK(a.cls == argmax(local_scores(frame)));
+}
+
+TEST_CASE("several tails: a name in the path picks one, else the first whose inputs the frame matches") {
+  auto s = server::Service::create({{"first", parts().tail}, {"second", parts().tail}}, {.codec_models = {kCodecModel}});
+  REQUIRE(s.ok());
+  const auto frame = frame_of(21, with_model());
+  const auto now = server::Clock::now();
+  const auto by_default = (*s)->infer(frame, "", now);
+  CHECK(by_default.status == 200);
+  CHECK(by_default.tail == "first");
+  const auto named = (*s)->infer(frame, "second", now);
+  CHECK(named.status == 200);
+  CHECK(named.tail == "second");
+  CHECK(named.cls == by_default.cls);
+  CHECK((*s)->infer(frame, "third", now).status == 404);
+  // Names are checked at start.
+  CHECK(!server::Service::create({{"a b", parts().tail}}, {}).ok());
+  CHECK(!server::Service::create({{"x", parts().tail}, {"x", parts().tail}}, {}).ok());
+  CHECK(!server::Service::create({}, {}).ok());
 }
 
 TEST_CASE("every kind of malformed frame is answered 4xx with the decoder's reason") {
