@@ -6,6 +6,8 @@
 // scripts/install-deps.sh, and its arguments are checked before anything runs.
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -157,4 +159,47 @@ TEST_CASE("ftc learn: no usable Python is one line naming scripts/install-deps.s
   auto exists = ftc_env("FTC_PYTHON=/bin/false", "learn --model " + model + " --at x --out " + d / "exists");
   CHECK(one_line_error(exists));
   CHECK(exists.err.find("already exists") != std::string::npos);
+}
+
+// Slow (about 30 s of CPU): the real trainer, a few steps on 512 images. Run by the ctest entry
+// learn_cli_train (label slow) with --no-skip; it says why and passes when the source tree has no
+// train/learn.py, Python has no torch, or the Fashion-MNIST files are missing.
+TEST_CASE("ftc learn trains through train/learn.py, packs codec.ftcm, and ftc eval runs it" * doctest::skip()) {
+  const char* train_dir = std::getenv("FTC_TRAIN_DIR");  // ftc learn looks there first, too
+  const std::string learn_py = (train_dir && *train_dir ? std::string(train_dir) : kSource + "/train") + "/learn.py";
+  if (!fs::exists(learn_py) || std::system("/usr/bin/python3 -c 'import torch, onnx' >/dev/null 2>&1") != 0 ||
+      !fs::exists("/usr/share/datasets/fashion-mnist")) {
+    MESSAGE("skipped: needs train/learn.py, /usr/bin/python3 with torch and onnx, and /usr/share/datasets/fashion-mnist");
+    return;
+  }
+  TempDir d;
+  const std::string model = kSource + "/models/fmnist_resnet.onnx";
+  auto r = ftc_run("learn --model " + model + " --at /stage2/block1/relu_2/Relu_output_0 --data fashion-mnist:train:512 --epochs 1 --out " +
+                   d / "out");
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  CHECK(r.err.find("learn: ") != std::string::npos);  // the trainer's progress came through
+  for (const char* f : {"device.onnx", "server.onnx", "codec.json", "report.json", "codec.ftcm"}) CHECK(fs::exists(d.path / "out" / f));
+  std::size_t entries = 0;
+  for (const auto& e : fs::directory_iterator(d.path)) entries += e.path().filename() != "out";
+  CHECK(entries == 0);  // no temporary directory left beside it
+  // Packing again gives the same bytes.
+  const auto bytes = read_bytes(d / "out/codec.ftcm");
+  REQUIRE(ftc_run("learn --pack " + d / "out").status == 0);
+  CHECK(read_bytes(d / "out/codec.ftcm") == bytes);
+  auto e = ftc_run("eval --codec-model " + d / "out/codec.ftcm" + " --model " + model +
+                   " --data fashion-mnist:test:100 --baselines none --sweep bits=4 --no-progress --threads 2 --json " + d / "r.json");
+  REQUIRE_MESSAGE(e.status == 0, e.err);
+  const json j = json::parse(slurp(d / "r.json"));
+  bool found = false;
+  for (const auto& row : j["rows"])
+    if (row["stage"] == "learned") {
+      found = true;
+      CHECK(row["failures"] == 0);
+      // The trainer's estimate and the real frames agree closely (header and state included in both).
+      CHECK(std::fabs(row["estimate_gap_percent"].get<double>()) < 10.0);
+    }
+  CHECK(found);
+  // Without -f the directory is not replaced.
+  auto again = ftc_run("learn --model " + model + " --at /stage2/block1/relu_2/Relu_output_0 --out " + d / "out");
+  CHECK(one_line_error(again));
 }
