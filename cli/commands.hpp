@@ -25,9 +25,18 @@ Command add_eval(CLI::App& root);       // ftc eval --model …            (cli/
 Command add_fit(CLI::App& root);        // ftc fit --model … -o C.ftcm   (cli/cmd_fit.cpp)
 Command add_features(CLI::App& root);   // ftc features --model …        (cli/cmd_features.cpp)
 #endif
+#ifdef FTC_WITH_SERVER
+Command add_serve(CLI::App& root);      // ftc serve --tail T.onnx …      (cli/cmd_serve.cpp)
+Command add_infer(CLI::App& root);      // ftc infer --head H.onnx …      (cli/cmd_infer.cpp)
+Command add_loadtest(CLI::App& root);   // ftc loadtest --server URL …    (cli/cmd_loadtest.cpp)
+#endif
 
 #ifdef FTC_WITH_LEARN
 Command add_learn(CLI::App& root);      // ftc learn --model … --out DIR / --pack DIR (cli/cmd_learn.cpp)
+#endif
+
+#ifdef FTC_WITH_PIPELINE
+Command add_plan(CLI::App& root);       // ftc plan --model … --uplink …  (cli/cmd_plan.cpp)
 #endif
 
 // Prints "ftc: <what>: <reason>" to stderr and returns 1.

@@ -46,6 +46,14 @@ int run(int argc, char** argv) {
 #ifdef FTC_WITH_LEARN
   commands.push_back(add_learn(app));
 #endif
+#ifdef FTC_WITH_SERVER
+  commands.push_back(add_serve(app));
+  commands.push_back(add_infer(app));
+  commands.push_back(add_loadtest(app));
+#endif
+#ifdef FTC_WITH_PIPELINE
+  commands.push_back(add_plan(app));
+#endif
   if (argc <= 1) {  // no arguments: the help, and success
     std::printf("%s", app.help().c_str());
     return 0;

@@ -59,6 +59,27 @@ ftc::Result<std::vector<ftc::NamedTensorView>> views_of(const ftc_tensor* tensor
   return views;
 }
 
+// One FTC_LIMIT_* into `l` (FTC_DECODER_THREADS is not a limit: the caller handles it).
+ftc::Status set_limit(ftc::DecoderLimits& l, ftc_limit limit, uint64_t value) {
+  if (value == 0) return {ftc::StatusCode::invalid_argument, "limits must be > 0"};
+  switch (limit) {
+    case FTC_LIMIT_MAX_ELEMENTS: l.max_elements = value; return {};
+    case FTC_LIMIT_MAX_OUTPUT_BYTES: l.max_output_bytes = value; return {};
+    case FTC_LIMIT_MAX_RANK:
+      if (value > FTC_MAX_RANK) return {ftc::StatusCode::invalid_argument, "max rank is at most 8"};
+      l.max_rank = static_cast<int>(value);
+      return {};
+    case FTC_LIMIT_MAX_TENSORS:
+      if (value > UINT32_MAX) return {ftc::StatusCode::invalid_argument, "max tensors too large"};
+      l.max_tensors = static_cast<std::uint32_t>(value);
+      return {};
+    case FTC_LIMIT_MAX_CHUNKS: l.max_chunks = value; return {};
+    case FTC_LIMIT_MAX_TABLE_ENTRIES: l.max_table_entries = value; return {};
+    case FTC_DECODER_THREADS: break;
+  }
+  return {ftc::StatusCode::invalid_argument, "unknown limit"};
+}
+
 }  // namespace
 
 extern "C" {
@@ -117,6 +138,14 @@ ftc_status ftc_encoder_set(ftc_encoder* e, ftc_param param, int64_t value) {
   static_assert(FTC_CHANNEL_AXIS_NONE == ftc::kNoChannelAxis);
   static_assert(static_cast<int>(ftc::EncoderParam::rans_lanes) == FTC_PARAM_RANS_LANES);
   const ftc::Status s = ftc::set_encoder_param(e->encoder.options(), static_cast<ftc::EncoderParam>(param), value);
+  return s.ok() ? FTC_OK : fail(e, s);
+}
+
+ftc_status ftc_encoder_set_decoder_limit(ftc_encoder* e, ftc_limit limit, uint64_t value) {
+  if (!e) return FTC_ERROR_INVALID_ARGUMENT;
+  if (limit == FTC_DECODER_THREADS)
+    return fail(e, {ftc::StatusCode::invalid_argument, "FTC_DECODER_THREADS is not a limit of the frame"});
+  const ftc::Status s = set_limit(e->encoder.options().decoder_limits, limit, value);
   return s.ok() ? FTC_OK : fail(e, s);
 }
 
@@ -210,25 +239,13 @@ ftc_status ftc_decoder_set_pool(ftc_decoder* d, ftc_pool* p) {
 
 ftc_status ftc_decoder_set_limit(ftc_decoder* d, ftc_limit limit, uint64_t value) {
   if (!d) return FTC_ERROR_INVALID_ARGUMENT;
-  if (value == 0) return fail(d, {ftc::StatusCode::invalid_argument, "limits must be > 0"});
-  switch (limit) {
-    case FTC_LIMIT_MAX_ELEMENTS: d->decoder.limits().max_elements = value; return FTC_OK;
-    case FTC_LIMIT_MAX_OUTPUT_BYTES: d->decoder.limits().max_output_bytes = value; return FTC_OK;
-    case FTC_LIMIT_MAX_RANK:
-      if (value > FTC_MAX_RANK) return fail(d, {ftc::StatusCode::invalid_argument, "max rank is at most 8"});
-      d->decoder.limits().max_rank = static_cast<int>(value);
-      return FTC_OK;
-    case FTC_LIMIT_MAX_TENSORS:
-      if (value > UINT32_MAX) return fail(d, {ftc::StatusCode::invalid_argument, "max tensors too large"});
-      d->decoder.limits().max_tensors = static_cast<std::uint32_t>(value);
-      return FTC_OK;
-    case FTC_LIMIT_MAX_CHUNKS: d->decoder.limits().max_chunks = value; return FTC_OK;
-    case FTC_DECODER_THREADS:
-      if (value > 256) return fail(d, {ftc::StatusCode::invalid_argument, "threads must be 1..256"});
-      d->decoder.threads = static_cast<int>(value);
-      return FTC_OK;
+  if (limit == FTC_DECODER_THREADS) {
+    if (value == 0 || value > 256) return fail(d, {ftc::StatusCode::invalid_argument, "threads must be 1..256"});
+    d->decoder.threads = static_cast<int>(value);
+    return FTC_OK;
   }
-  return fail(d, {ftc::StatusCode::invalid_argument, "unknown limit"});
+  const ftc::Status s = set_limit(d->decoder.limits(), limit, value);
+  return s.ok() ? FTC_OK : fail(d, s);
 }
 
 static ftc_status decode_to_handle(ftc_decoder* d, const void* src, size_t n) {

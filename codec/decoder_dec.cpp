@@ -1,6 +1,7 @@
 // Decoder: frame → header checks & limits → chunks → entropy decoder → symbols → dequantizer →
 // transform (identity) → tensor: encoder_enc.cpp's stages backwards. Every size is checked against
-// DecoderLimits (in format::parse_frame) before allocation.
+// DecoderLimits (in format::parse_frame) before allocation; coder tables against the frame's
+// table budget (frame_table_budget) before they are built.
 #include "bitstream/compact_frame.hpp"
 #include "bitstream/frame.hpp"
 #include "codec/model/codec_model.hpp"
@@ -34,19 +35,34 @@ Status in_chunk(const format::TensorDesc& d, std::uint64_t c, const Status& s) {
   return s.ok() ? s : Status{s.code(), "tensor '" + d.name + "' chunk " + std::to_string(c) + ": " + s.message()};
 }
 
+// A tensor's chunk decoder, its tables charged to the frame's budget first (docs/format.md §7.1).
+// `frame_bytes` and `elements` are the budget's inputs, for the message.
+Result<std::unique_ptr<entropy::ChunkDecoder>> tensor_decoder(const format::TensorDesc& d, entropy::TableBudget& budget,
+                                                              const DecoderLimits& limits, std::uint64_t frame_bytes,
+                                                              std::uint64_t elements) {
+  const quant::SymbolLayout layout = quant::symbol_layout(d);
+  auto dec = entropy::make_decoder(d.coder, d.coder_params, layout.bits, layout.ctx, &budget);
+  if (!dec.ok() && budget.exceeded())
+    return Status{StatusCode::limit_exceeded,
+                  "tensor '" + d.name + "': coder tables declare over " + std::to_string(budget.limit) +
+                      " table entries (at least " + std::to_string(budget.used) + " with the tensors before it); the frame's budget is min(max_table_entries " +
+                      std::to_string(limits.max_table_entries) + ", 16 * " + std::to_string(frame_bytes) + " frame bytes + " +
+                      std::to_string(elements) + " output elements + 2^20)"};
+  return dec;
+}
+
 // One tensor through the stages backwards: chunk payloads → entropy decoder → symbols →
 // dequantizer. `chunks` are the tensor's chunk_count payloads.
-Result<Tensor> decode_tensor(const format::TensorDesc& d, std::span<const format::ChunkRef> chunks, ThreadPool* pool,
-                             int threads) {
+Result<Tensor> decode_tensor(const format::TensorDesc& d, const entropy::ChunkDecoder& decoder,
+                             std::span<const format::ChunkRef> chunks, ThreadPool* pool, int threads) {
   const quant::SymbolLayout layout = quant::symbol_layout(d);
-  FTC_ASSIGN_OR_RETURN(auto decoder, entropy::make_decoder(d.coder, d.coder_params, layout.bits, layout.ctx));
   for (std::uint64_t c = 0; c < d.chunk_count; ++c)
-    FTC_RETURN_IF_ERROR(in_chunk(d, c, decoder->check_size(chunks[c].payload, static_cast<std::size_t>(d.chunk_element_count(c) * layout.per_element))));
+    FTC_RETURN_IF_ERROR(in_chunk(d, c, decoder.check_size(chunks[c].payload, static_cast<std::size_t>(d.chunk_element_count(c) * layout.per_element))));
   FTC_ASSIGN_OR_RETURN(Symbols symbols, Symbols::allocate(d.element_count * layout.per_element, layout.bits, layout.ctx));
   FTC_RETURN_IF_ERROR(parallel_for(pool, static_cast<std::size_t>(d.chunk_count), threads, [&](std::size_t c) {
     const MutableSymbolSpan span = symbols.mutable_span(d.chunk_first_element(c) * layout.per_element,
                                                         d.chunk_element_count(c) * layout.per_element);
-    return in_chunk(d, c, decoder->decode(chunks[c].payload, span));
+    return in_chunk(d, c, decoder.decode(chunks[c].payload, span));
   }));
   FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::zeros(d.dtype, d.shape));
   FTC_RETURN_IF_ERROR(quant::dequantize(symbols, d, t));
@@ -108,7 +124,8 @@ Result<std::vector<NamedTensor>> Decoder::decode_compact(std::span<const std::ui
   format::ChunkRef chunk;
   chunk.payload = frame.subspan(format::kCompactHeaderBytes);
   const std::size_t count = point.desc.chunk_count == 0 ? 0 : 1;
-  FTC_ASSIGN_OR_RETURN(Tensor coded, decode_tensor(point.desc, std::span<const format::ChunkRef>(&chunk, count), nullptr, 1));
+  // The rate point's decoder was built when the model was loaded: nothing is charged per frame.
+  FTC_ASSIGN_OR_RETURN(Tensor coded, decode_tensor(point.desc, *point.decoder, std::span<const format::ChunkRef>(&chunk, count), nullptr, 1));
   FTC_ASSIGN_OR_RETURN(Tensor t, transform::inverse(std::move(coded), decl, point.transform));
   std::vector<NamedTensor> out;
   out.push_back({decl.name, std::move(t)});
@@ -152,13 +169,26 @@ Result<FrameInfo> Decoder::inspect(std::span<const std::uint8_t> frame) const {
 Result<std::vector<NamedTensor>> Decoder::decode(std::span<const std::uint8_t> frame) const {
   if (format::is_compact_frame(frame)) return decode_compact(frame);
   FTC_ASSIGN_OR_RETURN(format::ParsedFrame f, format::parse_frame(frame, limits_));
+  // Every tensor's tables first, against one budget for the frame (docs/format.md §7.1), so that
+  // a frame over it is refused before any table is built past the budget or any payload decoded.
+  std::uint64_t elements = 0;  // ≤ max_elements (parse_frame): no overflow
+  for (const auto& d : f.header.tensors) elements += d.element_count;
+  entropy::TableBudget budget{frame_table_budget(limits_, f.frame_bytes, elements)};
+  std::vector<std::unique_ptr<entropy::ChunkDecoder>> decoders;
+  decoders.reserve(f.header.tensors.size());
+  for (const auto& d : f.header.tensors) {
+    FTC_ASSIGN_OR_RETURN(auto dec, tensor_decoder(d, budget, limits_, f.frame_bytes, elements));
+    decoders.push_back(std::move(dec));
+  }
   const std::shared_ptr<ThreadPool> pool = pool_->get(threads);
   std::vector<NamedTensor> out;
   out.reserve(f.header.tensors.size());
   std::size_t chunk_base = 0;
-  for (const auto& d : f.header.tensors) {
+  for (std::size_t i = 0; i < f.header.tensors.size(); ++i) {
+    const auto& d = f.header.tensors[i];
     const auto chunks = std::span<const format::ChunkRef>(f.chunks).subspan(chunk_base, static_cast<std::size_t>(d.chunk_count));
-    FTC_ASSIGN_OR_RETURN(Tensor t, decode_tensor(d, chunks, pool.get(), threads));
+    FTC_ASSIGN_OR_RETURN(Tensor t, decode_tensor(d, *decoders[i], chunks, pool.get(), threads));
+    decoders[i].reset();  // its tables are not needed any more
     chunk_base += static_cast<std::size_t>(d.chunk_count);
     out.push_back({d.name, std::move(t)});
   }

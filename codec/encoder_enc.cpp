@@ -99,6 +99,10 @@ Result<std::vector<std::uint8_t>> Encoder::encode(const TensorView& tensor) cons
 
 namespace {
 
+Status refused(const std::string& why) {
+  return {StatusCode::invalid_argument, "the decoder this frame is for would refuse it: " + why};
+}
+
 // One tensor through the stages: quantizer → entropy coder → chunk payloads. Fills `d` (the
 // tensor's descriptor) and `chunks`; raises `minor` to the format version the coder needs.
 Status encode_tensor(const NamedTensorView& nt, const EncoderOptions& o, ThreadPool* pool,
@@ -113,7 +117,7 @@ Status encode_tensor(const NamedTensorView& nt, const EncoderOptions& o, ThreadP
   d.coder = o.coder;
   d.chunk_elements = resolve_chunk_elements(o, n);
   FTC_ASSIGN_OR_RETURN(Symbols symbols, quant::quantize(nt.view, o, d));
-  FTC_RETURN_IF_ERROR(d.validate(DecoderLimits{UINT64_MAX, UINT64_MAX, kMaxRank, UINT32_MAX, UINT64_MAX}));
+  FTC_RETURN_IF_ERROR(d.validate(DecoderLimits{UINT64_MAX, UINT64_MAX, kMaxRank, UINT32_MAX, UINT64_MAX, UINT64_MAX}));
   const quant::SymbolLayout layout = quant::symbol_layout(d);
 
   entropy::CoderConfig config;
@@ -148,6 +152,11 @@ Result<std::vector<std::uint8_t>> encode_with_model(std::span<const NamedTensorV
   FTC_RETURN_IF_ERROR(v.validate());
   if (v.dtype != m.tensor_dtype() || v.shape_vector() != m.tensor_shape())
     return Status{StatusCode::invalid_argument, "tensor does not match the codec model's '" + m.tensor_name() + "' (dtype and shape)"};
+  // As Decoder::decode_compact checks the model's tensor (its tables were built at model load).
+  const std::uint64_t n = v.element_count();
+  if (n > o.decoder_limits.max_elements || n * dtype_size(v.dtype) > o.decoder_limits.max_output_bytes)
+    return refused("codec model tensor '" + m.tensor_name() + "' is over its max_elements " + std::to_string(o.decoder_limits.max_elements) +
+                   " or max_output_bytes " + std::to_string(o.decoder_limits.max_output_bytes));
   const auto& point = m.impl().points[static_cast<std::size_t>(o.rate_point)];
   FTC_ASSIGN_OR_RETURN(Tensor coded, transform::forward(v, point.transform));
   FTC_ASSIGN_OR_RETURN(Symbols symbols, quant::quantize_fixed(coded.view(), point.desc));
@@ -173,6 +182,60 @@ Result<std::vector<std::uint8_t>> encode_with_model(std::span<const NamedTensorV
   return out;
 }
 
+// The frame-wide limits a decoder checks in format::parse_frame (docs/format.md §7), checked here
+// on the views and the chunking before anything is coded. Views are valid.
+Status check_decoder_limits(std::span<const NamedTensorView> tensors, const EncoderOptions& o) {
+  const DecoderLimits& l = o.decoder_limits;
+  if (tensors.size() > l.max_tensors)
+    return refused(std::to_string(tensors.size()) + " tensors, over its max_tensors " + std::to_string(l.max_tensors));
+  // Invariant: elements ≤ max_elements, bytes ≤ max_output_bytes, chunks ≤ max_chunks.
+  std::uint64_t elements = 0, bytes = 0, chunks = 0;
+  for (const auto& nt : tensors) {
+    const TensorView& v = nt.view;
+    const std::string what = "tensor '" + nt.name + "': ";
+    if (v.rank > l.max_rank)
+      return refused(what + "rank " + std::to_string(v.rank) + ", over its max_rank " + std::to_string(l.max_rank));
+    const std::uint64_t n = v.element_count();
+    if (n > l.max_elements - elements)
+      return refused(what + std::to_string(n) + " elements bring the frame past its max_elements " + std::to_string(l.max_elements));
+    elements += n;
+    if (n > (l.max_output_bytes - bytes) / dtype_size(v.dtype))
+      return refused(what + std::to_string(n) + " elements of " + std::to_string(dtype_size(v.dtype)) +
+                     " bytes bring the frame past its max_output_bytes " + std::to_string(l.max_output_bytes));
+    bytes += n * dtype_size(v.dtype);
+    const std::uint64_t ce = resolve_chunk_elements(o, n);
+    const std::uint64_t c = n == 0 ? 0 : ce == 0 ? 1 : (n + ce - 1) / ce;  // as TensorDesc::validate
+    if (c > l.max_chunks - chunks)
+      return refused(what + std::to_string(c) + " chunks of " + std::to_string(ce == 0 ? n : ce) +
+                     " elements bring the frame past its max_chunks " + std::to_string(l.max_chunks));
+    chunks += c;
+  }
+  return {};
+}
+
+// The written frame against the decoder's limits as the decoder applies them: its header and
+// chunk table (format::parse_frame), then the tables of every tensor against the frame's table
+// budget (docs/format.md §7.1).
+Status check_frame_for_decoder(std::span<const std::uint8_t> frame, const EncoderOptions& o) {
+  const DecoderLimits& l = o.decoder_limits;
+  auto parsed = format::parse_frame(frame, l, /*verify_chunk_checksums=*/false);
+  if (!parsed.ok()) return refused(parsed.status().message());
+  std::uint64_t elements = 0, entries = 0;
+  for (const auto& d : parsed->header.tensors) elements += d.element_count;
+  const std::uint64_t budget = frame_table_budget(l, frame.size(), elements);
+  for (const auto& d : parsed->header.tensors) {
+    const quant::SymbolLayout layout = quant::symbol_layout(d);
+    FTC_ASSIGN_OR_RETURN(std::uint64_t n, entropy::table_entries(d.coder, d.coder_params, layout.bits, layout.ctx));
+    entries += n;
+    if (entries > budget)
+      return refused("tensor '" + d.name + "': coder tables of " + std::to_string(n) + " entries bring the frame to " +
+                     std::to_string(entries) + ", over its table budget " + std::to_string(budget) +
+                     " = min(max_table_entries " + std::to_string(l.max_table_entries) + ", 16 * " +
+                     std::to_string(frame.size()) + " frame bytes + " + std::to_string(elements) + " elements + 2^20)");
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<std::vector<std::uint8_t>> Encoder::encode(std::span<const NamedTensorView> tensors) const {
@@ -181,6 +244,8 @@ Result<std::vector<std::uint8_t>> Encoder::encode(std::span<const NamedTensorVie
   if (tensors.empty()) return Status{StatusCode::invalid_argument, "no tensors to encode"};
   format::FrameHeader header;
   if (!options_.chunk_checksums) header.flags |= format::kFlagNoChunkChecksums;
+  for (const auto& nt : tensors) FTC_RETURN_IF_ERROR(nt.view.validate());
+  FTC_RETURN_IF_ERROR(check_decoder_limits(tensors, options_));
   header.tensors.resize(tensors.size());
   std::vector<std::vector<std::vector<std::uint8_t>>> payloads(tensors.size());
   const std::shared_ptr<ThreadPool> pool = pool_->get(options_.threads);
@@ -191,6 +256,7 @@ Result<std::vector<std::uint8_t>> Encoder::encode(std::span<const NamedTensorVie
   FTC_RETURN_IF_ERROR(format::write_header(header, out));
   for (const auto& chunks : payloads)
     for (const auto& p : chunks) format::write_chunk(p, options_.chunk_checksums, out);
+  FTC_RETURN_IF_ERROR(check_frame_for_decoder(out, options_));
   return out;
 }
 

@@ -23,10 +23,14 @@ packages=(
   dataset-fashion-mnist gnuplot-nox
   # fuzzers and sanitizers
   clang libclang-rt-14-dev llvm
+  # the split-inference server (server/: cpp-httplib) and its nginx fail-over test
+  libcpp-httplib-dev nginx
 )
 if [[ "${1:-}" == "--train" ]]; then
   packages+=(python3-torch python3-onnx)
 fi
+# the trainer's tests (tests/train/) and `ftc learn` need them: installed by default
+packages+=(python3-torch python3-onnx)
 
 SUDO=""
 if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi

@@ -21,6 +21,10 @@ namespace ftc::entropy {
 Result<adaptive_detail::AdaptiveParams> parse_adaptive_params(std::span<const std::uint8_t> params, int bits);
 void serialize_adaptive_params(const adaptive_detail::AdaptiveParams& p, std::vector<std::uint8_t>& out);
 inline constexpr std::size_t kAdaptiveMaxParamsSize = 2 + 10 + 10;
+// Table entries (docs/format.md §7.1) of an adaptive tensor: its bin models, a fixed set
+// (2·(16 + 3) context classes · 16 unary bins + 17·38 first mantissa bins + 2·17 others).
+inline constexpr std::uint64_t kAdaptiveTableEntries = 1288;
+static_assert(sizeof(adaptive_detail::Models) == kAdaptiveTableEntries * sizeof(adaptive_detail::BinModel));
 
 // Largest payload of a chunk of `count` symbols: 12 bits a bin at most, plus the state.
 std::uint64_t adaptive_max_payload(std::uint64_t count, int bits);

@@ -67,11 +67,29 @@ struct CoderConfig {
   }
 };
 
+// A frame's table budget as it is spent (docs/format.md §7.1). Every coder's parser charges the
+// entries, slots and symbols a table declares (its "table entries": table_entries() below) before
+// it allocates anything for them; one budget is shared by all tensors of a frame. Invariant:
+// used only grows (saturating), and a charge that takes used past limit fails.
+struct TableBudget {
+  std::uint64_t limit = UINT64_MAX;
+  std::uint64_t used = 0;
+  Status charge(std::uint64_t entries);
+  bool exceeded() const { return used > limit; }
+};
+
 // `all` spans every symbol of the tensor (first_index 0).
 Result<EncoderSetup> make_encoder(CoderKind kind, const SymbolSpan& all, const CoderConfig& config);
-// `params` comes from the stream: hostile. `max_params` bounds what it may make us allocate.
+// `params` comes from the stream: hostile. `budget` (null: only the coders' own caps) is charged
+// the tables' entries before they are built; limit_exceeded when they do not fit.
 Result<std::unique_ptr<ChunkDecoder>> make_decoder(CoderKind kind, std::span<const std::uint8_t> params,
-                                                   int bits, ContextMap ctx);
+                                                   int bits, ContextMap ctx, TableBudget* budget = nullptr);
+
+// The table entries a tensor's coder params declare — exactly what make_decoder charges to its
+// budget (docs/format.md §7.1): raw, zstd 0; adaptive kAdaptiveTableEntries; rans and rans-wide
+// T·2^P + Σ(n_t + 1) + the context map's entries; context-rans its map entries + B·K·(L + 1).
+// Parses `params` (errors as make_decoder's).
+Result<std::uint64_t> table_entries(CoderKind kind, std::span<const std::uint8_t> params, int bits, ContextMap ctx);
 
 // Largest params blob any coder writes for a tensor with this many contexts and symbol width.
 std::size_t max_params_size(CoderKind kind, int bits, std::uint32_t groups);

@@ -8,7 +8,7 @@
 namespace ftc::entropy {
 
 Result<std::unique_ptr<ChunkDecoder>> make_decoder(CoderKind kind, std::span<const std::uint8_t> params, int bits,
-                                                   ContextMap ctx) {
+                                                   ContextMap ctx, TableBudget* budget) {
   switch (kind) {
     case CoderKind::raw:
     case CoderKind::zstd:
@@ -16,10 +16,12 @@ Result<std::unique_ptr<ChunkDecoder>> make_decoder(CoderKind kind, std::span<con
         return Status{StatusCode::corrupt, std::string(coder_name(kind)) + " coder takes no parameters, the stream has " + std::to_string(params.size()) + " bytes"};
       if (kind == CoderKind::raw) return make_raw_decoder(bits);
       return make_zstd_decoder(bits);
-    case CoderKind::rans: return make_rans_decoder(params, bits, ctx);
-    case CoderKind::adaptive: return make_adaptive_decoder(params, bits);
-    case CoderKind::rans_wide: return make_rans_wide_decoder(params, bits, ctx);
-    case CoderKind::context_rans: return make_context_rans_decoder(params, bits, ctx);
+    case CoderKind::rans: return make_rans_decoder(params, bits, ctx, budget);
+    case CoderKind::adaptive:
+      if (budget) FTC_RETURN_IF_ERROR(budget->charge(kAdaptiveTableEntries));
+      return make_adaptive_decoder(params, bits);
+    case CoderKind::rans_wide: return make_rans_wide_decoder(params, bits, ctx, budget);
+    case CoderKind::context_rans: return make_context_rans_decoder(params, bits, ctx, budget);
   }
   return Status{StatusCode::unsupported_feature, "unknown coder"};
 }

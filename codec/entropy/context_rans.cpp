@@ -56,7 +56,8 @@ void ContextRansModel::serialize(std::vector<std::uint8_t>& out) const {
   for (auto f : freq) w.varint(f);
 }
 
-Result<ContextRansModel> ContextRansModel::parse(std::span<const std::uint8_t> params, int bits, const ContextMap& ctx) {
+Result<ContextRansModel> ContextRansModel::parse(std::span<const std::uint8_t> params, int bits, const ContextMap& ctx,
+                                                 TableBudget* budget) {
   ByteReader r(params, "context rans params");
   ContextRansModel m;
   std::uint8_t p, k;
@@ -82,6 +83,8 @@ Result<ContextRansModel> ContextRansModel::parse(std::span<const std::uint8_t> p
   const std::uint64_t freq_entries = std::uint64_t{m.base_tables} * m.classes * m.alphabet;
   if (freq_entries > kContextRansMaxEntries || map_entries > kContextRansMaxEntries)
     return Status{StatusCode::limit_exceeded, "context rans params: tables too large"};
+  // The decoder's cumulative tables hold L + 1 entries a table (context_rans_dec.cpp).
+  if (budget) FTC_RETURN_IF_ERROR(budget->charge(map_entries + freq_entries / m.alphabet * (std::uint64_t{m.alphabet} + 1)));
   if (map_entries + freq_entries > r.remaining())
     return Status{StatusCode::truncated, "context rans params: " + std::to_string(map_entries + freq_entries) +
                                              " entries cannot fit in " + std::to_string(r.remaining()) + " bytes"};

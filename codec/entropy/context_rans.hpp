@@ -43,7 +43,9 @@ struct ContextRansModel {
   // Checks every rule of §1 for a tensor of this symbol width and context map.
   Status validate(int bits, const ContextMap& ctx) const;
   void serialize(std::vector<std::uint8_t>& out) const;
-  static Result<ContextRansModel> parse(std::span<const std::uint8_t> params, int bits, const ContextMap& ctx);
+  // `budget` (may be null) is charged map entries + B·K·(L + 1) before anything is allocated.
+  static Result<ContextRansModel> parse(std::span<const std::uint8_t> params, int bits, const ContextMap& ctx,
+                                        TableBudget* budget = nullptr);
 };
 
 // Table of symbol j of a chunk whose first flat index is `first` (§2): base table of its group
@@ -68,7 +70,7 @@ Result<EncoderSetup> make_context_rans_encoder(const SymbolSpan& all, std::share
 // (largest remainders), deterministic. counts.size() = L.
 std::vector<std::uint32_t> context_rans_frequencies(std::span<const std::uint64_t> counts, int precision);
 Result<std::unique_ptr<ChunkDecoder>> make_context_rans_decoder(std::span<const std::uint8_t> params, int bits,
-                                                               ContextMap ctx);
+                                                               ContextMap ctx, TableBudget* budget = nullptr);
 inline std::size_t context_rans_max_payload(std::uint64_t count, int precision = kContextRansMaxPrecision) {
   return static_cast<std::size_t>((count * static_cast<std::uint64_t>(precision) + 7) / 8 + 16);
 }

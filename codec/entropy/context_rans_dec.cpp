@@ -67,8 +67,8 @@ class ContextRansDecoder final : public ChunkDecoder {
 }  // namespace
 
 Result<std::unique_ptr<ChunkDecoder>> make_context_rans_decoder(std::span<const std::uint8_t> params, int bits,
-                                                               ContextMap ctx) {
-  FTC_ASSIGN_OR_RETURN(ContextRansModel m, ContextRansModel::parse(params, bits, ctx));
+                                                               ContextMap ctx, TableBudget* budget) {
+  FTC_ASSIGN_OR_RETURN(ContextRansModel m, ContextRansModel::parse(params, bits, ctx, budget));
   return std::unique_ptr<ChunkDecoder>(std::make_unique<ContextRansDecoder>(std::move(m)));
 }
 

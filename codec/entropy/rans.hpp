@@ -65,7 +65,11 @@ struct RansTables {
   }
   // Parses hostile bytes; `groups` is the number of contexts the tensor has. Every byte of
   // `in` must be used.
-  static Result<RansTables> parse(std::span<const std::uint8_t> in, int bits, std::uint32_t groups);
+  // `budget` (may be null) is charged T·2^P when the table count is read, the context map's
+  // entries when its mode is read, and n + 1 at each table's alphabet size n — each before
+  // anything is allocated for it (docs/format.md §7.1).
+  static Result<RansTables> parse(std::span<const std::uint8_t> in, int bits, std::uint32_t groups,
+                                  TableBudget* budget = nullptr);
   // Bits the serialized form takes (exactly 8·serialized().size()).
   std::size_t serialized_size() const;
 };
@@ -130,9 +134,9 @@ Result<EncoderSetup> make_rans_encoder(const SymbolSpan& all, const CoderConfig&
 Result<EncoderSetup> make_rans_wide_encoder(const SymbolSpan& all, const CoderConfig& config);
 // Parses hostile `params` (tables), validates them, returns a chunk decoder. Coder 2 / coder 4.
 Result<std::unique_ptr<ChunkDecoder>> make_rans_decoder(std::span<const std::uint8_t> params, int bits,
-                                                        ContextMap ctx);
+                                                        ContextMap ctx, TableBudget* budget = nullptr);
 Result<std::unique_ptr<ChunkDecoder>> make_rans_wide_decoder(std::span<const std::uint8_t> params, int bits,
-                                                             ContextMap ctx);
+                                                             ContextMap ctx, TableBudget* budget = nullptr);
 std::size_t rans_max_params_size(int bits, std::uint32_t groups);
 
 // Tables from a codec model file: nothing goes into the stream (EncoderSetup::params empty).

@@ -322,8 +322,9 @@ Result<std::unique_ptr<ChunkDecoder>> make_decoder_from(std::shared_ptr<const Ra
 }  // namespace
 }  // namespace rans_detail
 
-Result<std::unique_ptr<ChunkDecoder>> make_rans_decoder(std::span<const std::uint8_t> params, int bits, ContextMap ctx) {
-  FTC_ASSIGN_OR_RETURN(RansTables t, RansTables::parse(params, bits, ctx.groups == 0 ? 1 : ctx.groups));
+Result<std::unique_ptr<ChunkDecoder>> make_rans_decoder(std::span<const std::uint8_t> params, int bits, ContextMap ctx,
+                                                        TableBudget* budget) {
+  FTC_ASSIGN_OR_RETURN(RansTables t, RansTables::parse(params, bits, ctx.groups == 0 ? 1 : ctx.groups, budget));
   return rans_detail::make_decoder_from(std::make_shared<const RansTables>(std::move(t)), ctx, kRansLanes);
 }
 
@@ -333,10 +334,10 @@ Result<std::uint32_t> parse_rans_lanes(std::uint8_t code) {
 }
 
 Result<std::unique_ptr<ChunkDecoder>> make_rans_wide_decoder(std::span<const std::uint8_t> params, int bits,
-                                                             ContextMap ctx) {
+                                                             ContextMap ctx, TableBudget* budget) {
   if (params.empty()) return Status{StatusCode::truncated, "rans: params end before the lane exponent"};
   FTC_ASSIGN_OR_RETURN(std::uint32_t lanes, parse_rans_lanes(params[0]));
-  FTC_ASSIGN_OR_RETURN(RansTables t, RansTables::parse(params.subspan(1), bits, ctx.groups == 0 ? 1 : ctx.groups));
+  FTC_ASSIGN_OR_RETURN(RansTables t, RansTables::parse(params.subspan(1), bits, ctx.groups == 0 ? 1 : ctx.groups, budget));
   return rans_detail::make_decoder_from(std::make_shared<const RansTables>(std::move(t)), ctx, lanes);
 }
 

@@ -331,7 +331,8 @@ std::size_t RansTables::serialized_size() const {
   return size;
 }
 
-Result<RansTables> RansTables::parse(std::span<const std::uint8_t> in, int bits, std::uint32_t groups) {
+Result<RansTables> RansTables::parse(std::span<const std::uint8_t> in, int bits, std::uint32_t groups,
+                                     TableBudget* budget) {
   if (bits < 1 || bits > 16) return Status{StatusCode::invalid_argument, "rans: bits out of range"};
   if (groups == 0) return Status{StatusCode::invalid_argument, "rans: no contexts"};
   ByteReader r(in, "rans tables");
@@ -345,8 +346,10 @@ Result<RansTables> RansTables::parse(std::span<const std::uint8_t> in, int bits,
   std::uint64_t count;
   FTC_RETURN_IF_ERROR(r.varint_in(count, 1, std::min<std::uint64_t>(groups, kRansMaxTables), "table count"));
   if (count * total > kRansMaxTableSlots) return Status{StatusCode::limit_exceeded, "rans tables: tables · 2^precision over the limit"};
+  if (budget) FTC_RETURN_IF_ERROR(budget->charge(count * total));  // the decoder's slots
   std::uint8_t mode;
   FTC_RETURN_IF_ERROR(r.u8(mode));
+  if (budget && mode != 1) FTC_RETURN_IF_ERROR(budget->charge(groups));  // context map entries
   if (mode == 0) {
     if (count != groups) return r.corrupt("identity context map needs one table per context");
     t.context_table.resize(groups);
@@ -381,6 +384,7 @@ Result<RansTables> RansTables::parse(std::span<const std::uint8_t> in, int bits,
     if (n + (esc ? 1 : 0) > (std::uint64_t{1} << bits)) return r.corrupt("table has more entries than values");
     work += n;
     if (work > kRansMaxTableSlots) return Status{StatusCode::limit_exceeded, "rans tables: alphabets too large"};
+    if (budget) FTC_RETURN_IF_ERROR(budget->charge(n + 1));  // frequencies and the escape
     std::uint8_t k;
     FTC_RETURN_IF_ERROR(r.u8(k));
     if (k > 15 || k > p) return r.corrupt("Rice parameter out of range");

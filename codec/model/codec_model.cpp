@@ -16,8 +16,12 @@ namespace {
 
 Status bad_model(const std::string& msg) { return {StatusCode::bad_file, "codec model: " + msg}; }
 
-Result<format::TensorDesc> desc_of(const model::TensorDecl& decl, const model::TensorCodec& tc) {
-  format::TensorDesc d;
+// The rate point's descriptor and its chunk decoder, built here once: frames bound to the model
+// reuse it and are charged nothing for its tables (docs/format.md §7.1).
+Result<CodecModel::Impl::Point> point_of(const model::TensorDecl& decl, const model::TensorCodec& tc) {
+  CodecModel::Impl::Point point;
+  point.transform = tc.transform;
+  format::TensorDesc& d = point.desc;
   d.name = decl.name;
   d.dtype = decl.dtype;
   d.layout = decl.layout;
@@ -30,13 +34,21 @@ Result<format::TensorDesc> desc_of(const model::TensorDecl& decl, const model::T
   d.coder = tc.entropy.coder;
   d.coder_params = tc.entropy.params;
   d.chunk_elements = tc.chunk_elements;
-  DecoderLimits unlimited{UINT64_MAX, UINT64_MAX, kMaxRank, UINT32_MAX, UINT64_MAX};
+  DecoderLimits unlimited{UINT64_MAX, UINT64_MAX, kMaxRank, UINT32_MAX, UINT64_MAX, UINT64_MAX};
   FTC_RETURN_IF_ERROR(d.validate(unlimited));
   if (d.chunk_count > 1) return bad_model("a rate point codes its tensor in " + std::to_string(d.chunk_count) + " chunks; model-bound frames hold one");
   const quant::SymbolLayout layout = quant::symbol_layout(d);
+  point.max_symbol = layout.bits >= 16 ? 0xFFFFu : (std::uint32_t{1} << layout.bits) - 1;
+  if (d.coder == CoderKind::context_rans) {
+    // Parsed once more for its alphabet; validate has already applied every rule to the blob.
+    auto crm = entropy::ContextRansModel::parse(d.coder_params, layout.bits, layout.ctx);
+    if (!crm.ok()) return crm.status();
+    point.max_symbol = std::min(point.max_symbol, crm->alphabet - 1);
+  }
   auto dec = entropy::make_decoder(d.coder, d.coder_params, layout.bits, layout.ctx);
   if (!dec.ok()) return dec.status();
-  return d;
+  point.decoder = std::move(dec).value();
+  return point;
 }
 
 }  // namespace
@@ -57,18 +69,9 @@ Result<std::shared_ptr<const CodecModel>> CodecModel::from_bytes(std::span<const
     const auto& tc = file.rate_points[r].tensors.at(0);
     if (tc.transform.kind == model::TransformKind::pca)
       return Status{StatusCode::unsupported_feature, "codec model: rate point " + std::to_string(r) + " uses a PCA transform, which this library does not run"};
-    auto d = desc_of(file.tensors[0], tc);
-    if (!d.ok()) return Status{d.status().code(), "codec model: rate point " + std::to_string(r) + ": " + d.status().message()};
-    CodecModel::Impl::Point point{tc.transform, std::move(d).value()};
-    const quant::SymbolLayout layout = quant::symbol_layout(point.desc);
-    point.max_symbol = layout.bits >= 16 ? 0xFFFFu : (std::uint32_t{1} << layout.bits) - 1;
-    if (point.desc.coder == CoderKind::context_rans) {
-      // Parsed once more for its alphabet; desc_of has already applied every rule to the blob.
-      auto crm = entropy::ContextRansModel::parse(point.desc.coder_params, layout.bits, layout.ctx);
-      if (!crm.ok()) return Status{crm.status().code(), "codec model: rate point " + std::to_string(r) + ": " + crm.status().message()};
-      point.max_symbol = std::min(point.max_symbol, crm->alphabet - 1);
-    }
-    m->impl_->points.push_back(std::move(point));
+    auto p = point_of(file.tensors[0], tc);
+    if (!p.ok()) return Status{p.status().code(), "codec model: rate point " + std::to_string(r) + ": " + p.status().message()};
+    m->impl_->points.push_back(std::move(p).value());
   }
   m->impl_->file = std::move(file);
   return std::shared_ptr<const CodecModel>(std::move(m));

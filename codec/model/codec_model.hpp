@@ -6,6 +6,7 @@
 
 #include "bitstream/codec_model.hpp"
 #include "bitstream/frame.hpp"
+#include "codec/entropy/coder.hpp"
 #include "ftc/ftc.hpp"
 
 namespace ftc {
@@ -16,6 +17,9 @@ struct CodecModel::Impl {
   struct Point {
     model::Transform transform;
     format::TensorDesc desc;  // over the coded shape: quantizer, coder, params, one chunk
+    // desc's chunk decoder, its tables built once at load and shared by every frame and thread
+    // (ChunkDecoder::decode is const); null in an encoder-only build.
+    std::shared_ptr<const entropy::ChunkDecoder> decoder;
     // The largest symbol the coder's tables can code (context-rans: alphabet − 1; otherwise
     // 2^bits − 1). The encoder clamps the quantizer's symbols to it, so that a value beyond the
     // fitted range codes as the nearest representable symbol instead of failing.

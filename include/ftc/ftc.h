@@ -132,13 +132,22 @@ typedef enum ftc_limit {
   FTC_LIMIT_MAX_RANK = 3,          /* default 8 */
   FTC_LIMIT_MAX_TENSORS = 4,       /* default 256 */
   FTC_LIMIT_MAX_CHUNKS = 5,        /* default 2^20 */
-  FTC_DECODER_THREADS = 6          /* default 1 */
+  FTC_DECODER_THREADS = 6,         /* default 1 */
+  /* default 2^26: cap on the entries, slots and symbols of all in-stream coder tables of a frame.
+     A frame's table budget is min(this, 16 * frame bytes + declared output elements + 2^20)
+     (docs/format.md §7.1); over it, FTC_ERROR_LIMIT_EXCEEDED before the tables are built. */
+  FTC_LIMIT_MAX_TABLE_ENTRIES = 7
 } ftc_limit;
 
 ftc_decoder* ftc_decoder_create(void);
 void ftc_decoder_free(ftc_decoder* decoder); /* NULL is fine */
 /* Limits must be > 0; FTC_LIMIT_MAX_RANK at most 8. */
 ftc_status ftc_decoder_set_limit(ftc_decoder* decoder, ftc_limit limit, uint64_t value);
+/* Encoder side: the limits of the decoder an encoder's frames are for (FTC_LIMIT_*, not
+ * FTC_DECODER_THREADS; defaults and ranges as above; sticky until ftc_encoder_reset). ftc_encode
+ * then refuses with FTC_ERROR_INVALID_ARGUMENT a frame that decoder would refuse (elements, output
+ * bytes, rank, tensors, chunks, table entries). */
+ftc_status ftc_encoder_set_decoder_limit(ftc_encoder* encoder, ftc_limit limit, uint64_t value);
 
 /* Chunks are decoded on this pool (NULL: the decoder's own), by at most FTC_DECODER_THREADS threads. */
 ftc_status ftc_decoder_set_pool(ftc_decoder* decoder, ftc_pool* pool);

@@ -205,6 +205,26 @@ const char* quantizer_name(QuantizerKind k) noexcept;
 const char* coder_name(CoderKind k) noexcept;
 std::optional<CoderKind> coder_from_name(std::string_view s) noexcept;
 
+// Bounds a decoder enforces before allocating. Defaults are safe for a server; a caller may
+// tighten them (or loosen them up to the hard caps in docs/format.md §Limits).
+struct DecoderLimits {
+  std::uint64_t max_elements = std::uint64_t{1} << 28;       // per frame, all tensors
+  std::uint64_t max_output_bytes = std::uint64_t{1} << 30;   // per frame, decoded bytes
+  int max_rank = kMaxRank;
+  std::uint32_t max_tensors = 256;
+  std::uint64_t max_chunks = std::uint64_t{1} << 20;
+  // Per frame: entries, slots and symbols of every in-stream coder table of every tensor, summed
+  // (docs/format.md §7.1). The frame's budget is frame_table_budget() of this cap.
+  std::uint64_t max_table_entries = std::uint64_t{1} << 26;
+};
+
+// The table budget of a frame of `frame_bytes` bytes declaring `output_elements` elements in all:
+// min(max_table_entries, 16·frame_bytes + output_elements + 2^20), saturating (docs/format.md
+// §7.1). A decoder refuses (limit_exceeded) a frame whose coder tables declare more, before
+// building them; an encoder refuses to write one.
+std::uint64_t frame_table_budget(const DecoderLimits& limits, std::uint64_t frame_bytes,
+                                 std::uint64_t output_elements) noexcept;
+
 class CodecModel;
 
 struct EncoderOptions {
@@ -228,6 +248,9 @@ struct EncoderOptions {
   // fixes (quantizer, bits, clip, coder, chunks) are not used.
   std::shared_ptr<const CodecModel> codec_model;
   int rate_point = 0;                 // with codec_model: 0 .. rate_point_count() − 1 (≤ 15)
+  // The limits of the decoder the frames are for: encode() refuses (invalid_argument) a frame that
+  // decoder would refuse — elements, output bytes, rank, tensors, chunks, table entries.
+  DecoderLimits decoder_limits;
 
   Status validate() const;
 };
@@ -274,16 +297,6 @@ Status set_encoder_option(EncoderOptions& options, std::string_view name, std::s
 // naming both settings; values are checked by set_encoder_option, not here.
 Status check_encoder_settings_agree(std::span<const std::pair<std::string, std::string>> settings,
                                     std::span<const std::string> free = {});
-
-// Bounds a decoder enforces before allocating. Defaults are safe for a server; a caller may
-// tighten them (or loosen them up to the hard caps in docs/format.md §Limits).
-struct DecoderLimits {
-  std::uint64_t max_elements = std::uint64_t{1} << 28;       // per frame, all tensors
-  std::uint64_t max_output_bytes = std::uint64_t{1} << 30;   // per frame, decoded bytes
-  int max_rank = kMaxRank;
-  std::uint32_t max_tensors = 256;
-  std::uint64_t max_chunks = std::uint64_t{1} << 20;
-};
 
 // A codec model file (.ftcm, docs/format-model.md): statistics fitted once on calibration data —
 // channel subset, quantizer levels, entropy tables — that both ends hold, so that frames carry
