@@ -15,6 +15,7 @@
 #include "cli/commands.hpp"
 #include "cli/file_io.hpp"
 #include "cli/text.hpp"
+#include "runtime/learned.hpp"
 #include "runtime/report.hpp"
 #include "runtime/study.hpp"
 
@@ -233,7 +234,9 @@ Command add_eval(CLI::App& root) {
       "Rate-accuracy of ftc and baselines: head -> encode -> decode -> tail on every image\n"
       "(default, without codec flags or --sweep: uniform quantization per channel along axis 1, " + default_sweep_text() +
           ", and every baseline)");
-  sub->add_option("--model", so.model, "ONNX model (its model card M.json is read from beside it)")->required();
+  sub->add_option("--model", so.model,
+                  "ONNX model (its model card M.json is read from beside it); with a learned --codec-model, default: the "
+                  "model it was trained from, found beside it or in a models/ folder");
   sub->add_option("--at", so.at, "Tensor(s) to split at (default: the model card's recommended_split)")->delimiter(',');
   sub->add_option("--data", so.data, "Labelled images: fashion-mnist:test[:N], images:DIR (labels.csv, PNG/JPEG), npy:X.npy,Y.npy (uint8 (N,H,W), (N,C,H,W) or (N,H,W,C), any integer labels; :nhwc or :nchw after the files when the shape fits both)")->capture_default_str();
   sub->add_option("--fashion-mnist-dir", so.fashion_mnist_dir, "Directory of the Fashion-MNIST idx files");
@@ -247,6 +250,8 @@ Command add_eval(CLI::App& root) {
                       "repeat for a Cartesian product");
   sub->add_option("--codec-model", so.codec_models,
                   "Fitted codec model (.ftcm, from ftc fit): each of its rate points is a configuration; repeatable");
+  sub->add_option("--device-graph", so.device_graph, "A learned codec model's device graph (default: beside the .ftcm)");
+  sub->add_option("--server-graph", so.server_graph, "A learned codec model's server graph (default: beside the .ftcm)");
   sub->add_option("--baselines", so.baselines,
                   "all, none, or a list of: raw,f16,zstd,zfp,mosaic-jpeg,mosaic-png,cloud-png,cloud-jpeg")->capture_default_str();
   sub->add_option("--anchor", so.anchor, "BD-rate anchor curve (default: mosaic-jpeg, the seed system, if measured)");
@@ -271,6 +276,20 @@ Command add_eval(CLI::App& root) {
 
   return {sub, [a, codec]() -> int {
     runtime::StudyOptions& o = a->study;
+    // Learned codec models name the model they were trained from and the split they replace.
+    for (const auto& path : o.codec_models) {
+      auto learned = runtime::read_learned_model(path);
+      if (!learned.ok()) return fail("eval", learned.status().message());
+      if (!*learned) continue;
+      if (o.model.empty()) {
+        auto ref = runtime::find_reference_model(**learned, path);
+        if (!ref.ok()) return fail("eval", ref.status().message());
+        o.model = *ref;
+      }
+      if (o.at.empty())
+        if (auto it = (*learned)->metadata.find("split_at"); it != (*learned)->metadata.end()) o.at = {it->second};
+    }
+    if (o.model.empty()) return fail("eval", "--model is required (or a learned --codec-model that names its model)");
     std::vector<std::string> swept;  // options a sweep sets; a bits value also selects the uniform quantizer
     for (const auto& s : a->sweep) {
       auto axis = runtime::parse_sweep(s);

@@ -610,7 +610,7 @@ Result<std::vector<CodecConfig>> make_baselines(const std::vector<std::string>& 
   };
   auto add = [&](std::string name, std::string curve, std::string params, Stage stage,
                  std::shared_ptr<const TensorCodec> codec) {
-    out.push_back({std::move(name), std::move(curve), std::move(params), stage, std::move(codec)});
+    out.push_back({std::move(name), std::move(curve), std::move(params), stage, std::move(codec), {}, {}, {}});
   };
   for (const auto& n : names) {
     if (n == "raw") {

@@ -10,20 +10,23 @@
 // behind a 4-byte little-endian length.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "runtime/executor.hpp"
 #include "runtime/mosaic.hpp"
 #include "ftc/ftc.hpp"
 
 namespace ftc::runtime {
 
-// What a codec codes: the cut tensors (head → codec → tail) or the input image (cloud-only:
-// codec → preprocessing → full model).
-enum class Stage { split, input };
+// What a codec codes: the cut tensors (head → codec → tail), the input image (cloud-only:
+// codec → preprocessing → full model), or a learned latent (device graph → codec → server graph).
+enum class Stage { split, input, learned };
 
 // Thread-safe: encode and decode may run concurrently on several threads.
 class TensorCodec {
@@ -46,6 +49,11 @@ struct CodecConfig {
   std::string params;  // human-readable, no commas
   Stage stage = Stage::split;
   std::shared_ptr<const TensorCodec> codec;
+  // Stage::learned: the device graph (model input → latent) and the server graph (latent →
+  // logits) around the codec, one executor of each per worker thread; the trainer's estimate of
+  // the frame bytes, when it gave one.
+  std::function<Result<std::unique_ptr<Executor>>()> make_device, make_server;
+  std::optional<double> estimated_bytes;
 };
 
 // Per-tensor value range seen on calibration images (head outputs), used by the mosaic's fixed

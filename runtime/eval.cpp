@@ -69,10 +69,34 @@ Result<std::vector<double>> numbers(const nlohmann::json& j, const std::string& 
   return out;
 }
 
-// Per-worker executors.
+// Per-worker executors; device[k], server[k] for the learned configuration k (null otherwise).
 struct Worker {
   std::unique_ptr<Executor> full, head, tail;
+  std::vector<std::unique_ptr<Executor>> device, server;
 };
+
+// The device and server executors of every learned configuration.
+Status add_learned_executors(Worker& w, const std::vector<CodecConfig>& configs, bool need_server) {
+  w.device.resize(configs.size());
+  w.server.resize(configs.size());
+  for (std::size_t k = 0; k < configs.size(); ++k) {
+    if (configs[k].stage != Stage::learned) continue;
+    if (!configs[k].make_device || !configs[k].make_server)
+      return Status{StatusCode::invalid_argument, "eval: " + configs[k].name + ": no device/server graph"};
+    FTC_ASSIGN_OR_RETURN(w.device[k], configs[k].make_device());
+    if (need_server) { FTC_ASSIGN_OR_RETURN(w.server[k], configs[k].make_server()); }
+  }
+  return {};
+}
+
+// A learned configuration's device graph on the model input: its one output, the latent.
+Result<std::vector<NamedTensor>> run_device(Executor& device, const Tensor& in) {
+  if (device.input_names().size() != 1)
+    return Status{StatusCode::invalid_argument, "the device graph must have exactly one input"};
+  FTC_ASSIGN_OR_RETURN(auto out, device.run({{device.input_names()[0], in.view()}}));
+  if (out.size() != 1) return Status{StatusCode::invalid_argument, "the device graph must have exactly one output (the latent)"};
+  return out;
+}
 
 Result<Worker> make_worker(const Pipeline& p, bool need_full, bool need_head_tail) {
   Worker w;
@@ -228,7 +252,23 @@ std::vector<ProbeFailure> probe_configs(const Dataset& data, const Pipeline& pip
   const auto cut_views = views_of(*cut);
   const std::vector<NamedTensorView> image_views = {{"image", sample.image.view()}};
   for (std::size_t k = 0; k < configs.size(); ++k) {
-    const auto& views = configs[k].stage == Stage::split ? cut_views : image_views;
+    std::vector<NamedTensor> latent;
+    std::vector<NamedTensorView> latent_views;
+    if (configs[k].stage == Stage::learned) {
+      if (!configs[k].make_device) {
+        fails.push_back({k, Status{StatusCode::invalid_argument, "no device graph"}});
+        continue;
+      }
+      auto dev = configs[k].make_device();
+      auto lat = dev.ok() ? run_device(**dev, *in) : Result<std::vector<NamedTensor>>(dev.status());
+      if (!lat.ok()) {
+        fails.push_back({k, Status{lat.status().code(), "device graph: " + lat.status().message()}});
+        continue;
+      }
+      latent = std::move(lat).value();
+      latent_views = views_of(latent);
+    }
+    const auto& views = configs[k].stage == Stage::split ? cut_views : configs[k].stage == Stage::learned ? latent_views : image_views;
     auto bytes = configs[k].codec->encode(views);
     if (!bytes.ok()) {
       fails.push_back({k, bytes.status()});
@@ -271,6 +311,7 @@ Result<Report> evaluate(const Dataset& data, const Pipeline& pipeline, const std
   std::vector<Worker> workers;
   for (int t = 0; t < T; ++t) {
     FTC_ASSIGN_OR_RETURN(Worker w, make_worker(pipeline, true, true));
+    FTC_RETURN_IF_ERROR(add_learned_executors(w, configs, true));
     workers.push_back(std::move(w));
   }
 
@@ -318,13 +359,22 @@ Result<Report> evaluate(const Dataset& data, const Pipeline& pipeline, const std
       const CodecConfig& c = configs[k];
       const std::size_t at = k * n + i;
       const bool split = c.stage == Stage::split;
+      const bool learned = c.stage == Stage::learned;
+      std::vector<NamedTensor> latent;
+      if (learned) {
+        auto lat = run_device(*w.device[k], in);
+        if (!lat.ok()) return Status{lat.status().code(), c.name + ": device graph: " + lat.status().message()};
+        latent = std::move(lat).value();
+      }
+      const std::vector<NamedTensorView> latent_views = views_of(latent);
+      const auto& views = split ? cut_views : learned ? latent_views : image_views;
       if (i == 0) {
         std::uint64_t e = 0;
-        for (const auto& v : split ? cut_views : image_views) e += v.view.element_count();
+        for (const auto& v : views) e += v.view.element_count();
         elements[k] = e;  // the same for every image; written by the one worker that has image 0
       }
       const auto t0 = Clock::now();
-      auto enc = c.codec->encode(split ? cut_views : image_views);
+      auto enc = c.codec->encode(views);
       const auto t1 = Clock::now();
       Status st = enc.status();
       if (enc.ok()) {
@@ -338,6 +388,13 @@ Result<Report> evaluate(const Dataset& data, const Pipeline& pipeline, const std
           if (split) {
             FTC_ASSIGN_OR_RETURN(auto out, w.tail->run(views_of(*dec)));
             pred[at] = static_cast<std::int16_t>(out.empty() ? -1 : argmax(out[0].tensor));
+          } else if (learned) {
+            Executor& server = *w.server[k];
+            if (dec->size() != 1 || server.input_names().size() != 1)
+              return Status{StatusCode::invalid_argument, c.name + ": the server graph must take exactly the one latent"};
+            auto out = server.run({{server.input_names()[0], (*dec)[0].tensor.view()}});
+            if (!out.ok()) return Status{out.status().code(), c.name + ": server graph: " + out.status().message()};
+            pred[at] = static_cast<std::int16_t>(out->empty() ? -1 : argmax((*out)[0].tensor));
           } else {
             FTC_ASSIGN_OR_RETURN(Tensor x, preprocess((*dec)[0].tensor, pipeline.normalization, pipeline.input_shape));
             FTC_ASSIGN_OR_RETURN(auto out, w.full->run({{pipeline.input_name, x.view()}}));
@@ -403,7 +460,8 @@ Result<Report> evaluate(const Dataset& data, const Pipeline& pipeline, const std
     Row row;
     row.name = configs[k].name;
     row.curve = configs[k].curve;
-    row.stage = configs[k].stage == Stage::split ? "split" : "input";
+    row.stage = configs[k].stage == Stage::split ? "split" : configs[k].stage == Stage::learned ? "learned" : "input";
+    row.estimated_bytes = configs[k].estimated_bytes;
     row.params = configs[k].params;
     row.images = n;
     row.elements = elements[k];

@@ -354,6 +354,14 @@ Result<LearnedGraphs> load_learned_graphs(const model::CodecModelFile& file, con
   return g;
 }
 
+Result<std::optional<model::CodecModelFile>> read_learned_model(const std::string& path) {
+  FTC_ASSIGN_OR_RETURN(auto bytes, read_bytes(path, model::ModelLimits{}.max_file_bytes));
+  auto f = model::parse_codec_model(bytes);
+  if (!f.ok()) return Status{f.status().code(), path + ": " + f.status().message()};
+  if (!f->learned) return std::optional<model::CodecModelFile>();
+  return std::optional<model::CodecModelFile>(std::move(f).value());
+}
+
 Result<std::string> find_reference_model(const model::CodecModelFile& file, const std::string& ftcm_path) {
   auto it = file.metadata.find("source_model");
   if (it == file.metadata.end() || !plain_file_name(it->second))

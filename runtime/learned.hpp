@@ -91,6 +91,9 @@ struct LearnedGraphs {
 Result<LearnedGraphs> load_learned_graphs(const model::CodecModelFile& file, const std::string& ftcm_path,
                                           const std::string& device_path = {}, const std::string& server_path = {});
 
+// The codec model file at `path` when it has a LEARNED section; nullopt for other models.
+Result<std::optional<model::CodecModelFile>> read_learned_model(const std::string& path);
+
 // The reference model a learned codec model was trained from (metadata source_model): beside the
 // .ftcm, in its parent directories' models/ folders, or in ./models/. not_found-style
 // invalid_argument naming the places looked at.

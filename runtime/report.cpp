@@ -159,7 +159,9 @@ Interval top1_interval95(double p, std::size_t n) {
   return {std::max(0.0, centre - half), std::min(1.0, centre + half)};
 }
 
-const char* bits_unit(const Row& row) { return row.stage == "input" ? "input pixel" : "element"; }
+const char* bits_unit(const Row& row) {
+  return row.stage == "input" ? "input pixel" : row.stage == "learned" ? "latent element" : "element";
+}
 
 namespace {
 
@@ -299,6 +301,8 @@ std::string format_table(const Report& report, const std::vector<CurveSummary>& 
     }
   }
   if (any_input) os << "note: bits/el marked /px are bits per input pixel: cloud-only rows send the input image\n";
+  if (std::any_of(report.rows.begin(), report.rows.end(), [](const Row& r) { return r.stage == "learned"; }))
+    os << "note: learned rows (device graph -> latent -> ftc -> server graph) count bits per element of their latent\n";
   if (report.images > 0) {
     os << "note: 95% CI is the Wilson interval of top-1 over " << report.images << " images; at the reference's top-1 it is +-"
        << fmt("%.2f", noise_points(report)) << " points";
@@ -376,6 +380,10 @@ std::string to_json(const Report& report, const std::vector<CurveSummary>& curve
     o["decode_us"] = r.decode_us;
     o["failures"] = r.failures;
     if (r.failures) o["first_error"] = r.first_error;
+    if (r.estimated_bytes) {
+      o["estimated_bytes"] = *r.estimated_bytes;
+      o["estimate_gap_percent"] = *r.estimated_bytes > 0 ? json(100.0 * (r.bytes_mean / *r.estimated_bytes - 1.0)) : json(nullptr);
+    }
     rows.push_back(std::move(o));
   }
   j["rows"] = std::move(rows);

@@ -34,6 +34,7 @@ struct Row {
   double decode_us = 0;
   std::size_t failures = 0;         // images whose encode or decode failed (counted as wrong)
   std::string first_error;
+  std::optional<double> estimated_bytes;  // learned rows: the trainer's estimate of bytes_mean
 };
 
 struct Report {

@@ -13,6 +13,8 @@
 #include "runtime/dataset.hpp"
 #include "runtime/eval.hpp"
 #include "runtime/graph.hpp"
+#include "runtime/learned.hpp"
+#include "codec/model/codec_model.hpp"
 
 namespace ftc::runtime {
 namespace {
@@ -147,6 +149,33 @@ Result<EncoderOptions> base_encoder_options(const StudyOptions& o, const std::ve
   return base;
 }
 
+// A learned codec model: one configuration running its device graph, the codec's rate point 0
+// and its server graph, named after the model's folder, on the curve ftc-learned.
+Result<CodecConfig> learned_config(const StudyOptions& o, const std::string& path, const model::CodecModelFile& file,
+                                   EncoderOptions e) {
+  const bool overrides = !o.device_graph.empty() || !o.server_graph.empty();
+  auto graphs = load_learned_graphs(file, path, o.device_graph, o.server_graph);
+  if (!graphs.ok()) return graphs.status();
+  auto device = std::make_shared<const std::vector<std::uint8_t>>(std::move(graphs->device));
+  auto server = std::make_shared<const std::vector<std::uint8_t>>(std::move(graphs->server));
+  e.rate_point = 0;
+  CodecConfig c = make_ftc_config(e);
+  std::string folder = std::filesystem::path(path).parent_path().filename().string();
+  if (folder.empty()) folder = std::filesystem::path(path).stem().string();
+  c.name = "learned:" + folder;
+  c.curve = "ftc-learned";
+  const auto& shape = file.learned->latent.shape;
+  std::string dims;
+  for (auto d : shape) dims += (dims.empty() ? "" : "x") + std::to_string(d);
+  c.params = "latent " + dims + " context-rans" + (overrides ? " (graphs given)" : "");
+  c.stage = Stage::learned;
+  const std::string dev_name = graphs->device_path, srv_name = graphs->server_path;
+  c.make_device = [device, dev_name]() { return make_opencv_executor_from_bytes(*device, dev_name); };
+  c.make_server = [server, srv_name]() { return make_opencv_executor_from_bytes(*server, srv_name); };
+  if (auto est = learned_estimate(path)) c.estimated_bytes = est->frame_bytes;
+  return c;
+}
+
 Result<std::vector<CodecConfig>> ftc_configs(const StudyOptions& o, const std::vector<TensorSpec>& cut) {
   FTC_ASSIGN_OR_RETURN(EncoderOptions base, base_encoder_options(o, cut));
   const auto axes = o.sweep.empty() && o.codec.empty() ? default_sweep() : o.sweep;
@@ -157,6 +186,11 @@ Result<std::vector<CodecConfig>> ftc_configs(const StudyOptions& o, const std::v
     FTC_ASSIGN_OR_RETURN(auto model, CodecModel::from_file(path));
     EncoderOptions e = base;
     e.codec_model = model;
+    if (const auto& file = model->impl().file; file.learned) {
+      FTC_ASSIGN_OR_RETURN(CodecConfig c, learned_config(o, path, file, e));
+      configs.push_back(std::move(c));
+      continue;
+    }
     for (std::size_t r = 0; r < model->rate_point_count(); ++r) {
       e.rate_point = static_cast<int>(r);
       configs.push_back(make_ftc_config(e));
@@ -222,6 +256,8 @@ Status check_study_options(const StudyOptions& o) {
   for (double s : o.std)
     if (s == 0) return {StatusCode::invalid_argument, "the normalization's std must be non-zero"};
   if (o.threads < 0) return {StatusCode::invalid_argument, "threads must be 0 (one per core) or more"};
+  if ((!o.device_graph.empty() || !o.server_graph.empty()) && o.codec_models.size() != 1)
+    return {StatusCode::invalid_argument, "a device or server graph can be given with exactly one (learned) codec model"};
   return {};
 }
 
@@ -298,6 +334,13 @@ Result<StudyResult> run_study(const StudyOptions& o, const StudyProgress& progre
   report.notes = std::move(notes);
   report.anchor = o.anchor.empty() ? default_anchor(report) : o.anchor;
   report.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (const auto& row : report.rows)
+    if (row.estimated_bytes && *row.estimated_bytes > 0 && row.failures < row.images) {
+      char b[256];
+      std::snprintf(b, sizeof b, "%s: %.2f real bytes/image vs the trainer's estimate %.2f (report.json, + 10 bytes of header and rANS state): %+.1f %%",
+                    row.name.c_str(), row.bytes_mean, *row.estimated_bytes, 100.0 * (row.bytes_mean / *row.estimated_bytes - 1.0));
+      report.notes.push_back(b);
+    }
   result.curves = summarize_curves(report, report.anchor);
   result.at = setup.at;
   return result;

@@ -36,6 +36,10 @@ struct StudyOptions {
   // Fitted codec models (.ftcm): every rate point of each is a configuration of its own, beside
   // the ones above.
   std::vector<std::string> codec_models;
+  // Learned codec models (with a LEARNED section, runtime/learned.hpp) run device graph → codec →
+  // server graph; their graphs are found beside the .ftcm unless given here (only with one
+  // learned model).
+  std::string device_graph, server_graph;
 
   std::string baselines = "all";           // a parse_baselines list
   BaselineSettings baseline_settings;

@@ -37,9 +37,16 @@ mkdir -p "$out"
 start=$(date +%s)
 step "ftc fit: a codec model of $(basename "$model")'s split features on fashion-mnist:train"
 "$ftc" fit --model "$model" --data fashion-mnist:train:4000 -o "$out/fitted.ftcm" -f
+# Learned bottlenecks trained from this model (ftc learn), when models/learned/ holds them.
+learned=()
+for f in "$src"/models/learned/*/codec.ftcm; do
+  if [[ -f "$f" ]] && grep -q "\"model\": \"$(basename "$model")\"" "$(dirname "$f")/codec.json" 2>/dev/null; then
+    learned+=(--codec-model "$f")
+  fi
+done
 step "ftc eval: $(basename "$model") over fashion-mnist:test"
 rc=0
-"$ftc" eval --model "$model" --data fashion-mnist:test --baselines all --codec-model "$out/fitted.ftcm" \
+"$ftc" eval --model "$model" --data fashion-mnist:test --baselines all --codec-model "$out/fitted.ftcm" "${learned[@]}" \
   --table "$out/table.txt" --csv "$out/results.csv" --json "$out/results.json" --plot "$out/rate_accuracy.png" \
   "$@" || rc=$?
 secs=$(( $(date +%s) - start ))
