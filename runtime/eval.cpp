@@ -21,22 +21,6 @@ double micros(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::micro>(b - a).count();
 }
 
-int argmax(const Tensor& t) {
-  if (t.dtype() != DType::f32 || t.element_count() == 0) return -1;
-  const float* p = t.data_as<float>();
-  std::size_t best = 0;
-  for (std::size_t i = 1; i < t.element_count(); ++i)
-    if (p[i] > p[best]) best = i;
-  return static_cast<int>(best);
-}
-
-std::vector<NamedTensorView> views_of(const std::vector<NamedTensor>& ts) {
-  std::vector<NamedTensorView> v;
-  v.reserve(ts.size());
-  for (const auto& t : ts) v.push_back({t.name, t.tensor.view()});
-  return v;
-}
-
 std::uint64_t elements_of(const Shape& s) {
   std::uint64_t n = 1;
   for (auto d : s) n *= static_cast<std::uint64_t>(std::max<std::int64_t>(d, 0));
@@ -120,6 +104,27 @@ Result<Tensor> input_of(const Dataset& data, std::size_t i, const Pipeline& p, S
 }
 
 }  // namespace
+
+int argmax(const Tensor& t) {
+  if (t.dtype() != DType::f32 || t.element_count() == 0) return -1;
+  const float* p = t.data_as<float>();
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < t.element_count(); ++i)
+    if (p[i] > p[best]) best = i;
+  return static_cast<int>(best);
+}
+
+std::vector<NamedTensorView> views_of(const std::vector<NamedTensor>& ts) {
+  std::vector<NamedTensorView> v;
+  v.reserve(ts.size());
+  for (const auto& t : ts) v.push_back({t.name, t.tensor.view()});
+  return v;
+}
+
+Status located_in(const std::string& what, const Status& s) {
+  if (s.message().starts_with(what + ": ")) return s;
+  return {s.code(), what + ": " + s.message()};
+}
 
 // ---- model card, preprocessing ------------------------------------------------------------------
 

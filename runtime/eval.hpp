@@ -89,4 +89,14 @@ struct EvalOptions {
 Result<Report> evaluate(const Dataset& data, const Pipeline& pipeline, const std::vector<CodecConfig>& configs,
                         const EvalOptions& options);
 
+// Index of the largest f32 element (the predicted class); -1 for an empty or non-f32 tensor.
+int argmax(const Tensor& t);
+
+// Views of named tensors, as Executor::run and Encoder::encode take them.
+std::vector<NamedTensorView> views_of(const std::vector<NamedTensor>& ts);
+
+// `s` located in `what` (a file, usually): named once, also when `s` names it already (Graph::load
+// does: "m.onnx: not an ONNX model").
+Status located_in(const std::string& what, const Status& s);
+
 }  // namespace ftc::runtime

@@ -12,13 +12,6 @@
 namespace ftc::runtime {
 namespace {
 
-// `s` located in `where` (a file, usually): named once, also when `s` names it already (Graph::load
-// does: "m.onnx: not an ONNX model").
-Status in(const std::string& where, const Status& s) {
-  if (s.message().starts_with(where + ": ")) return s;
-  return {s.code(), where + ": " + s.message()};
-}
-
 }  // namespace
 
 Result<Features> extract_features(const FeatureOptions& o) {
@@ -26,7 +19,7 @@ Result<Features> extract_features(const FeatureOptions& o) {
   const std::string card_path = model_card_path(o.model);
   if (std::filesystem::exists(card_path)) {
     auto c = read_model_card(card_path);
-    if (!c.ok()) return in(card_path, c.status());
+    if (!c.ok()) return located_in(card_path, c.status());
     card = std::move(c).value();
   } else if (o.mean.empty() || o.std.empty()) {
     return Status{StatusCode::invalid_argument,
@@ -57,7 +50,7 @@ Result<Features> extract_features(const FeatureOptions& o) {
   auto head = make_opencv_executor(split->head);
   if (!head.ok()) return head.status();
   auto data = open_dataset(o.data);
-  if (!data.ok()) return in(o.data, data.status());
+  if (!data.ok()) return located_in(o.data, data.status());
   const std::size_t n = o.images ? o.images : (*data)->size();
   if (n == 0 || n > (*data)->size())
     return Status{StatusCode::invalid_argument, o.data + ": holds " + std::to_string((*data)->size()) +
@@ -67,9 +60,9 @@ Result<Features> extract_features(const FeatureOptions& o) {
   Shape one;
   for (std::size_t i = 0; i < n; ++i) {
     auto s = (*data)->get(i);
-    if (!s.ok()) return in(o.data, s.status());
+    if (!s.ok()) return located_in(o.data, s.status());
     auto x = preprocess(s->image, norm, card.input_shape);
-    if (!x.ok()) return in(o.model, x.status());
+    if (!x.ok()) return located_in(o.model, x.status());
     auto res = (*head)->run({{inputs[0].name, x->view()}});
     if (!res.ok()) return res.status();
     const NamedTensor* cut = nullptr;

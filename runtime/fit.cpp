@@ -36,13 +36,6 @@ constexpr int kEcsqIterations = 24;
 constexpr int kBisectSteps = 28;
 constexpr int kPrecision = 15;
 
-// `s` located in `what` (a file, usually): named once, also when `s` names it already (Graph::load
-// does: "m.onnx: not an ONNX model").
-Status in(const std::string& what, const Status& s) {
-  if (s.message().starts_with(what + ": ")) return s;
-  return {s.code(), what + ": " + s.message()};
-}
-
 std::string fmt(const char* f, double a) {
   char b[64];
   std::snprintf(b, sizeof b, f, a);
@@ -325,7 +318,7 @@ Result<FitResult> fit_codec_model(const FitOptions& o, const FitProgress& progre
   const std::string card_path = model_card_path(o.model);
   if (std::filesystem::exists(card_path)) {
     auto c = read_model_card(card_path);
-    if (!c.ok()) return in(card_path, c.status());
+    if (!c.ok()) return located_in(card_path, c.status());
     card = std::move(c).value();
   } else if (o.mean.empty() || o.std.empty()) {
     return Status{StatusCode::invalid_argument,
@@ -339,13 +332,13 @@ Result<FitResult> fit_codec_model(const FitOptions& o, const FitProgress& progre
     return Status{StatusCode::invalid_argument, o.model + ": no split tensor given and no recommended_split in the model card"};
 
   auto graph = Graph::load(o.model);
-  if (!graph.ok()) return in(o.model, graph.status());
+  if (!graph.ok()) return located_in(o.model, graph.status());
   if (!o.input_shape.empty())
-    if (auto s = graph->set_input_shapes(o.input_shape); !s.ok()) return in(o.model, s);
+    if (auto s = graph->set_input_shapes(o.input_shape); !s.ok()) return located_in(o.model, s);
   const auto inputs = graph->inputs();
   if (inputs.size() != 1) return Status{StatusCode::unsupported_option, o.model + ": fitting needs a model with exactly one input"};
   auto split = graph->split({at});
-  if (!split.ok()) return in(o.model, split.status());
+  if (!split.ok()) return located_in(o.model, split.status());
   if (split->info.cut.size() != 1)
     return Status{StatusCode::unsupported_option, o.model + ": a cut at " + at + " needs " +
                                                       std::to_string(split->info.cut.size()) +
@@ -358,7 +351,7 @@ Result<FitResult> fit_codec_model(const FitOptions& o, const FitProgress& progre
 
   // ---- data ----
   auto data = open_dataset(o.data, o.fashion_mnist_dir);
-  if (!data.ok()) return in(o.data, data.status());
+  if (!data.ok()) return located_in(o.data, data.status());
   const Dataset& ds = **data;
   const std::size_t N = ds.size();
   if (N < 2) return Status{StatusCode::invalid_argument, o.data + ": fitting needs at least 2 images"};
@@ -378,12 +371,12 @@ Result<FitResult> fit_codec_model(const FitOptions& o, const FitProgress& progre
   Layout3 lay;
   for (std::size_t i = 0; i < N; ++i) {
     auto sample = ds.get(i);
-    if (!sample.ok()) return in(o.data, sample.status());
+    if (!sample.ok()) return located_in(o.data, sample.status());
     auto x = preprocess(sample->image, norm, input_shape);
-    if (!x.ok()) return in(o.data, x.status());
+    if (!x.ok()) return located_in(o.data, x.status());
     labels[i] = sample->label;
     auto out = head->run({{inputs[0].name, x->view()}});
-    if (!out.ok()) return in(o.model, out.status());
+    if (!out.ok()) return located_in(o.model, out.status());
     const Tensor& t = (*out)[0].tensor;
     if (i == 0) {
       R.shape = t.shape();
@@ -639,7 +632,7 @@ Result<FitResult> fit_codec_model(const FitOptions& o, const FitProgress& progre
         }
       }
     }
-    if (auto st = best.model.validate(bits, ctx); !st.ok()) return in("fitted entropy model", st);
+    if (auto st = best.model.validate(bits, ctx); !st.ok()) return located_in("fitted entropy model", st);
 
     // Held-out agreement: the tail on reconstructed features.
     std::size_t agree = 0, correct = 0;
@@ -724,7 +717,7 @@ Result<FitResult> fit_codec_model(const FitOptions& o, const FitProgress& progre
     if (file.model_id == 0) file.model_id = 1;
   }
   auto bytes = model::write_codec_model(file);
-  if (!bytes.ok()) return in("fitted model", bytes.status());
+  if (!bytes.ok()) return located_in("fitted model", bytes.status());
   R.bytes = std::move(bytes).value();
   R.file = std::move(file);
   {

@@ -36,28 +36,12 @@ double median(std::vector<double> v) {
   return (*std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(m)) + hi) / 2;
 }
 
-int argmax(const Tensor& t) {
-  if (t.dtype() != DType::f32 || t.element_count() == 0) return -1;
-  const float* p = t.data_as<float>();
-  std::size_t best = 0;
-  for (std::size_t i = 1; i < t.element_count(); ++i)
-    if (p[i] > p[best]) best = i;
-  return static_cast<int>(best);
-}
-
-std::vector<NamedTensorView> views_of(const std::vector<NamedTensor>& ts) {
-  std::vector<NamedTensorView> v;
-  for (const auto& t : ts) v.push_back({t.name, t.tensor.view()});
-  return v;
-}
-
 std::string join(const std::vector<std::string>& v) {
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
   return out;
 }
 
-Status in(const std::string& what, const Status& s) { return {s.code(), what + ": " + s.message()}; }
 
 // The images, their model inputs, labels and the full model's predictions.
 struct Calibration {
@@ -159,7 +143,7 @@ Result<Calibration> calibrate_full(const MeasureOptions& o, const Graph& full, E
   Calibration cal;
   const std::string card_path = model_card_path(o.model);
   auto card = read_model_card(card_path);
-  if (!card.ok()) return in(card_path, card.status());
+  if (!card.ok()) return located_in(card_path, card.status());
   cal.normalization = card->normalization;
   const auto inputs = full.inputs();
   if (inputs.size() != 1) return Status{StatusCode::unsupported_option, o.model + ": planning needs a model with one input"};
@@ -171,15 +155,15 @@ Result<Calibration> calibrate_full(const MeasureOptions& o, const Graph& full, E
   cal.total_macs = full.total_macs();
 
   auto data = open_dataset(o.data, o.fashion_mnist_dir);
-  if (!data.ok()) return in(o.data, data.status());
+  if (!data.ok()) return located_in(o.data, data.status());
   const Dataset& ds = **data;
   const std::size_t n = std::min(o.calibration, ds.size());
   if (n == 0) return Status{StatusCode::invalid_argument, o.data + ": no images"};
   for (std::size_t i = 0; i < n; ++i) {
     auto s = ds.get(i);
-    if (!s.ok()) return in(o.data, s.status());
+    if (!s.ok()) return located_in(o.data, s.status());
     auto x = preprocess(s->image, cal.normalization, cal.input_shape);
-    if (!x.ok()) return in(o.data, x.status());
+    if (!x.ok()) return located_in(o.data, x.status());
     cal.images.push_back(std::move(s->image));
     cal.inputs.push_back(std::move(x).value());
     cal.labels.push_back(s->label);
@@ -195,7 +179,7 @@ Result<Calibration> calibrate_full(const MeasureOptions& o, const Graph& full, E
     const auto t0 = Clock::now();
     auto out = exec.run({{cal.input_name, cal.inputs[k].view()}});
     const double t = ms_since(t0);
-    if (!out.ok()) return in(o.model, out.status());
+    if (!out.ok()) return located_in(o.model, out.status());
     if (out->empty()) return Status{StatusCode::invalid_argument, o.model + ": the model has no output"};
     if (i == 0) continue;
     times.push_back(t);
@@ -262,11 +246,11 @@ Result<std::vector<Candidate>> measure_learned(const std::string& dir, const Cal
   std::vector<Candidate> out;
   if (fs::exists(device) && fs::exists(server) && fs::exists(model)) {
     auto head = make_opencv_executor(device);
-    if (!head.ok()) return in(device, head.status());
+    if (!head.ok()) return located_in(device, head.status());
     auto tail = make_opencv_executor(server);
-    if (!tail.ok()) return in(server, tail.status());
+    if (!tail.ok()) return located_in(server, tail.status());
     auto cm = CodecModel::from_file(model);
-    if (!cm.ok()) return in(model, cm.status());
+    if (!cm.ok()) return located_in(model, cm.status());
     std::vector<std::shared_ptr<const TensorCodec>> codecs;
     std::vector<std::string> names;
     for (std::size_t p = 0; p < (*cm)->rate_point_count(); ++p) {
@@ -278,7 +262,7 @@ Result<std::vector<Candidate>> measure_learned(const std::string& dir, const Cal
     }
     std::vector<double> head_times;
     auto coded = run_cut(cal, **head, **tail, codecs, head_times);
-    if (!coded.ok()) return in(dir, coded.status());
+    if (!coded.ok()) return located_in(dir, coded.status());
     for (std::size_t c = 0; c < codecs.size(); ++c)
       out.push_back(candidate_from(cal, reference_accuracy, base + (codecs.size() > 1 ? " rp" + std::to_string(c) : ""),
                                    CandidateKind::learned, r.at, names[c], median(head_times), (*coded)[c]));
@@ -361,22 +345,22 @@ Result<Measurement> measure_candidates(const MeasureOptions& o, const std::funct
   std::shared_ptr<const CodecModel> codec_model;
   if (!o.codec_model.empty()) {
     auto cm = CodecModel::from_file(o.codec_model);
-    if (!cm.ok()) return in(o.codec_model, cm.status());
+    if (!cm.ok()) return located_in(o.codec_model, cm.status());
     codec_model = *cm;
   }
 
   auto graph = Graph::load(o.model);
-  if (!graph.ok()) return in(o.model, graph.status());
+  if (!graph.ok()) return located_in(o.model, graph.status());
   Graph& full = *graph;
   if (!o.input_shape.empty())
-    if (auto s = full.set_input_shapes(o.input_shape); !s.ok()) return in(o.model, s);
+    if (auto s = full.set_input_shapes(o.input_shape); !s.ok()) return located_in(o.model, s);
   auto layers = full.layers();
-  if (!layers.ok()) return in(o.model, layers.status());
+  if (!layers.ok()) return located_in(o.model, layers.status());
   for (const auto& t : o.at)
     if (std::none_of(layers->begin(), layers->end(), [&](const Layer& l) { return l.tensor == t; }))
       return Status{StatusCode::invalid_argument, o.model + ": " + t + " is not a split candidate (see ftc layers)"};
   auto full_exec = make_opencv_executor(full);
-  if (!full_exec.ok()) return in(o.model, full_exec.status());
+  if (!full_exec.ok()) return located_in(o.model, full_exec.status());
 
   say("measuring the full model on " + std::to_string(o.calibration) + " images of " + o.data);
   FTC_ASSIGN_OR_RETURN(Calibration cal, calibrate_full(o, full, **full_exec));
@@ -403,7 +387,7 @@ Result<Measurement> measure_candidates(const MeasureOptions& o, const std::funct
                                                        tile::ImageCodec::jpeg, o.cloud_jpeg_quality}}) {
     say("measuring " + name);
     auto m = run_cloud(cal, **full_exec, *make_image_codec(image, kind, quality));
-    if (!m.ok()) return in(name, m.status());
+    if (!m.ok()) return located_in(name, m.status());
     out.candidates.push_back(candidate_from(cal, ref, name, CandidateKind::cloud, "",
                                             kind == tile::ImageCodec::png ? "png" : "jpeg q=" + std::to_string(quality), 0, *m));
   }
@@ -414,11 +398,11 @@ Result<Measurement> measure_candidates(const MeasureOptions& o, const std::funct
     const std::string at = join(layer.cut);
     say("measuring split " + std::to_string(li) + " (" + at + ")");
     auto split = full.split(layer.cut);
-    if (!split.ok()) return in(o.model, split.status());
+    if (!split.ok()) return located_in(o.model, split.status());
     auto head = make_opencv_executor(split->head);
-    if (!head.ok()) return in(o.model + " head at " + at, head.status());
+    if (!head.ok()) return located_in(o.model + " head at " + at, head.status());
     auto tail = make_opencv_executor(split->tail);
-    if (!tail.ok()) return in(o.model + " tail at " + at, tail.status());
+    if (!tail.ok()) return located_in(o.model + " tail at " + at, tail.status());
     std::size_t rank = 0;
     if (!split->info.cut_info.empty() && split->info.cut_info[0].shape) rank = split->info.cut_info[0].shape->size();
     FTC_ASSIGN_OR_RETURN(EncoderOptions e, split_encoder_options(o.codec, rank));
@@ -437,7 +421,7 @@ Result<Measurement> measure_candidates(const MeasureOptions& o, const std::funct
     }
     std::vector<double> head_times;
     auto coded = run_cut(cal, **head, **tail, codecs, head_times);
-    if (!coded.ok()) return in("split at " + at, coded.status());
+    if (!coded.ok()) return located_in("split at " + at, coded.status());
     for (std::size_t c = 0; c < codecs.size(); ++c)
       out.candidates.push_back(candidate_from(cal, ref, names[c], CandidateKind::split, at, codec_names[c],
                                               median(head_times), (*coded)[c]));

@@ -25,14 +25,6 @@ std::string join(const std::vector<std::string>& v) {
   return out;
 }
 
-// The same error with `what` (a file, a data set, an option) in front of its message.
-// `s` located in `what` (a file, usually): named once, also when `s` names it already (Graph::load
-// does: "m.onnx: not an ONNX model").
-Status in(const std::string& what, const Status& s) {
-  if (s.message().starts_with(what + ": ")) return s;
-  return {s.code(), what + ": " + s.message()};
-}
-
 // ---- model card -----------------------------------------------------------------------------
 
 struct ModelSetup {
@@ -46,7 +38,7 @@ Result<ModelSetup> read_model_setup(const StudyOptions& o) {
   const std::string card_path = model_card_path(o.model);
   if (std::filesystem::exists(card_path)) {
     auto c = read_model_card(card_path);
-    if (!c.ok()) return in(card_path, c.status());
+    if (!c.ok()) return located_in(card_path, c.status());
     m.card = std::move(c).value();
   } else if (o.mean.empty() || o.std.empty()) {
     return Status{StatusCode::invalid_argument,
@@ -80,15 +72,15 @@ Result<std::unique_ptr<SplitModel>> open_split_model(const StudyOptions& o, cons
                                                      std::vector<std::string>& notes) {
   auto sm = std::make_unique<SplitModel>();
   auto graph = Graph::load(o.model);
-  if (!graph.ok()) return in(o.model, graph.status());
+  if (!graph.ok()) return located_in(o.model, graph.status());
   sm->full = std::move(graph).value();
   if (!o.input_shape.empty())
-    if (auto s = sm->full.set_input_shapes(o.input_shape); !s.ok()) return in(o.model, s);
+    if (auto s = sm->full.set_input_shapes(o.input_shape); !s.ok()) return located_in(o.model, s);
   const auto inputs = sm->full.inputs();
   if (inputs.size() != 1)
     return Status{StatusCode::unsupported_option, o.model + ": evaluation needs a model with exactly one input"};
   auto split = sm->full.split(m.at);
-  if (!split.ok()) return in(o.model, split.status());
+  if (!split.ok()) return located_in(o.model, split.status());
   sm->split = std::move(split).value();
   if (!sm->split.info.added.empty())
     notes.push_back("the cut also carries " + join(sm->split.info.added) + " (needed by the tail)");
@@ -123,9 +115,9 @@ Result<std::vector<TensorRange>> calibration_ranges(const StudyOptions& o, const
   if (cal.empty())
     cal = o.data.rfind("fashion-mnist:", 0) == 0 ? "fashion-mnist:train:" + std::to_string(o.calibration_images) : o.data;
   auto cal_data = open_dataset(cal, o.fashion_mnist_dir);
-  if (!cal_data.ok()) return in(cal, cal_data.status());
+  if (!cal_data.ok()) return located_in(cal, cal_data.status());
   auto ranges = calibrate(**cal_data, o.calibration_images, pipeline);
-  if (!ranges.ok()) return in(cal, ranges.status());
+  if (!ranges.ok()) return located_in(cal, ranges.status());
   for (const auto& x : *ranges) {
     char b[256];
     std::snprintf(b, sizeof b, "mosaic/zfp range of %s: [%g, %g] (min/max over the first %zu images of %s)",
@@ -271,7 +263,7 @@ Result<StudyResult> run_study(const StudyOptions& o, const StudyProgress& progre
   const Pipeline& pipeline = model->pipeline;
 
   auto data = open_dataset(o.data, o.fashion_mnist_dir);
-  if (!data.ok()) return in(o.data, data.status());
+  if (!data.ok()) return located_in(o.data, data.status());
   const Dataset& dataset = **data;
   {
     // Labels against the model's classes (its output's elements, dynamic dims as 1) before any
@@ -282,12 +274,12 @@ Result<StudyResult> run_study(const StudyOptions& o, const StudyProgress& progre
       for (auto d : *outs[0].shape) classes *= d > 0 ? static_cast<std::uint64_t>(d) : 1;
     }
     const std::size_t n = o.limit && o.limit < dataset.size() ? o.limit : dataset.size();
-    if (auto s = check_labels(dataset, n, classes); !s.ok()) return in(o.data, s);
+    if (auto s = check_labels(dataset, n, classes); !s.ok()) return located_in(o.data, s);
   }
   auto cut = probe_cut(dataset, pipeline);
-  if (!cut.ok()) return in(o.model, cut.status());
+  if (!cut.ok()) return located_in(o.model, cut.status());
   auto first = dataset.get(0);
-  if (!first.ok()) return in(o.data, first.status());
+  if (!first.ok()) return located_in(o.data, first.status());
   const TensorSpec image_spec{"image", first->image.shape()};
 
   FTC_ASSIGN_OR_RETURN(auto baseline_names, parse_baselines(o.baselines));
@@ -298,7 +290,7 @@ Result<StudyResult> run_study(const StudyOptions& o, const StudyProgress& progre
 
   FTC_ASSIGN_OR_RETURN(auto configs, ftc_configs(o, *cut));
   auto baselines = make_baselines(baseline_names, *cut, ranges, image_spec, o.baseline_settings);
-  if (!baselines.ok()) return in("baselines", baselines.status());
+  if (!baselines.ok()) return located_in("baselines", baselines.status());
   configs.insert(configs.end(), baselines->begin(), baselines->end());
   const bool had_configs = !configs.empty();
   const std::size_t notes_before = notes.size();
