@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <sstream>
 
 namespace ftc::cli {
 namespace {
@@ -86,6 +87,15 @@ std::string to_utf8(std::string_view s, std::size_t max_bytes) {
     out += piece;
     i += n ? n : 1;
   }
+  return out;
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
   return out;
 }
 

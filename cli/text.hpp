@@ -5,10 +5,14 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace ftc::cli {
+
+// The non-empty items of a comma-separated list ("a,,b" -> {"a", "b"}).
+std::vector<std::string> split_list(const std::string& s);
 
 // `s` with everything that is not printable UTF-8 escaped, on one line: '\n' '\r' '\t' as \n \r
 // \t, other C0 controls and DEL as \xNN, C1 controls (U+0080–U+009F) and the bidirectional
