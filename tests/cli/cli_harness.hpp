@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -74,6 +75,15 @@ inline Tensor features() {
   for (int c = 0; c < 64; ++c)
     for (int i = 0; i < 784; ++i) p[c * 784 + i] = (rng() % 2 ? 0.0f : ex(rng)) * static_cast<float>(c + 1) * 0.1f;
   return t;
+}
+
+// One line, ending in '\n', with no other control byte: what every CLI error must be.
+inline bool one_clean_line(const std::string& s) {
+  if (std::count(s.begin(), s.end(), '\n') != 1 || s.back() != '\n') return false;
+  return std::none_of(s.begin(), s.end() - 1, [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7F;
+  });
 }
 
 }  // namespace ftc::test

@@ -17,20 +17,12 @@
 namespace fs = std::filesystem;
 using namespace ftc;
 using test::Run;
+using test::one_clean_line;
 using test::TempDir;
 
 namespace {
 
 Run run(const std::string& args) { return test::run_program(FTC_CLI, args); }
-
-// One line, ending in '\n', with no other control byte.
-bool one_clean_line(const std::string& s) {
-  if (std::count(s.begin(), s.end(), '\n') != 1 || s.back() != '\n') return false;
-  return std::none_of(s.begin(), s.end() - 1, [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u < 0x20 || u == 0x7F;
-  });
-}
 
 bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 

@@ -30,6 +30,7 @@ namespace fs = std::filesystem;
 using namespace ftc;
 using test::read_bytes;
 using test::Run;
+using test::one_clean_line;
 using test::TempDir;
 
 namespace {
@@ -44,15 +45,6 @@ std::string q(const std::string& s) {
 }
 
 std::size_t lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
-
-// One line, ending in '\n', with no other control byte and no escape sequence.
-bool one_clean_line(const std::string& s) {
-  if (lines(s) != 1 || s.back() != '\n') return false;
-  return std::none_of(s.begin(), s.end() - 1, [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u < 0x20 || u == 0x7F;
-  });
-}
 
 // Only '\n' among the C0 controls and DEL; no C1 control (UTF-8 C2 80..C2 9F).
 bool no_raw_controls(const std::string& s) {
