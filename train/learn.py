@@ -105,13 +105,23 @@ class Trainer:
         self.args, self.head, self.tail, self.b = args, head, tail, bneck
         self.feats, self.teacher, self.labels, self.x = feats, teacher, labels, x_train
         self.t0 = time.time()
+        self.lam = args.rate_weight  # lambda; --rate-target moves it, --rate-warmup scales it
+        self.warm = 1.0
+
+    def control(self, bits):
+        """With --rate-target, after each step past the warm-up: a multiplicative controller on the batch's
+        estimated bits, lambda *= exp(0.02 * (bits - target) / target), kept in [rate_weight / 100, rate_weight * 100]."""
+        a = self.args
+        if a.rate_target and self.warm >= 1.0:
+            lam = self.lam * float(np.exp(0.02 * (bits - a.rate_target) / a.rate_target))
+            self.lam = min(max(lam, a.rate_weight / 100), a.rate_weight * 100)
 
     def loss(self, t, teacher, labels, mode):
         t_hat, bits = self.b(t, mode)
         logits = self.tail(t_hat)
         ce = F.cross_entropy(logits, labels)
         kd = distill_loss(logits, teacher)
-        return ce + kd + self.args.rate_weight * bits.mean(), bits.mean().item(), logits
+        return ce + kd + self.lam * self.warm * bits.mean(), bits.mean().item(), logits
 
     def batch(self, idx, head_live):
         if head_live:
@@ -120,7 +130,7 @@ class Trainer:
             t = self.feats[idx].float()
         return t, self.teacher[idx], self.labels[idx]
 
-    def run(self, params, epochs, lr, head_live, deadline, tag, evaluate, ste_from=0.0):
+    def run(self, params, epochs, lr, head_live, deadline, tag, evaluate, ste_from=0.0, warmup=0.0):
         """Adam with a cosine learning rate; 'noise' proxy for the first ste_from of the steps, then 'ste'."""
         n = len(self.labels)
         steps_per_epoch = max(1, n // BATCH)
@@ -143,17 +153,21 @@ class Trainer:
                 mode = "noise" if progress < ste_from else "ste"
                 idx = perm[s * BATCH:(s + 1) * BATCH]
                 t, teacher, labels = self.batch(idx, head_live)
+                # lambda warm-up: linear from 0 over the first `warmup` of the progress
+                self.warm = min(1.0, progress / warmup) if warmup > 0 else 1.0
                 loss, bits, _ = self.loss(t, teacher, labels, mode)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
+                self.control(bits)
                 step += 1
                 run_loss += loss.item()
                 run_bits += bits
                 seen += 1
                 if (s + 1) % report_every == 0:
                     log(f"{tag} epoch {ep + 1}/{epochs} step {s + 1}/{steps_per_epoch}: loss {run_loss / seen:.4f} "
-                        f"est. bits/image {run_bits / seen:.1f} ({mode}) {time.time() - self.t0:.0f} s")
+                        f"est. bits/image {run_bits / seen:.1f} ({mode}) lambda {self.lam * self.warm:.5f} "
+                        f"{time.time() - self.t0:.0f} s")
                     run_loss, run_bits, seen = 0.0, 0.0, 0
             acc, bits = evaluate()
             log(f"{tag} epoch {ep + 1}/{epochs}: held-out top-1 {acc * 100:.2f}% est. bits/image {bits:.1f} "
@@ -246,6 +260,11 @@ def main(argv):
     ap.add_argument("--data-dir", default=fashion_mnist.DEFAULT_DIR)
     ap.add_argument("--out", required=True)
     ap.add_argument("--rate-weight", type=float, default=0.002, help="lambda: loss per bit of the latent (default 0.002)")
+    ap.add_argument("--rate-target", type=float, default=None,
+                    help="bits per image: adapt lambda during training (starting from --rate-weight) so that the "
+                         "estimated rate approaches this")
+    ap.add_argument("--rate-warmup", type=float, default=0.0,
+                    help="share of the bottleneck's training over which lambda rises linearly from 0 (default 0)")
     ap.add_argument("--latent-channels", type=int, default=8)
     ap.add_argument("--stride", type=int, default=2, choices=(1, 2), help="encoder stride (default 2)")
     ap.add_argument("--prune", type=float, default=0.0, help="fraction of channels removed per pruned group")
@@ -272,6 +291,10 @@ def main(argv):
         raise Fail("--latent-channels must be 1..256")
     if args.rate_weight < 0:
         raise Fail("--rate-weight must be >= 0")
+    if args.rate_target is not None and (args.rate_target <= 0 or args.rate_weight <= 0):
+        raise Fail("--rate-target needs a positive target and a positive --rate-weight to start from")
+    if not (0.0 <= args.rate_warmup < 1.0):
+        raise Fail("--rate-warmup must be in [0, 1)")
     n_req = parse_data(args.data)
     torch.manual_seed(args.seed)
     torch.set_num_threads(1)
@@ -352,7 +375,8 @@ def main(argv):
         # 60% of the time and epochs for the bottleneck, then prune and fine-tune head + bottleneck.
         e1 = max(1, int(round(args.epochs * 0.6)))
         trainer.run(params + [{"params": tail_params, "lr": args.lr * 0.1}], e1, args.lr, False,
-                    deadline * 0.6 if deadline else None, "bottleneck", evaluate, args.noise_fraction)
+                    deadline * 0.6 if deadline else None, "bottleneck", evaluate, args.noise_fraction,
+                    args.rate_warmup)
         groups = pr.find_groups(head)[-args.prune_groups:]
         if not groups:
             raise Fail("--prune: the head has no prunable convolution pair")
@@ -381,7 +405,7 @@ def main(argv):
             feats_ho = batched(head, x_ho)
     else:
         trainer.run(params + [{"params": tail_params, "lr": args.lr * 0.1}], args.epochs, args.lr, False,
-                    deadline, "bottleneck", evaluate, args.noise_fraction)
+                    deadline, "bottleneck", evaluate, args.noise_fraction, args.rate_warmup)
     head.eval()
     tail.eval()
     bneck.eval()
@@ -438,7 +462,8 @@ def main(argv):
             "heldout_top1": round(top1, 4), "reference_top1": round(ref_top1, 4), "heldout_images": n_hold,
             "head_macs": head_macs, "head_macs_unpruned": head_macs_before, "encoder_macs": enc_macs,
             "prune_fraction": args.prune, "pruned_groups": groups_pruned,
-            "rate_weight": args.rate_weight, "latent_channels": args.latent_channels, "stride": args.stride,
+            "rate_weight": args.rate_weight, "rate_target": args.rate_target, "rate_warmup": args.rate_warmup,
+            "rate_weight_final": trainer.lam, "latent_channels": args.latent_channels, "stride": args.stride,
             "finetune_tail": args.finetune_tail, "epochs": args.epochs, "seed": args.seed,
             "seconds": seconds,
         }
