@@ -14,6 +14,7 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -148,7 +149,11 @@ std::string TensorShapeInfo::shape_string() const {
 // ---------------------------------------------------------------------------------------------
 
 struct Analysis {
-  std::unordered_map<std::string, onnx::ValueInfoProto> vinfo;  // inferred types, by tensor
+  // The inferred graph's input, value_info and output lists (nothing else: no nodes, no weights),
+  // and each tensor's entry among them. The keys view the names inside `typed`, which is never
+  // modified after analyse() fills it, so the views stay valid for the Analysis' lifetime.
+  onnx::GraphProto typed;
+  std::unordered_map<std::string_view, const onnx::ValueInfoProto*> vinfo;
   std::unordered_map<std::string, TensorShapeInfo> info;
   std::vector<std::vector<std::string>> node_inputs;  // explicit (non-empty) + subgraph refs
   std::unordered_map<std::string, std::size_t> producer;
@@ -182,9 +187,15 @@ void add_ancestors(const Analysis& a, std::size_t node, Bits& set, Bits& expande
 }
 
 struct Graph::Impl {
-  onnx::ModelProto model;
+  // The model lives on an arena: protobuf then allocates its tens of thousands of small messages
+  // and strings densely, without a malloc header each, and frees them at once.
+  google::protobuf::Arena arena;
+  onnx::ModelProto& model = *google::protobuf::Arena::CreateMessage<onnx::ModelProto>(&arena);
   std::string name;
   mutable std::unique_ptr<Analysis> an;
+  // The typed value lists check_model_values inferred for `model` as it is now (set by parse and
+  // set_input_shape, taken by analyse); empty for a split's parts, which analyse infers itself.
+  mutable std::unique_ptr<onnx::GraphProto> checked_types;
 
   const Analysis& analysis() const {
     if (!an) an = analyse();
@@ -209,24 +220,38 @@ std::unique_ptr<Analysis> Graph::Impl::analyse() const {
   const auto& g = model.graph();
   const std::size_t n = static_cast<std::size_t>(g.node_size());
 
-  // Types and shapes: declared, then inferred.
-  onnx::ModelProto inferred = model;
-  try {
-    onnx::shape_inference::InferShapes(inferred);
-  } catch (const std::exception&) {
-    // Declared value_info may contradict fixed input dims; infer from scratch.
-    inferred = model;
-    inferred.mutable_graph()->clear_value_info();
+  // Types and shapes: declared, then inferred (once: by the value check when it ran).
+  if (checked_types) {
+    a->typed.Swap(checked_types.get());
+    checked_types.reset();
+  } else {
+    onnx::ModelProto inferred = model;
     try {
       onnx::shape_inference::InferShapes(inferred);
     } catch (const std::exception&) {
-      inferred = model;  // keep what the model declares
+      // Declared value_info may contradict fixed input dims; infer from scratch.
+      inferred = model;
+      inferred.mutable_graph()->clear_value_info();
+      try {
+        onnx::shape_inference::InferShapes(inferred);
+      } catch (const std::exception&) {
+        inferred = model;  // keep what the model declares
+      }
     }
+    // Keep only the typed value lists of the inferred copy, and drop the copy (it holds every
+    // node and weight a second time) before building anything else.
+    auto* ig = inferred.mutable_graph();
+    a->typed.mutable_input()->Swap(ig->mutable_input());
+    a->typed.mutable_value_info()->Swap(ig->mutable_value_info());
+    a->typed.mutable_output()->Swap(ig->mutable_output());
   }
-  const auto& ig = inferred.graph();
-  for (const auto* list : {&ig.input(), &ig.value_info(), &ig.output()})
+  const std::size_t typed_count = static_cast<std::size_t>(a->typed.input_size() + a->typed.value_info_size() +
+                                                           a->typed.output_size());
+  a->vinfo.reserve(typed_count);
+  a->info.reserve(typed_count + static_cast<std::size_t>(g.initializer_size()));
+  for (const auto* list : {&a->typed.input(), &a->typed.value_info(), &a->typed.output()})
     for (const auto& vi : *list) {
-      a->vinfo[vi.name()] = vi;
+      a->vinfo[vi.name()] = &vi;  // a later list (value_info, output) overrides an earlier one
       a->info[vi.name()] = info_of(vi);
     }
   for (const auto& t : g.initializer()) {
@@ -387,8 +412,8 @@ onnx::ModelProto Graph::Impl::make_part(const Bits& nodes, const std::vector<std
     bool init = a.initializers.count(v.name()) != 0;
     if (used.count(v.name()) && (!init || model.ir_version() < 4)) *pg->add_input() = v;
   }
-  for (const auto& t : new_inputs) *pg->add_input() = a.vinfo.at(t);
-  for (const auto& t : new_outputs) *pg->add_output() = a.vinfo.at(t);
+  for (const auto& t : new_inputs) *pg->add_input() = *a.vinfo.at(t);
+  for (const auto& t : new_outputs) *pg->add_output() = *a.vinfo.at(t);
   if (new_outputs.empty())
     for (const auto& v : g.output()) *pg->add_output() = v;
   for (const auto& v : g.value_info())
@@ -418,7 +443,8 @@ Result<Graph> Graph::parse(std::span<const std::uint8_t> bytes, const std::strin
   } catch (const std::exception& e) {
     return bad(name, std::string("fails onnx::checker: ") + e.what());
   }
-  FTC_RETURN_IF_ERROR(check_model_values(gr.impl_->model, name));
+  gr.impl_->checked_types = std::make_unique<onnx::GraphProto>();
+  FTC_RETURN_IF_ERROR(check_model_values(gr.impl_->model, name, gr.impl_->checked_types.get()));
   for (const auto& t : gr.impl_->model.graph().initializer())
     if (t.data_location() == onnx::TensorProto::EXTERNAL)
       return Status(StatusCode::unsupported_feature, name + ": initializer '" + t.name() + "' uses external data, which ftc does not support");
@@ -473,8 +499,11 @@ Status Graph::set_input_shape(const std::string& input, const Shape& shape) {
                    std::to_string(d->dim_value()) + ", --input-shape gives " + std::to_string(shape[i]));
       d->set_dim_value(shape[i]);  // clears dim_param (oneof)
     }
+    // The fixed dims reach every inferred shape: check them again (a dim can make a tensor too
+    // large) and keep the new types for analyse().
     impl_->an.reset();
-    return Status::Ok();
+    impl_->checked_types = std::make_unique<onnx::GraphProto>();
+    return check_model_values(impl_->model, impl_->name, impl_->checked_types.get());
   }
   return arg("the model has no input named '" + input + "'");
 }
@@ -741,6 +770,8 @@ Result<std::vector<Layer>> Graph::layers() const {
   }
 
   std::vector<Layer> out;
+  // Most non-constant nodes give one candidate: reserving avoids moving every Layer as it grows.
+  out.reserve(static_cast<std::size_t>(std::count(a.is_const.begin(), a.is_const.end(), false)));
   std::vector<std::int32_t> r(W);
   std::vector<std::pair<std::size_t, const std::string*>> crossing;
   for (std::size_t i = 0; i < n; ++i) {
@@ -852,7 +883,7 @@ Result<Split> Graph::split(const std::vector<std::string>& at) const {
     }
   for (const auto& t : info.cut) {
     auto it = a.vinfo.find(t);
-    if (it == a.vinfo.end() || !it->second.type().has_tensor_type() || it->second.type().tensor_type().elem_type() == 0)
+    if (it == a.vinfo.end() || !it->second->type().has_tensor_type() || it->second->type().tensor_type().elem_type() == 0)
       return Status(StatusCode::unsupported_feature,
                     "shape inference gives no type for '" + t + "'; fix dynamic dims with --input-shape");
     info.cut_info.push_back(a.info.at(t));

@@ -474,7 +474,7 @@ class Checker {
 
 }  // namespace
 
-Status check_model_values(const onnx::ModelProto& model, const std::string& name) {
+Status check_model_values(const onnx::ModelProto& model, const std::string& name, onnx::GraphProto* typed) {
   if (!model.has_graph()) return {};
   {
     // Attributes and declared shapes only: shape inference divides by strides.
@@ -483,20 +483,39 @@ Status check_model_values(const onnx::ModelProto& model, const std::string& name
     FTC_RETURN_IF_ERROR(c.check_nodes(model.graph()));
   }
   // Again with the shapes inference derives (channels against group, ranks against axes).
+  // Declared value_info may contradict fixed input dims: then infer from scratch.
   onnx::ModelProto inferred = model;
+  bool inferred_ok = true;
   try {
     onnx::shape_inference::InferShapes(inferred);
   } catch (const std::exception&) {
+    inferred = model;
     inferred.mutable_graph()->clear_value_info();
     try {
       onnx::shape_inference::InferShapes(inferred);
     } catch (const std::exception&) {
-      return {};  // nothing more is known than what was checked
+      inferred_ok = false;  // nothing more is known than what was checked
     }
   }
-  Checker c(name);
-  FTC_RETURN_IF_ERROR(c.collect(inferred.graph()));
-  return c.check_nodes(inferred.graph());
+  if (inferred_ok) {
+    Checker c(name);
+    FTC_RETURN_IF_ERROR(c.collect(inferred.graph()));
+    FTC_RETURN_IF_ERROR(c.check_nodes(inferred.graph()));
+  }
+  if (typed) {
+    typed->Clear();
+    if (inferred_ok) {
+      auto* ig = inferred.mutable_graph();
+      typed->mutable_input()->Swap(ig->mutable_input());
+      typed->mutable_value_info()->Swap(ig->mutable_value_info());
+      typed->mutable_output()->Swap(ig->mutable_output());
+    } else {
+      *typed->mutable_input() = model.graph().input();
+      *typed->mutable_value_info() = model.graph().value_info();
+      *typed->mutable_output() = model.graph().output();
+    }
+  }
+  return {};
 }
 
 }  // namespace ftc::runtime

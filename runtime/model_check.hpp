@@ -26,6 +26,7 @@
 #include "ftc/ftc.hpp"
 
 namespace onnx {
+class GraphProto;
 class ModelProto;
 }
 
@@ -37,6 +38,10 @@ inline constexpr std::int64_t kMaxModelWindow = 65535;  // kernel, stride, dilat
 
 // bad_file "NAME: node 'N' (Op): what is wrong" (one line) or Ok. Runs onnx shape inference on
 // a copy of `model` once the attributes it divides by are known to be valid, to check shapes.
-Status check_model_values(const onnx::ModelProto& model, const std::string& name);
+// When `typed` is given and the result is Ok, it receives the input, value_info and output lists
+// of the main graph as inferred (as declared when inference fails), and nothing else: what
+// Graph needs of types and shapes, so that a model is not inferred twice.
+Status check_model_values(const onnx::ModelProto& model, const std::string& name,
+                          onnx::GraphProto* typed = nullptr);
 
 }  // namespace ftc::runtime
