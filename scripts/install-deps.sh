@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package that ftc's build, tests, tools, benchmarks,
-# fuzzers and the split-inference demo need. Idempotent; run as root or with sudo.
-#   scripts/install-deps.sh            everything (build, tests, demo, benchmarks, fuzzers)
-#   scripts/install-deps.sh --train    also python3-torch, for re-training the reference models
+# fuzzers, trainer and the split-inference demo need. Idempotent; run as root or with sudo:
+#   scripts/install-deps.sh
 set -euo pipefail
 
 packages=(
@@ -25,12 +24,9 @@ packages=(
   clang libclang-rt-14-dev llvm
   # the split-inference server (server/: cpp-httplib) and its nginx fail-over test
   libcpp-httplib-dev nginx
+  # the trainer (train/, `ftc learn`) and its tests (tests/train/)
+  python3-torch python3-onnx
 )
-if [[ "${1:-}" == "--train" ]]; then
-  packages+=(python3-torch python3-onnx)
-fi
-# the trainer's tests (tests/train/) and `ftc learn` need them: installed by default
-packages+=(python3-torch python3-onnx)
 
 SUDO=""
 if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
