@@ -105,22 +105,11 @@ Command add_split(CLI::App& root) {
           << rep->rel_error << " > " << a->tolerance << " at output '" << rep->worst_output << "'; nothing written";
       return fail(a->model, why.str());
     }
-    // Both parts or neither: serialized, written to temporary files, then renamed together.
-    std::vector<io::OutputFile> files;
-    std::size_t sizes[2] = {0, 0};
-    for (const auto* part : {&split->head, &split->tail}) {
-      const std::string& path = part == &split->head ? a->head : a->tail;
-      auto bytes = part->serialize();
-      if (!bytes.ok()) return fail(path, bytes.status().message());
-      auto f = io::OutputFile::create(path, overwrite_if(a->force));
-      if (!f.ok()) return fail(path, f.status().message());
-      files.push_back(std::move(f).value());
-      if (Status s = files.back().write(*bytes); !s.ok()) return fail(path, s.message());
-      sizes[files.size() - 1] = bytes->size();
-    }
-    if (Status s = io::commit_together(files); !s.ok()) return fail("split", s.message());
-    std::printf("  wrote %s (%zu bytes) and %s (%zu bytes)\n", printable(a->head).c_str(), sizes[0],
-                printable(a->tail).c_str(), sizes[1]);
+    // Both parts or neither (save_split: temporary files renamed together).
+    auto sizes = runtime::save_split(*split, a->head, a->tail, a->force);
+    if (!sizes.ok()) return fail("split", sizes.status().message());
+    std::printf("  wrote %s (%zu bytes) and %s (%zu bytes)\n", printable(a->head).c_str(), sizes->head,
+                printable(a->tail).c_str(), sizes->tail);
     return 0;
   }};
 }

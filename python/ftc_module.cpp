@@ -430,10 +430,10 @@ py::dict split(const std::string& model, const std::vector<std::string>& at, con
   if (!g.ok()) raise(g.status());
   auto s = g->split(at);
   if (!s.ok()) raise(s.status());
-  if (head)
-    if (auto st = s->head.save(*head); !st.ok()) raise(st);
-  if (tail)
-    if (auto st = s->tail.save(*tail); !st.ok()) raise(st);
+  // Both files or neither; existing files are replaced, as Graph::save does.
+  if (head || tail)
+    if (auto w = ftc::runtime::save_split(*s, head.value_or(""), tail.value_or(""), /*replace=*/true); !w.ok())
+      raise(w.status());
   const auto& i = s->info;
   py::dict d;
   d["requested"] = i.requested;

@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -928,6 +929,23 @@ Result<std::vector<std::uint8_t>> Graph::serialize() const {
 Status Graph::save(const std::string& path) const {
   FTC_ASSIGN_OR_RETURN(auto bytes, serialize());
   return io::write_file(path, bytes, io::Overwrite::replace);
+}
+
+Result<SplitSizes> save_split(const Split& split, const std::string& head_path, const std::string& tail_path,
+                              bool replace) {
+  SplitSizes sizes;
+  std::vector<io::OutputFile> files;
+  for (const auto& [part, path, size] : {std::tuple{&split.head, &head_path, &sizes.head},
+                                         std::tuple{&split.tail, &tail_path, &sizes.tail}}) {
+    if (path->empty()) continue;
+    FTC_ASSIGN_OR_RETURN(auto bytes, part->serialize());
+    FTC_ASSIGN_OR_RETURN(auto file, io::OutputFile::create(*path, replace ? io::Overwrite::replace : io::Overwrite::refuse));
+    files.push_back(std::move(file));
+    FTC_RETURN_IF_ERROR(files.back().write(bytes));
+    *size = bytes.size();
+  }
+  FTC_RETURN_IF_ERROR(io::commit_together(files));
+  return sizes;
 }
 
 

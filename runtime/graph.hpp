@@ -122,6 +122,17 @@ struct Split {
   SplitInfo info;
 };
 
+// Bytes written per part by save_split (0 for a part not asked for).
+struct SplitSizes {
+  std::size_t head = 0, tail = 0;
+};
+// Writes the head to `head_path` and the tail to `tail_path` (an empty path: that part is not
+// written), all or nothing: both are serialized and written to temporary files first, then renamed
+// together (io::commit_together), so that a failure leaves neither new file and every existing
+// one as it was. `replace` false refuses existing targets (the CLI without -f).
+Result<SplitSizes> save_split(const Split& split, const std::string& head_path, const std::string& tail_path,
+                              bool replace);
+
 // An executor over an in-memory graph (OpenCV DNN; implemented in opencv_executor.cpp).
 Result<std::unique_ptr<Executor>> make_opencv_executor(const Graph& graph);
 Result<std::unique_ptr<Executor>> make_opencv_executor_from_bytes(std::span<const std::uint8_t> onnx,

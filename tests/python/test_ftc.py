@@ -332,6 +332,19 @@ class Models(unittest.TestCase):
             s = ftc.split(model, [single[0]["tensor"]], head=os.path.join(d, "h.onnx"), tail=os.path.join(d, "t.onnx"))
             self.assertEqual(s["cut"], [single[0]["tensor"]])
             self.assertTrue(os.path.getsize(os.path.join(d, "h.onnx")) > 0)
+            # Both parts or neither: a tail that cannot be written leaves no new head, and an
+            # existing head as it was.
+            head = os.path.join(d, "h2.onnx")
+            with self.assertRaises(ftc.Error):
+                ftc.split(model, [single[0]["tensor"]], head=head, tail=os.path.join(d, "no", "dir", "t.onnx"))
+            self.assertFalse(os.path.exists(head))
+            with open(head, "wb") as f:
+                f.write(b"old")
+            with self.assertRaises(ftc.Error):
+                ftc.split(model, [single[0]["tensor"]], head=head, tail=os.path.join(d, "no", "dir", "t.onnx"))
+            with open(head, "rb") as f:
+                self.assertEqual(f.read(), b"old")
+            self.assertEqual(sorted(os.listdir(d)), ["h.onnx", "h2.onnx", "t.onnx"])
         with self.assertRaises(ftc.Error) as cm:
             ftc.split(model, ["no such tensor"])
         self.assertIn("no such tensor", cm.exception.message)
