@@ -1,5 +1,6 @@
 // ftc eval — rate–accuracy of ftc and its baselines on a split model: parses the flags into
 // runtime::StudyOptions, runs runtime::run_study with a progress bar, prints and writes the report.
+#include <algorithm>
 #include <unistd.h>
 
 #include <cerrno>
@@ -238,7 +239,7 @@ Command add_eval(CLI::App& root) {
   sub->add_option("--sweep", a->sweep,
                   "KEY=V1,V2,... with KEY one of " + join(runtime::sweep_keys(), ", ") +
                       " (values as for the flags; quantizer: uniform, lossless, f16, bf16); "
-                      "repeat for a Cartesian product");
+                      "repeat for a Cartesian product; 'none': only the --codec-model configurations");
   sub->add_option("--codec-model", so.codec_models,
                   "Fitted codec model (.ftcm, from ftc fit): each of its rate points is a configuration; repeatable");
   sub->add_option("--device-graph", so.device_graph, "A learned codec model's device graph (default: beside the .ftcm)");
@@ -282,6 +283,12 @@ Command add_eval(CLI::App& root) {
     }
     if (o.model.empty()) return fail("eval", "--model is required (or a learned --codec-model that names its model)");
     std::vector<std::string> swept;  // options a sweep sets; a bits value also selects the uniform quantizer
+    if (std::find(a->sweep.begin(), a->sweep.end(), "none") != a->sweep.end()) {
+      if (a->sweep.size() != 1) return fail("--sweep", "'none' cannot be combined with other axes");
+      if (o.codec_models.empty()) return fail("--sweep", "'none' leaves only the --codec-model configurations, and none is given");
+      o.codec_models_only = true;
+      a->sweep.clear();
+    }
     for (const auto& s : a->sweep) {
       auto axis = runtime::parse_sweep(s);
       if (!axis.ok()) return fail("eval", axis.status().message());
@@ -292,6 +299,8 @@ Command add_eval(CLI::App& root) {
     auto settings = codec->given(swept);
     if (!settings.ok()) return fail("eval", settings.status().message());
     o.codec = std::move(settings).value();
+    if (o.codec_models_only && !o.codec.empty())
+      return fail("--sweep", "'none' runs only the --codec-model configurations: codec flags do not apply");
     for (const auto& path : a->out.paths())
       if (!path.empty())
         if (Status s = check_output_path(path); !s.ok()) return fail(path, s.message());
@@ -319,6 +328,7 @@ Command add_eval(CLI::App& root) {
     cmd << "ftc eval --model " << o.model << " --at " << join(result->at) << " --data " << o.data;
     if (o.limit) cmd << " --limit " << o.limit;
     for (const auto& s : a->sweep) cmd << " --sweep " << s;
+    if (o.codec_models_only) cmd << " --sweep none";
     for (const auto& m : o.codec_models) cmd << " --codec-model " << m;
     cmd << " --baselines " << o.baselines;
     result->report.command = cmd.str();

@@ -170,10 +170,16 @@ Result<CodecConfig> learned_config(const StudyOptions& o, const std::string& pat
 
 Result<std::vector<CodecConfig>> ftc_configs(const StudyOptions& o, const std::vector<TensorSpec>& cut) {
   FTC_ASSIGN_OR_RETURN(EncoderOptions base, base_encoder_options(o, cut));
-  const auto axes = o.sweep.empty() && o.codec.empty() ? default_sweep() : o.sweep;
-  FTC_ASSIGN_OR_RETURN(auto options, expand_sweep(base, axes));
   std::vector<CodecConfig> configs;
-  for (const auto& e : options) configs.push_back(make_ftc_config(e));
+  if (o.codec_models_only) {
+    if (!o.codec.empty() || !o.sweep.empty())
+      return Status(StatusCode::invalid_argument, "codec settings or sweep axes given with codec models only");
+    if (o.codec_models.empty()) return Status(StatusCode::invalid_argument, "codec models only, but no codec model given");
+  } else {
+    const auto axes = o.sweep.empty() && o.codec.empty() ? default_sweep() : o.sweep;
+    FTC_ASSIGN_OR_RETURN(auto options, expand_sweep(base, axes));
+    for (const auto& e : options) configs.push_back(make_ftc_config(e));
+  }
   for (const auto& path : o.codec_models) {
     FTC_ASSIGN_OR_RETURN(auto model, CodecModel::from_file(path));
     EncoderOptions e = base;

@@ -30,9 +30,11 @@ struct StudyOptions {
 
   // ftc's configurations: `codec` set in order over the study's defaults (one thread a frame; per
   // channel along axis 1 when the first cut tensor has rank ≥ 2; layout nchw at rank 4), then the
-  // Cartesian product of `sweep` (expand_sweep). Both empty: default_sweep().
+  // Cartesian product of `sweep` (expand_sweep). Both empty: default_sweep(). `codec_models_only`:
+  // none of these, only the codec models' configurations (`codec` and `sweep` must be empty).
   std::vector<EncoderSetting> codec;
   std::vector<SweepAxis> sweep;
+  bool codec_models_only = false;
   // Fitted codec models (.ftcm): every rate point of each is a configuration of its own, beside
   // the ones above.
   std::vector<std::string> codec_models;

@@ -225,6 +225,43 @@ TEST_CASE("eval: --coder rans-wide runs; bad --bits and --sweep values name the 
   CHECK(key.err.find("unknown key 'threads'") != std::string::npos);
 }
 
+TEST_CASE("eval: --sweep none runs the codec models' configurations only, and says when that is nothing") {
+  TempDir tmp;
+  Tensor images = Tensor::zeros(DType::u8, {2, 28, 28}).value();
+  for (std::size_t i = 0; i < images.byte_size(); ++i) images.data()[i] = static_cast<std::uint8_t>((i * 11) % 253);
+  Tensor labels = Tensor::zeros(DType::i32, {2}).value();
+  REQUIRE(io::write_npy_file(tmp / "x.npy", images.view()).ok());
+  REQUIRE(io::write_npy_file(tmp / "y.npy", labels.view()).ok());
+  const std::string src = FTC_SOURCE_DIR;
+  const std::string base = "eval --model " + src + "/models/fmnist_resnet.onnx --data npy:" + tmp / "x.npy" + "," +
+                           tmp / "y.npy" + " --baselines none --no-progress";
+  const std::string model = " --codec-model " + src + "/models/fmnist_resnet.ftcm";
+  Run only = run(base + model + " --sweep none --csv " + tmp / "r.csv");
+  REQUIRE_MESSAGE(only.status == 0, only.err);
+  std::ifstream csv(tmp / "r.csv");
+  std::string line;
+  std::getline(csv, line);  // header
+  std::size_t rows = 0;
+  while (std::getline(csv, line)) {
+    ++rows;
+    CHECK_MESSAGE(line.rfind("ftc-model", 0) == 0, line);  // no default-sweep row
+  }
+  auto fitted = CodecModel::from_file(src + "/models/fmnist_resnet.ftcm");
+  REQUIRE(fitted.ok());
+  CHECK(rows == (*fitted)->rate_point_count());
+  CHECK(rows >= 2);
+
+  Run none = run(base + " --sweep none");
+  CHECK(none.status == 1);
+  CHECK(none.err.find("'none' leaves only the --codec-model configurations") != std::string::npos);
+  Run flags = run(base + model + " --sweep none --bits 4");
+  CHECK(flags.status == 1);
+  CHECK(flags.err.find("codec flags do not apply") != std::string::npos);
+  Run mixed = run(base + model + " --sweep none --sweep bits=2,4");
+  CHECK(mixed.status == 1);
+  CHECK(mixed.err.find("cannot be combined") != std::string::npos);
+}
+
 TEST_CASE("fit: writes a model file the reader accepts, prints each rate point, refuses to overwrite without -f") {
   TempDir tmp;
   Tensor images = Tensor::zeros(DType::u8, {20, 1, 8, 8}).value();
