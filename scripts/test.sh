@@ -5,7 +5,9 @@
 #      fuzz-corpus replay, installed-package consumers),
 #   3. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer (no recovery),
 #   4. the multi-threaded coding tests under ThreadSanitizer,
-#   5. a short libFuzzer run of every fuzz target (FTC_FUZZ_SECONDS each, default 30).
+#   5. the cross stage (scripts/cross_test.sh): the core for aarch64, armhf and s390x under
+#      qemu-user, its frames byte-identical to x86-64's (FTC_CROSS=0 skips it locally),
+#   6. a short libFuzzer run of every fuzz target (FTC_FUZZ_SECONDS each, default 30).
 # FTC_QUICK=1 runs steps 1 and 2 only. The fuzz corpora and regressions are replayed once, under
 # the sanitizers (step 3; ctest label `corpus`, left out of step 2 with -LE corpus), since a
 # replay finds little without them; FTC_QUICK=1 replays them in step 2 instead. At the end (also
@@ -92,6 +94,12 @@ cmake -S "$src" -B "$out/tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFTC_
   -DFTC_BUILD_PIPELINE=OFF -DFTC_BUILD_BENCH=OFF -DFTC_BUILD_TOOLS=OFF >/dev/null
 cmake --build "$out/tsan" -j "$jobs" --target roundtrip_test golden_test rans_test
 TSAN_OPTIONS=halt_on_error=1 ctest --test-dir "$out/tsan" --output-on-failure -R '^(roundtrip_test|golden_test|rans_test)$'
+
+step "cross stage: aarch64 (NEON, SVE), armhf, s390x under qemu-user, frames identical to x86-64"
+# docs/devices.md; FTC_CROSS=0 leaves it out of a local run (CI always runs it).
+if [[ "${FTC_CROSS:-1}" != 0 ]]; then
+  FTC_BUILD_ROOT="$out" FTC_JOBS="$jobs" "$src/scripts/cross_test.sh"
+fi
 
 step "short fuzz run"
 "$src/fuzz/run_short.sh" "${FTC_FUZZ_SECONDS:-30}" "$out/fuzz"
