@@ -1,10 +1,13 @@
 // ftc encode | decode | info
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <filesystem>
 #include <map>
 #include <set>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/codec_flags.hpp"
@@ -267,6 +270,42 @@ Command add_decode(CLI::App& root) {
   }};
 }
 
+namespace {
+
+// True when the file at `path` begins with a codec model's magic "FTCM" (docs/format-model.md).
+bool starts_with_model_magic(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  char magic[4] = {};
+  return f.read(magic, 4) && std::memcmp(magic, "FTCM", 4) == 0;
+}
+
+// ftc info on a .ftcm: what the model holds (parsed and checked like any codec model).
+int describe_model(const std::string& path, bool json) {
+  auto m = load_model(path);
+  if (!m.ok()) return fail(path, m.status().to_string());
+  const CodecModel& model = **m;
+  const std::string hash = fmt::format("xxh64:{:016x}", model.hash());
+  if (json) {
+    nlohmann::json j;
+    j["codec_model"] = {{"id", model.id()}, {"hash", hash}, {"tensor", model.tensor_name()},
+                        {"dtype", dtype_name(model.tensor_dtype())}, {"shape", model.tensor_shape()}};
+    j["rate_points"] = nlohmann::json::array();
+    for (std::size_t r = 0; r < model.rate_point_count(); ++r)
+      j["rate_points"].push_back({{"label", model.rate_point_label(r)}, {"coded_elements", model.coded_elements(r)}});
+    std::printf("%s\n", json_text(j).c_str());
+    return 0;
+  }
+  std::printf("ftc codec model, id %llu, %s: tensor '%s' %s %s, %zu rate point(s)\n",
+              static_cast<unsigned long long>(model.id()), hash.c_str(), printable(model.tensor_name()).c_str(),
+              dtype_name(model.tensor_dtype()), shape_string(model.tensor_shape()).c_str(), model.rate_point_count());
+  for (std::size_t r = 0; r < model.rate_point_count(); ++r)
+    std::printf("  rate point %zu '%s': %llu coded elements\n", r, printable(model.rate_point_label(r)).c_str(),
+                static_cast<unsigned long long>(model.coded_elements(r)));
+  return 0;
+}
+
+}  // namespace
+
 Command add_info(CLI::App& root) {
   struct Args {
     std::string input;
@@ -274,8 +313,8 @@ Command add_info(CLI::App& root) {
     std::vector<std::string> codec_models;
   };
   auto a = std::make_shared<Args>();
-  auto* sub = root.add_subcommand("info", "Describe an ftc frame without decoding it");
-  sub->add_option("input", a->input, "Input .ftc file ('-' for stdin)")->required();
+  auto* sub = root.add_subcommand("info", "Describe an ftc frame without decoding it (or a codec model file)");
+  sub->add_option("input", a->input, "Input .ftc file ('-' for stdin), or a .ftcm codec model")->required();
   sub->add_flag("--json", a->json, "Print JSON");
   sub->add_option("--codec-model", a->codec_models, "Codec models that model-bound frames may name; repeatable");
   auto limit_flags = add_limit_flags(*sub, /*for_encoder=*/false);
@@ -288,6 +327,9 @@ Command add_info(CLI::App& root) {
       if (!m.ok()) return fail(path, m.status().to_string());
       if (Status s = decoder.add_codec_model(std::move(m).value()); !s.ok()) return fail(path, s.to_string());
     }
+    // A codec model file given where a frame is expected: describe the model instead of
+    // calling it a frame of an unknown version.
+    if (a->input != "-" && starts_with_model_magic(a->input)) return describe_model(a->input, a->json);
     // A file is mapped: the header and the chunk lengths are read, the payloads are not.
     auto bytes = open_frame(a->input, decoder);
     if (!bytes.ok()) return fail(a->input, bytes.status().code() == StatusCode::io_error ? bytes.status().message() : bytes.status().to_string());

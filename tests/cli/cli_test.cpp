@@ -192,6 +192,32 @@ TEST_CASE("codec flags take their ranges from the encoder's option table; a bad 
   CHECK(nlohmann::json::parse(run("info --json " + tmp / "c.ftc").out)["tensors"][0]["quantizer"] == "cast-bf16");
 }
 
+TEST_CASE("info on a codec model file describes the model; a damaged one is one line and exit 1") {
+  TempDir tmp;
+  const std::string path = std::string(FTC_SOURCE_DIR) + "/models/fmnist_resnet.ftcm";
+  auto model = CodecModel::from_file(path);
+  REQUIRE(model.ok());
+  Run text = run("info " + path);
+  REQUIRE_MESSAGE(text.status == 0, text.err);
+  CHECK(text.out.rfind("ftc codec model, id " + std::to_string((*model)->id()), 0) == 0);
+  CHECK(text.out.find(std::to_string((*model)->rate_point_count()) + " rate point(s)") != std::string::npos);
+  Run json = run("info --json " + path);
+  REQUIRE(json.status == 0);
+  auto j = nlohmann::json::parse(json.out);
+  CHECK(j["rate_points"].size() == (*model)->rate_point_count());
+  CHECK(j["codec_model"]["tensor"] == (*model)->tensor_name());
+  auto bytes = read_bytes(path);
+  bytes.resize(bytes.size() / 2);
+  {
+    std::ofstream f(tmp / "half.ftcm", std::ios::binary);
+    f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  }
+  Run half = run("info " + tmp / "half.ftcm");
+  CHECK(half.status == 1);
+  CHECK(std::count(half.err.begin(), half.err.end(), '\n') == 1);
+  CHECK(half.err.find("codec model") != std::string::npos);
+}
+
 #ifdef FTC_WITH_PIPELINE
 TEST_CASE("eval: --coder rans-wide runs; bad --bits and --sweep values name the option and its range") {
   TempDir tmp;
