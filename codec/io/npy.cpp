@@ -491,7 +491,9 @@ Status check_data_bytes(std::span<const std::uint8_t> bytes, const NpyPreamble& 
   return {};
 }
 
-// Fortran order: axis 0 varies fastest. Strides fit in int64 because the data is in memory.
+// Fortran order: axis 0 varies fastest. Strides fit in int64 because the data is in memory —
+// only when there is data: with a zero extent the other extents are unbounded (the element count
+// is 0 whatever they are), so callers take the contiguous path for empty arrays.
 std::array<std::int64_t, kMaxRank> fortran_strides(const Shape& shape) {
   std::array<std::int64_t, kMaxRank> strides{};
   std::int64_t stride = 1;
@@ -508,7 +510,7 @@ Result<Tensor> decode_npy(std::span<const std::uint8_t> bytes) {
   const NpyHeader& header = pre.header;
   FTC_ASSIGN_OR_RETURN(const ElementType element, element_type_from_descr(header.descr));
   const std::uint8_t* data = bytes.data() + pre.data_offset;
-  if (!header.fortran_order || header.shape.size() <= 1) {
+  if (!header.fortran_order || header.shape.size() <= 1 || pre.element_count == 0) {
     FTC_ASSIGN_OR_RETURN(Tensor tensor, Tensor::copy_of(TensorView::contiguous(element.dtype, header.shape, data)));
     if (element.byte_swapped) reverse_each_element(tensor.data(), element.size, static_cast<std::size_t>(pre.element_count));
     return tensor;
@@ -541,7 +543,7 @@ Result<IntegerArray> decode_npy_integers(std::span<const std::uint8_t> bytes) {
     out.values.push_back(static_cast<std::int64_t>(u));
   };
   const std::uint8_t* data = bytes.data() + pre.data_offset;
-  if (!header.fortran_order || header.shape.size() <= 1) {
+  if (!header.fortran_order || header.shape.size() <= 1 || pre.element_count == 0) {
     for (std::uint64_t i = 0; i < pre.element_count; ++i) visit(data + i * size);
   } else {
     const auto strides = fortran_strides(header.shape);

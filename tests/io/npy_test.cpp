@@ -427,6 +427,23 @@ TEST_CASE("an empty array whose other dims overflow writes and reads back (fuzz_
   CHECK(back->shape() == t->shape());
 }
 
+TEST_CASE("the same in Fortran order, as a tensor and as integers (fuzz_npy finding: stride overflow)") {
+  // (4, 5, 1145888885883298, 2885, 0, 3) in Fortran order: the strides of the axes before the 0
+  // overflow int64, though there is nothing to gather.
+  auto t = read_npy(npy_file(dict("<f8", "(4, 5, 1145888885883298, 2885, 0, 3)", "True"), {}));
+  REQUIRE_MESSAGE(t.ok(), t.status().to_string());
+  CHECK(t->byte_size() == 0);
+  CHECK(t->shape() == ftc::Shape{4, 5, 1145888885883298, 2885, 0, 3});
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("ftc_npy_fortran_" + std::to_string(::getpid()) + ".npy")).string();
+  const Bytes file = npy_file(dict("<i2", "(4, 5, 1145888885883298, 2885, 0, 3)", "True"), {});
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(file.size()));
+  auto ints = ftc::io::read_npy_integers_file(path);
+  std::filesystem::remove(path);
+  REQUIRE_MESSAGE(ints.ok(), ints.status().to_string());
+  CHECK(ints->values.empty());
+}
+
 TEST_CASE("read_npy_file reads no further than one block past the declared size") {
   const std::string path =
       (std::filesystem::temp_directory_path() / ("ftc_npy_big_" + std::to_string(::getpid()) + ".npy")).string();
