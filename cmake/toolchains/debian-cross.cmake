@@ -45,3 +45,7 @@ if(FTC_QEMU_CPU)
   list(APPEND _ftc_qemu -cpu ${FTC_QEMU_CPU})
 endif()
 set(CMAKE_CROSSCOMPILING_EMULATOR ${_ftc_qemu})
+
+# The Python module is an extension of the host's python3 (pybind11, python3-dev of the build
+# machine), never of a cross target: off unless the caller insists (-DFTC_BUILD_PYTHON=ON).
+set(FTC_BUILD_PYTHON OFF CACHE BOOL "Build the Python module ftc (pybind11, python/)")
