@@ -3,6 +3,7 @@
 #include <numeric>
 
 #include "codec/entropy/context_rans.hpp"
+#include "codec/entropy/int128.hpp"
 
 namespace ftc::entropy {
 namespace {
@@ -81,10 +82,13 @@ std::vector<std::uint32_t> context_rans_frequencies(std::span<const std::uint64_
   std::vector<std::uint64_t> rem(n);
   std::uint64_t given = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    const unsigned __int128 prod = static_cast<unsigned __int128>(spare) * counts[i];
-    f[i] += static_cast<std::uint32_t>(prod / sum);
-    rem[i] = static_cast<std::uint64_t>(prod % sum);
-    given += static_cast<std::uint64_t>(prod / sum);
+    // u128 (int128.hpp): the compiler's type on 64-bit targets, exact portable arithmetic on
+    // 32-bit ones (armhf has no __int128); the same values on both.
+    const u128 prod = u128(spare) * u128(counts[i]);
+    const u128 share = prod / u128(sum);  // ≤ spare < 2^32
+    f[i] += static_cast<std::uint32_t>(share);
+    rem[i] = static_cast<std::uint64_t>(prod - share * u128(sum));
+    given += static_cast<std::uint64_t>(share);
   }
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), std::size_t{0});
