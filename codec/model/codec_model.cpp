@@ -45,9 +45,12 @@ Result<CodecModel::Impl::Point> point_of(const model::TensorDecl& decl, const mo
     if (!crm.ok()) return crm.status();
     point.max_symbol = std::min(point.max_symbol, crm->alphabet - 1);
   }
+#ifndef FTC_ENCODER_ONLY
+  // An encoder-only core (FTC_ENCODER_ONLY) has no chunk decoders: its points keep none.
   auto dec = entropy::make_decoder(d.coder, d.coder_params, layout.bits, layout.ctx);
   if (!dec.ok()) return dec.status();
   point.decoder = std::move(dec).value();
+#endif
   return point;
 }
 
