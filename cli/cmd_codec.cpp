@@ -15,6 +15,7 @@
 #include "cli/file_io.hpp"
 #include "cli/limit_flags.hpp"
 #include "cli/text.hpp"
+#include "bitstream/codec_model.hpp"
 #include "bitstream/compact_frame.hpp"
 #include "codec/io/npy.hpp"
 #include "codec/io/npz.hpp"
@@ -272,11 +273,11 @@ Command add_decode(CLI::App& root) {
 
 namespace {
 
-// True when the file at `path` begins with a codec model's magic "FTCM" (docs/format-model.md).
+// True when the file at `path` begins with a codec model's magic (docs/format-model.md).
 bool starts_with_model_magic(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
-  char magic[4] = {};
-  return f.read(magic, 4) && std::memcmp(magic, "FTCM", 4) == 0;
+  char magic[sizeof model::kModelMagic] = {};
+  return f.read(magic, sizeof magic) && std::memcmp(magic, model::kModelMagic, sizeof magic) == 0;
 }
 
 // ftc info on a .ftcm: what the model holds (parsed and checked like any codec model).

@@ -21,7 +21,6 @@
 
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
-#include <onnx/shape_inference/implementation.h>
 
 #include "codec/io/output_file.hpp"
 
@@ -226,25 +225,7 @@ std::unique_ptr<Analysis> Graph::Impl::analyse() const {
     a->typed.Swap(checked_types.get());
     checked_types.reset();
   } else {
-    onnx::ModelProto inferred = model;
-    try {
-      onnx::shape_inference::InferShapes(inferred);
-    } catch (const std::exception&) {
-      // Declared value_info may contradict fixed input dims; infer from scratch.
-      inferred = model;
-      inferred.mutable_graph()->clear_value_info();
-      try {
-        onnx::shape_inference::InferShapes(inferred);
-      } catch (const std::exception&) {
-        inferred = model;  // keep what the model declares
-      }
-    }
-    // Keep only the typed value lists of the inferred copy, and drop the copy (it holds every
-    // node and weight a second time) before building anything else.
-    auto* ig = inferred.mutable_graph();
-    a->typed.mutable_input()->Swap(ig->mutable_input());
-    a->typed.mutable_value_info()->Swap(ig->mutable_value_info());
-    a->typed.mutable_output()->Swap(ig->mutable_output());
+    infer_typed_lists(model, a->typed);  // a split's part, made from a checked model
   }
   const std::size_t typed_count = static_cast<std::size_t>(a->typed.input_size() + a->typed.value_info_size() +
                                                            a->typed.output_size());

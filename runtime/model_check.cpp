@@ -474,6 +474,37 @@ class Checker {
 
 }  // namespace
 
+namespace {
+
+// onnx shape inference on `inferred` (a copy of `model`); false when it fails even without the
+// declared value_info.
+bool infer_shapes(const onnx::ModelProto& model, onnx::ModelProto& inferred) {
+  inferred = model;
+  try {
+    onnx::shape_inference::InferShapes(inferred);
+    return true;
+  } catch (const std::exception&) {
+  }
+  inferred = model;
+  inferred.mutable_graph()->clear_value_info();
+  try {
+    onnx::shape_inference::InferShapes(inferred);
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+// Moves the typed value lists of `from` (left without them) into `typed`.
+void take_typed_lists(onnx::GraphProto& from, onnx::GraphProto& typed) {
+  typed.Clear();
+  typed.mutable_input()->Swap(from.mutable_input());
+  typed.mutable_value_info()->Swap(from.mutable_value_info());
+  typed.mutable_output()->Swap(from.mutable_output());
+}
+
+}  // namespace
+
 Status check_model_values(const onnx::ModelProto& model, const std::string& name, onnx::GraphProto* typed) {
   if (!model.has_graph()) return {};
   {
@@ -482,40 +513,26 @@ Status check_model_values(const onnx::ModelProto& model, const std::string& name
     FTC_RETURN_IF_ERROR(c.collect(model.graph()));
     FTC_RETURN_IF_ERROR(c.check_nodes(model.graph()));
   }
-  // Again with the shapes inference derives (channels against group, ranks against axes).
-  // Declared value_info may contradict fixed input dims: then infer from scratch.
-  onnx::ModelProto inferred = model;
-  bool inferred_ok = true;
-  try {
-    onnx::shape_inference::InferShapes(inferred);
-  } catch (const std::exception&) {
-    inferred = model;
-    inferred.mutable_graph()->clear_value_info();
-    try {
-      onnx::shape_inference::InferShapes(inferred);
-    } catch (const std::exception&) {
-      inferred_ok = false;  // nothing more is known than what was checked
-    }
-  }
+  // Again with the shapes inference derives (channels against group, ranks against axes); when
+  // inference fails, nothing more is known than what was checked.
+  onnx::ModelProto inferred;
+  const bool inferred_ok = infer_shapes(model, inferred);
   if (inferred_ok) {
     Checker c(name);
     FTC_RETURN_IF_ERROR(c.collect(inferred.graph()));
     FTC_RETURN_IF_ERROR(c.check_nodes(inferred.graph()));
   }
   if (typed) {
-    typed->Clear();
-    if (inferred_ok) {
-      auto* ig = inferred.mutable_graph();
-      typed->mutable_input()->Swap(ig->mutable_input());
-      typed->mutable_value_info()->Swap(ig->mutable_value_info());
-      typed->mutable_output()->Swap(ig->mutable_output());
-    } else {
-      *typed->mutable_input() = model.graph().input();
-      *typed->mutable_value_info() = model.graph().value_info();
-      *typed->mutable_output() = model.graph().output();
-    }
+    if (!inferred_ok) inferred = model;  // the declared lists
+    take_typed_lists(*inferred.mutable_graph(), *typed);
   }
   return {};
+}
+
+void infer_typed_lists(const onnx::ModelProto& model, onnx::GraphProto& typed) {
+  onnx::ModelProto inferred;
+  if (!infer_shapes(model, inferred)) inferred = model;
+  take_typed_lists(*inferred.mutable_graph(), typed);
 }
 
 }  // namespace ftc::runtime

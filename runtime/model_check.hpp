@@ -44,4 +44,10 @@ inline constexpr std::int64_t kMaxModelWindow = 65535;  // kernel, stride, dilat
 Status check_model_values(const onnx::ModelProto& model, const std::string& name,
                           onnx::GraphProto* typed = nullptr);
 
+// `typed` ← the main graph's input, value_info and output lists after onnx shape inference on a
+// copy of `model` (retried without the declared value_info, which may contradict fixed input
+// dims), or as declared when inference fails. For models whose values check_model_values has
+// already accepted (it calls this too); onnx's inference divides by unchecked attributes.
+void infer_typed_lists(const onnx::ModelProto& model, onnx::GraphProto& typed);
+
 }  // namespace ftc::runtime
