@@ -29,6 +29,18 @@ using test::TempDir;
 
 Run run(const std::string& args) { return test::run_program(FTC_CLI, args); }
 
+// Writes tmp/x.npy (u8 images of `shape`, byte i = pixel(i)) and tmp/y.npy (one 0 label per
+// image) and returns the --data value that names them: "npy:X,Y".
+template <class Pixel>
+std::string write_npy_dataset(const TempDir& tmp, const Shape& shape, Pixel pixel) {
+  Tensor images = Tensor::zeros(DType::u8, shape).value();
+  for (std::size_t i = 0; i < images.byte_size(); ++i) images.data()[i] = static_cast<std::uint8_t>(pixel(i));
+  Tensor labels = Tensor::zeros(DType::i32, {shape.at(0)}).value();
+  REQUIRE(io::write_npy_file(tmp / "x.npy", images.view()).ok());
+  REQUIRE(io::write_npy_file(tmp / "y.npy", labels.view()).ok());
+  return "npy:" + tmp / "x.npy" + "," + tmp / "y.npy";
+}
+
 }  // namespace
 
 TEST_CASE("8-bit per-channel round trip stays within half a step of each channel; lossless is exact") {
@@ -221,13 +233,9 @@ TEST_CASE("info on a codec model file describes the model; a damaged one is one 
 #ifdef FTC_WITH_PIPELINE
 TEST_CASE("eval: --coder rans-wide runs; bad --bits and --sweep values name the option and its range") {
   TempDir tmp;
-  Tensor images = Tensor::zeros(DType::u8, {3, 28, 28}).value();
-  for (std::size_t i = 0; i < images.byte_size(); ++i) images.data()[i] = static_cast<std::uint8_t>((i * 7) % 251);
-  Tensor labels = Tensor::zeros(DType::i32, {3}).value();
-  REQUIRE(io::write_npy_file(tmp / "x.npy", images.view()).ok());
-  REQUIRE(io::write_npy_file(tmp / "y.npy", labels.view()).ok());
-  const std::string base = "eval --model " + std::string(FTC_SOURCE_DIR) + "/models/fmnist_resnet.onnx --data npy:" +
-                           tmp / "x.npy" + "," + tmp / "y.npy" + " --baselines none --no-progress";
+  const std::string data = write_npy_dataset(tmp, {3, 28, 28}, [](std::size_t i) { return (i * 7) % 251; });
+  const std::string base = "eval --model " + std::string(FTC_SOURCE_DIR) + "/models/fmnist_resnet.onnx --data " +
+                           data + " --baselines none --no-progress";
   Run wide = run(base + " --coder rans-wide --csv " + tmp / "r.csv");
   REQUIRE_MESSAGE(wide.status == 0, wide.err);
   std::ifstream csv(tmp / "r.csv");
@@ -253,14 +261,10 @@ TEST_CASE("eval: --coder rans-wide runs; bad --bits and --sweep values name the 
 
 TEST_CASE("eval: --sweep none runs the codec models' configurations only, and says when that is nothing") {
   TempDir tmp;
-  Tensor images = Tensor::zeros(DType::u8, {2, 28, 28}).value();
-  for (std::size_t i = 0; i < images.byte_size(); ++i) images.data()[i] = static_cast<std::uint8_t>((i * 11) % 253);
-  Tensor labels = Tensor::zeros(DType::i32, {2}).value();
-  REQUIRE(io::write_npy_file(tmp / "x.npy", images.view()).ok());
-  REQUIRE(io::write_npy_file(tmp / "y.npy", labels.view()).ok());
+  const std::string data = write_npy_dataset(tmp, {2, 28, 28}, [](std::size_t i) { return (i * 11) % 253; });
   const std::string src = FTC_SOURCE_DIR;
-  const std::string base = "eval --model " + src + "/models/fmnist_resnet.onnx --data npy:" + tmp / "x.npy" + "," +
-                           tmp / "y.npy" + " --baselines none --no-progress";
+  const std::string base = "eval --model " + src + "/models/fmnist_resnet.onnx --data " + data +
+                           " --baselines none --no-progress";
   const std::string model = " --codec-model " + src + "/models/fmnist_resnet.ftcm";
   Run only = run(base + model + " --sweep none --csv " + tmp / "r.csv");
   REQUIRE_MESSAGE(only.status == 0, only.err);
@@ -290,13 +294,11 @@ TEST_CASE("eval: --sweep none runs the codec models' configurations only, and sa
 
 TEST_CASE("fit: writes a model file the reader accepts, prints each rate point, refuses to overwrite without -f") {
   TempDir tmp;
-  Tensor images = Tensor::zeros(DType::u8, {20, 1, 8, 8}).value();
-  for (std::size_t i = 0; i < images.byte_size(); ++i) images.data()[i] = static_cast<std::uint8_t>((i * 37 + (i * i) % 29) % 256);
-  Tensor labels = Tensor::zeros(DType::i32, {20}).value();
-  REQUIRE(io::write_npy_file(tmp / "x.npy", images.view()).ok());
-  REQUIRE(io::write_npy_file(tmp / "y.npy", labels.view()).ok());
-  const std::string base = "fit --model " + std::string(FTC_SOURCE_DIR) + "/tests/data/onnx/skipnet.onnx --at block_out --mean 0.5 --std 0.25 --data npy:" +
-                           tmp / "x.npy" + "," + tmp / "y.npy" + " --rate-points 2 -o " + tmp / "m.ftcm";
+  const std::string data =
+      write_npy_dataset(tmp, {20, 1, 8, 8}, [](std::size_t i) { return (i * 37 + (i * i) % 29) % 256; });
+  const std::string base = "fit --model " + std::string(FTC_SOURCE_DIR) +
+                           "/tests/data/onnx/skipnet.onnx --at block_out --mean 0.5 --std 0.25 --data " + data +
+                           " --rate-points 2 -o " + tmp / "m.ftcm";
   Run first = run(base);
   REQUIRE_MESSAGE(first.status == 0, first.err);
   CHECK(first.out.find("wrote " + tmp / "m.ftcm") != std::string::npos);
