@@ -13,9 +13,10 @@ if [[ ! -x $NGINX ]]; then
   exit 77
 fi
 work=$(mktemp -d)
-pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  # The replicas' pids are in files: start_replica runs in a command substitution (a subshell),
+  # so nothing it assigns reaches this shell.
+  for f in "$work"/*.pid; do [[ -f $f ]] && kill "$(cat "$f")" 2>/dev/null || true; done
   [[ -f $work/nginx/nginx.pid ]] && kill "$(cat "$work/nginx/nginx.pid")" 2>/dev/null || true
   wait 2>/dev/null || true
   [[ -n ${KEEP:-} ]] && echo "kept $work" || rm -rf "$work"
@@ -30,7 +31,6 @@ start_replica() {
   local name=$1
   "$FTC" serve --tail "$work/tail.onnx" --codec-model "$SRC/models/fmnist_resnet.ftcm" --port 0 --max-body-bytes 65536 -q \
     >"$work/$name.out" 2>"$work/$name.err" &
-  pids+=($!)
   echo $! >"$work/$name.pid"
   for _ in $(seq 300); do
     grep -q '^listening on' "$work/$name.out" 2>/dev/null && break
