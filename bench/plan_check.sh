@@ -6,14 +6,17 @@
 # N: images (default 20): the first N Fashion-MNIST test images, both for ftc plan's
 # measurements and for ftc infer. FTC_PLAN_AT: the split tensors to check (default: five cuts
 # from the stem to the flattened pool); FTC_PLAN_RATES (default "0.1mbit 1mbit 10mbit");
-# FTC_PLAN_RATE_POINTS: codec-model rate points to check at its tensor (default "0 2 7").
+# FTC_PLAN_RATE_POINTS: codec-model rate points to check at its tensor (default "0 2 7");
+# FTC_PLAN_LEARNED: learned-bottleneck directories (default models/learned/resnet_l1; "" for none).
 #
 # On loopback the device and the server are this machine: ftc plan runs with --device-slowdown 1
 # --server-speedup 1, and with --rtt set to the link's measured round trip (below: ftc infer
 # requests throttled at 10 Gbit/s, their round trip less the server's time). Device-only sends nothing; its
 # "measured" figure is the full model's median time over 200 images in a second, independent
 # ftc plan run.
-# Cloud-only (PNG/JPEG input) cannot be measured this way: ftc serve takes ftc frames only.
+# Cloud-only rows send the input image (ftc infer --cloud png|jpeg) to ftc serve --image-model
+# with the full model; learned rows run DIR/device.onnx on the device and DIR/server.onnx with
+# DIR/codec.ftcm on the server.
 # Prints one markdown row per candidate and rate: predicted, measured (median over N images),
 # error = (predicted − measured) / measured, and which candidate each side picks per rate.
 set -euo pipefail
@@ -28,6 +31,9 @@ read -r -a rates <<<"${FTC_PLAN_RATES:-0.1mbit 1mbit 10mbit}"
 read -r -a points <<<"${FTC_PLAN_RATE_POINTS:-0 2 7}"
 at=${FTC_PLAN_AT:-/stem_relu/Relu_output_0,/stage1/block1/relu_2/Relu_output_0,/stage2/block1/relu_2/Relu_output_0,/stage3/block1/relu_2/Relu_output_0,/Flatten_output_0}
 codec=(--bits 4 --coder rans)
+read -r -a learned <<<"${FTC_PLAN_LEARNED-$src/models/learned/resnet_l1}"
+learned_flags=()
+for d in "${learned[@]}"; do learned_flags+=(--learned "$d"); done
 py=/usr/bin/python3
 
 tmp=$(mktemp -d)
@@ -49,8 +55,8 @@ for i in range(n):
 EOF
 images=("$tmp"/img*.npy)
 
-start_server() {  # tail.onnx → sets server_pid and port
-  "$ftc" serve --tail "$1" --codec-model "$cm" --port 0 --max-batch 1 --workers 2 --runners 1 -q >"$tmp/serve.out" 2>"$tmp/serve.err" &
+start_server() {  # serve flags (--tail T [--codec-model C] | --image-model M) → sets server_pid and port
+  "$ftc" serve "$@" --port 0 --max-batch 1 --workers 2 --runners 1 -q >"$tmp/serve.out" 2>"$tmp/serve.err" &
   server_pid=$!
   for _ in $(seq 100); do
     [[ -s $tmp/serve.out ]] && break
@@ -73,7 +79,7 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else prin
 # socket round trip, the JSON answer), measured apart from the runs it predicts. (Unthrottled,
 # ftc infer posts the body in one piece, another path with another cost: about 4 ms here.)
 "$ftc" split "$model" --at /Flatten_output_0 --head "$tmp/h.onnx" --tail "$tmp/t.onnx" >/dev/null
-start_server "$tmp/t.onnx"
+start_server --tail "$tmp/t.onnx" --codec-model "$cm"
 "$ftc" infer --head "$tmp/h.onnx" --card "$card" --server "http://127.0.0.1:$port" --uplink 10gbit --json "${codec[@]}" \
   "${images[@]}" >"$tmp/rtt.jsonl"
 rtt_ms=$("$py" -c 'import json,sys; print("\n".join(str(json.loads(l)["transfer_ms"]) for l in open(sys.argv[1])))' "$tmp/rtt.jsonl" | median)
@@ -82,39 +88,58 @@ stop_server
 # The prediction, at every rate.
 sweep=$(IFS=,; echo "${rates[*]}")
 "$ftc" plan --model "$model" --data fashion-mnist:test --calibration "$n" --at "$at" --codec-model "$cm" "${codec[@]}" \
-  --rtt "${rtt_ms}ms" --device-slowdown 1 --server-speedup 1 --sweep-uplink "$sweep" -q --json "$tmp/plan.json" >/dev/null
+  "${learned_flags[@]}" --rtt "${rtt_ms}ms" --device-slowdown 1 --server-speedup 1 --sweep-uplink "$sweep" -q \
+  --json "$tmp/plan.json" >/dev/null
 # Device-only "measured": a second, independent run of the full model.
 "$ftc" plan --model "$model" --data fashion-mnist:test --calibration 200 --at /Flatten_output_0 "${codec[@]}" -q \
   --json "$tmp/plan2.json" >/dev/null 2>&1
 
-# The candidates to run: every split of the plan with the flag codec, and the chosen rate points.
-"$py" - "$tmp/plan.json" "${points[@]}" >"$tmp/candidates" <<'EOF'
-import json, sys
+# The candidates to run: cloud-only, every split of the plan with the flag codec, the chosen rate
+# points, the learned bottlenecks. One line each, '|'-separated (empty fields kept): name, kind, cut, rate point, learned directory.
+"$py" - "$tmp/plan.json" "${learned[*]}" "${points[@]}" >"$tmp/candidates" <<'EOF'
+import json, os, sys
 j = json.load(open(sys.argv[1]))
-points = set(sys.argv[2:])
+dirs = {"learned " + os.path.basename(d.rstrip("/")): d for d in sys.argv[2].split()}
+points = set(sys.argv[3:])
 for c in j["candidates"]:
-    if c["kind"] != "split":
-        continue
-    name = c["name"]
-    rp = name.split(" model rp")[1] if " model rp" in name else ""
-    if rp and rp not in points:
-        continue
-    print(f'{name}\t{c["at"]}\t{rp}')
+    name, kind = c["name"], c["kind"]
+    if kind == "cloud":
+        print(f'{name}|cloud|-||')
+    elif kind == "learned" and name in dirs:
+        print(f'{name}|learned|{c["at"]}||{dirs[name]}')
+    elif kind == "split":
+        rp = name.split(" model rp")[1] if " model rp" in name else ""
+        if rp and rp not in points:
+            continue
+        print(f'{name}|split|{c["at"]}|{rp}|')
 EOF
 
 : >"$tmp/measured"
-last_at=
-while IFS=$'\t' read -r name cut rp; do
-  if [[ $cut != "$last_at" ]]; then
+last_key=
+while IFS='|' read -r name kind cut rp dir; do
+  key="$kind $cut $dir"
+  if [[ $key != "$last_key" ]]; then
     [[ -n $server_pid ]] && stop_server
-    "$ftc" split "$model" --at "$cut" --head "$tmp/h.onnx" --tail "$tmp/t.onnx" -f >/dev/null
-    start_server "$tmp/t.onnx"
-    last_at=$cut
+    case $kind in
+      cloud) start_server --image-model "$model" --image-card "$card" ;;
+      learned) start_server --tail "$dir/server.onnx" --codec-model "$dir/codec.ftcm" ;;
+      split)
+        "$ftc" split "$model" --at "$cut" --head "$tmp/h.onnx" --tail "$tmp/t.onnx" -f >/dev/null
+        start_server --tail "$tmp/t.onnx" --codec-model "$cm" ;;
+    esac
+    last_key=$key
   fi
-  if [[ -n $rp ]]; then coding=(--codec-model "$cm" --rate-point "$rp"); else coding=("${codec[@]}"); fi
+  case $kind in
+    cloud)
+      if [[ $name == cloud-png ]]; then device=(--cloud png); else device=(--cloud jpeg --jpeg-quality "${name#cloud-jpeg q=}"); fi ;;
+    learned) device=(--head "$dir/device.onnx" --card "$card" --codec-model "$dir/codec.ftcm") ;;
+    split)
+      device=(--head "$tmp/h.onnx" --card "$card")
+      if [[ -n $rp ]]; then device+=(--codec-model "$cm" --rate-point "$rp"); else device+=("${codec[@]}"); fi ;;
+  esac
   for r in "${rates[@]}"; do
-    "$ftc" infer --head "$tmp/h.onnx" --card "$card" --server "http://127.0.0.1:$port" --uplink "$r" --json \
-      "${coding[@]}" "${images[@]}" >"$tmp/infer.jsonl"
+    "$ftc" infer "${device[@]}" --server "http://127.0.0.1:$port" --uplink "$r" --json \
+      "${images[@]}" >"$tmp/infer.jsonl"
     m=$("$py" -c 'import json,sys; print("\n".join(str(json.loads(l)["total_ms"]) for l in open(sys.argv[1])))' "$tmp/infer.jsonl" | median)
     printf '%s\t%s\t%s\n' "$name" "$r" "$m" >>"$tmp/measured"
   done

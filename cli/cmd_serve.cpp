@@ -1,4 +1,5 @@
-// ftc serve --tail TAIL.onnx [--name NAME] [--codec-model C.ftcm …] --port P [--host 127.0.0.1] …
+// ftc serve --tail TAIL.onnx [--name NAME] [--codec-model C.ftcm …] [--image-model M.onnx [--image-card M.json]]
+//           --port P [--host 127.0.0.1] …
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -7,6 +8,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/text.hpp"
+#include "runtime/eval.hpp"
 #include "server/http.hpp"
 #include "server/service.hpp"
 
@@ -15,6 +17,7 @@ namespace ftc::cli {
 Command add_serve(CLI::App& root) {
   struct Args {
     std::vector<std::string> tails, names, codec_models;
+    std::vector<std::string> image_models, image_cards, image_names;
     std::string host = "127.0.0.1";
     int port = 8080;
     int workers = 64;
@@ -32,9 +35,14 @@ Command add_serve(CLI::App& root) {
   };
   auto a = std::make_shared<Args>();
   auto* sub = root.add_subcommand("serve", "Serve split inference over HTTP: decode ftc frames, run the tail, answer the class");
-  sub->add_option("--tail", a->tails, "Tail model (ONNX, from ftc split); repeatable, the first is the default")->required();
+  sub->add_option("--tail", a->tails, "Tail model (ONNX, from ftc split); repeatable, the first is the default");
   sub->add_option("--name", a->names, "Name of each --tail, in order, for POST /v1/infer/NAME (default: the file's stem)");
   sub->add_option("--codec-model", a->codec_models, "Codec models (.ftcm) that model-bound frames may name; repeatable");
+  sub->add_option("--image-model", a->image_models,
+                  "Full model (ONNX) served for cloud-only inference: PNG/JPEG bodies of its input image; repeatable");
+  sub->add_option("--image-card", a->image_cards,
+                  "Model card (JSON) with each --image-model's normalization, in order (default: M.json beside M.onnx)");
+  sub->add_option("--image-name", a->image_names, "Name of each --image-model, in order (default: the file's stem)");
   sub->add_option("--host", a->host, "Address to bind (default 127.0.0.1: loopback only)");
   sub->add_option("--port", a->port, "Port; 0 picks a free one (printed on the first line)")->check(CLI::Range(0, 65535));
   sub->add_option("--workers", a->workers, "HTTP worker threads (a kept-alive connection holds one)")->check(CLI::Range(1, 4096));
@@ -54,7 +62,7 @@ Command add_serve(CLI::App& root) {
   sub->add_option("--write-timeout", a->write_timeout, "Seconds to wait for the answer to leave")->check(CLI::Range(1, 3600));
   sub->add_flag("-q,--quiet", a->quiet, "No request log (one key=value line per request on stderr)");
   sub->footer(
-      "POST /v1/infer (body: one ftc frame) answers {\"class\",\"scores\",\"decode_ms\",\"tail_ms\",…};\n"
+      "POST /v1/infer (body: one ftc frame, or a PNG/JPEG input image for an --image-model) answers {\"class\",\"scores\",\"decode_ms\",\"tail_ms\",…};\n"
       "errors answer {\"error\",\"reason\"} with 400/404/409/413/422/503. GET /healthz, GET /metrics\n"
       "(Prometheus). SIGTERM or SIGINT: stop accepting, finish in-flight requests, exit 0.\n"
       "docs/serving.md has the API, the limits, the metrics and the nginx/Kubernetes deployment.");
@@ -64,9 +72,21 @@ Command add_serve(CLI::App& root) {
     if (!a->names.empty() && a->names.size() != a->tails.size())
       return fail("serve", "give one --name per --tail (" + std::to_string(a->tails.size()) + " tails, " +
                                std::to_string(a->names.size()) + " names)");
+    if (a->tails.empty() && a->image_models.empty()) return fail("serve", "give a --tail, an --image-model, or both");
+    if (!a->image_cards.empty() && a->image_cards.size() != a->image_models.size())
+      return fail("serve", "give one --image-card per --image-model, or none");
+    if (!a->image_names.empty() && a->image_names.size() != a->image_models.size())
+      return fail("serve", "give one --image-name per --image-model, or none");
     std::vector<server::TailSpec> tails;
     for (std::size_t i = 0; i < a->tails.size(); ++i)
-      tails.push_back({a->names.empty() ? std::filesystem::path(a->tails[i]).stem().string() : a->names[i], a->tails[i]});
+      tails.push_back({a->names.empty() ? std::filesystem::path(a->tails[i]).stem().string() : a->names[i], a->tails[i], {}});
+    for (std::size_t i = 0; i < a->image_models.size(); ++i) {
+      const std::string card = a->image_cards.empty() ? runtime::model_card_path(a->image_models[i]) : a->image_cards[i];
+      auto c = runtime::read_model_card(card);
+      if (!c.ok()) return fail("serve", a->image_models[i] + ": its model card: " + c.status().message());
+      tails.push_back({a->image_names.empty() ? std::filesystem::path(a->image_models[i]).stem().string() : a->image_names[i],
+                       a->image_models[i], c->normalization});
+    }
     server::ServiceOptions o;
     o.codec_models = a->codec_models;
     o.max_body_bytes = a->max_body_bytes;
@@ -93,7 +113,7 @@ Command add_serve(CLI::App& root) {
     if (!port.ok()) return fail("serve", port.status().message());
     std::printf("listening on %s:%d\n", printable(a->host).c_str(), *port);
     for (const auto& t : (*service)->tails())
-      std::printf("  tail %s: batching %s%s\n", printable(t.name).c_str(), t.batching ? "on" : "off",
+      std::printf("  %s %s: batching %s%s\n", t.image ? "image model" : "tail", printable(t.name).c_str(), t.batching ? "on" : "off",
                   t.note.empty() ? "" : (" (" + printable(t.note) + ")").c_str());
     std::fflush(stdout);
     Status st;

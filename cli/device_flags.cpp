@@ -10,8 +10,9 @@
 
 namespace ftc::cli {
 
-void add_device_flags(CLI::App& sub, DeviceFlags& f) {
-  sub.add_option("--head", f.head, "Head model (ONNX, from ftc split)")->required();
+void add_device_flags(CLI::App& sub, DeviceFlags& f, bool head_required) {
+  auto* head = sub.add_option("--head", f.head, "Head model (ONNX, from ftc split)");
+  if (head_required) head->required();
   sub.add_option("--card", f.card, "Model card (M.json) with the input normalization (default: HEAD.json, else --mean/--std)");
   sub.add_option("--mean", f.mean, "Normalization mean (one, or one per channel)")->delimiter(',');
   sub.add_option("--std", f.std, "Normalization std (one, or one per channel)")->delimiter(',');
@@ -113,6 +114,34 @@ Result<Tensor> load_head_input(const std::string& path, const DeviceFlags& f) {
   auto x = runtime::preprocess(image, f.normalization, f.input_shape);
   if (!x.ok()) return Status{x.status().code(), path + ": " + x.status().message()};
   return x;
+}
+
+Result<Tensor> load_image(const std::string& path) {
+  FTC_ASSIGN_OR_RETURN(auto bytes, read_input(path));
+  const bool png = bytes.size() >= 8 && std::memcmp(bytes.data(), "\x89PNG", 4) == 0;
+  const bool jpeg = bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
+  if (png || jpeg) {
+    auto img = png ? runtime::tile::decode_png(bytes) : runtime::tile::decode_jpeg(bytes);
+    if (!img.ok()) return Status{img.status().code(), path + ": " + img.status().message()};
+    const std::int64_t C = img->channels, H = img->height, W = img->width;
+    FTC_ASSIGN_OR_RETURN(Tensor image, Tensor::zeros(DType::u8, {C, H, W}));
+    for (std::int64_t y = 0; y < H; ++y)  // interleaved → planar
+      for (std::int64_t x = 0; x < W; ++x)
+        for (std::int64_t c = 0; c < C; ++c)
+          image.data()[(c * H + y) * W + x] = img->pixels[static_cast<std::size_t>((y * W + x) * C + c)];
+    return image;
+  }
+  auto t = io::read_npy(bytes);
+  if (!t.ok()) return Status{t.status().code(), path + ": not PNG, JPEG or .npy: " + t.status().message()};
+  if (t->dtype() != DType::u8) return Status{StatusCode::invalid_argument, path + ": a cloud-only .npy image must be u8"};
+  Shape s = t->shape();
+  if (s.size() == 4 && s[0] == 1) s.erase(s.begin());
+  if (s.size() == 2) s.insert(s.begin(), 1);
+  if (s.size() != 3 || (s[0] != 1 && s[0] != 3) || s[1] < 1 || s[2] < 1)
+    return Status{StatusCode::invalid_argument, path + ": a .npy image must be (H, W), (C, H, W) or (1, C, H, W) with C 1 or 3"};
+  FTC_ASSIGN_OR_RETURN(Tensor image, Tensor::zeros(DType::u8, s));
+  std::memcpy(image.data(), t->data(), image.byte_size());
+  return image;
 }
 
 }  // namespace ftc::cli

@@ -36,10 +36,15 @@ struct DeviceFlags {
   Status resolve();
 };
 
-void add_device_flags(CLI::App& sub, DeviceFlags& f);
+// `head_required` false: the caller checks (ftc infer --cloud needs no head).
+void add_device_flags(CLI::App& sub, DeviceFlags& f, bool head_required = true);
 
 // An input file for the head: PNG or JPEG (normalized), a u8 .npy image (H,W), (C,H,W) or
 // (1,C,H,W) (normalized), or an f32 .npy already normalized; reshaped to the head's input.
 Result<Tensor> load_head_input(const std::string& path, const DeviceFlags& f);
+
+// An input image, as is, u8 planar (C, H, W): PNG or JPEG (1 or 3 channels as stored), or a
+// u8 .npy of shape (H, W), (C, H, W) or (1, C, H, W) with C 1 or 3. For cloud-only inference.
+Result<Tensor> load_image(const std::string& path);
 
 }  // namespace ftc::cli

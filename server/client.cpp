@@ -7,6 +7,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "runtime/mosaic.hpp"
 #include "server/batcher.hpp"
 
 namespace ftc::server {
@@ -142,9 +143,47 @@ Result<std::unique_ptr<DeviceClient>> DeviceClient::create(const std::string& he
 
 DeviceClient::~DeviceClient() = default;
 
-const std::vector<std::string>& DeviceClient::input_names() const { return head_->input_names(); }
+Result<std::unique_ptr<DeviceClient>> DeviceClient::create_cloud(const Url& url, double uplink_bps) {
+  std::unique_ptr<DeviceClient> c(new DeviceClient());
+  c->url_ = url;
+  c->http_ = std::make_unique<HttpClient>(url, uplink_bps);
+  return c;
+}
+
+const std::vector<std::string>& DeviceClient::input_names() const {
+  static const std::vector<std::string> none;
+  return head_ ? head_->input_names() : none;
+}
+
+Result<Prediction> DeviceClient::infer_image(const Tensor& image, int jpeg_quality) {
+  if (image.dtype() != DType::u8 || image.rank() != 3 || (image.shape()[0] != 1 && image.shape()[0] != 3))
+    return Status{StatusCode::invalid_argument, "cloud-only: the image must be u8 (C, H, W) with 1 or 3 channels"};
+  Prediction p;
+  const auto t0 = Clock::now();
+  const std::int64_t C = image.shape()[0], H = image.shape()[1], W = image.shape()[2];
+  runtime::tile::Image img;
+  img.channels = static_cast<std::int32_t>(C);
+  img.height = static_cast<std::int32_t>(H);
+  img.width = static_cast<std::int32_t>(W);
+  img.pixels.resize(static_cast<std::size_t>(C * H * W));
+  const std::uint8_t* src = image.data();
+  for (std::int64_t y = 0; y < H; ++y)  // planar → interleaved
+    for (std::int64_t x = 0; x < W; ++x)
+      for (std::int64_t c = 0; c < C; ++c)
+        img.pixels[static_cast<std::size_t>((y * W + x) * C + c)] = src[(c * H + y) * W + x];
+  FTC_ASSIGN_OR_RETURN(auto body, jpeg_quality > 0 ? runtime::tile::encode_jpeg(img, jpeg_quality)
+                                                   : runtime::tile::encode_png(img));
+  p.timing.encode_ms = ms_since(t0);
+  p.frame_bytes = body.size();
+  p.answer = http_->post(body);
+  p.timing.server_ms = p.answer.decode_ms + p.answer.queue_ms + p.answer.tail_ms;
+  p.timing.transfer_ms = std::max(0.0, p.answer.round_trip_ms - p.timing.server_ms);
+  p.timing.total_ms = ms_since(t0);
+  return p;
+}
 
 Result<std::vector<std::uint8_t>> DeviceClient::frame_of(const TensorView& input, double* head_ms, double* encode_ms) {
+  if (!head_) return Status{StatusCode::invalid_argument, "a cloud-only client has no head"};
   if (head_->input_names().size() != 1)
     return Status{StatusCode::invalid_argument, "the head has " + std::to_string(head_->input_names().size()) +
                                                     " inputs; one is supported"};

@@ -1,6 +1,6 @@
 // The device side of split inference: head (ONNX, OpenCV DNN) → encode (ftc::Encoder, codec
 // options or a codec model) → POST /v1/infer, with the upload optionally throttled to a link
-// rate → the server's answer. Times every stage.
+// rate → the server's answer; or cloud-only: the input image as PNG/JPEG → POST. Times every stage.
 //
 // The throttle is a token bucket with no burst on the sending side: chunk k of the body (4 KiB
 // at most, smaller when 4 KiB would take over 10 ms) is written no earlier than
@@ -74,6 +74,11 @@ class DeviceClient {
   // The head on one preprocessed input (f32, the head's input shape), encode, send. Fails on a
   // head or encoder error; a server error or transport failure is in answer.status / error.
   Result<Prediction> infer(const TensorView& input);
+  // Cloud-only (no head): the input image, u8 planar (C, H, W) with C 1 or 3, coded as PNG
+  // (`jpeg_quality` 0) or as JPEG at that quality, sent for an --image-model of ftc serve.
+  // encode_ms is the image coding; head_ms is 0.
+  static Result<std::unique_ptr<DeviceClient>> create_cloud(const Url& url, double uplink_bps = 0);
+  Result<Prediction> infer_image(const Tensor& image, int jpeg_quality = 0);
   // The head then encode only (what infer sends).
   Result<std::vector<std::uint8_t>> frame_of(const TensorView& input, double* head_ms = nullptr,
                                              double* encode_ms = nullptr);

@@ -11,12 +11,15 @@
 
 #include "runtime/executor.hpp"
 #include "runtime/graph.hpp"
+#include "runtime/mosaic.hpp"
 
 namespace ftc::server {
 
 struct Service::Tail {
   std::string name;
   std::vector<std::pair<std::string, Shape>> inputs;  // declared; -1 = dynamic
+  std::optional<runtime::Normalization> image;         // a full model taking input images
+  std::int64_t channels = 0, height = 0, width = 0;    // its image's size (from the one input)
   bool batching = false;
   std::string note;
   std::unique_ptr<Batcher> batcher;
@@ -94,6 +97,12 @@ std::string mismatch(const std::vector<NamedTensor>& ts, const std::vector<std::
   return "";
 }
 
+bool is_png(std::span<const std::uint8_t> b) {
+  static constexpr std::uint8_t sig[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+  return b.size() >= 8 && std::equal(sig, sig + 8, b.begin());
+}
+bool is_jpeg(std::span<const std::uint8_t> b) { return b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF; }
+
 }  // namespace
 
 std::string Answer::json() const {
@@ -161,6 +170,21 @@ Result<std::unique_ptr<Service>> Service::create(const std::vector<TailSpec>& ta
       if (!in.shape) return Status{StatusCode::bad_file, spec.onnx_path + ": input '" + in.name + "' has no shape"};
       tail->inputs.push_back({in.name, *in.shape});
     }
+    if (spec.image) {
+      // One input [N,] C, H, W with C 1 or 3 and static C, H, W: the image it takes.
+      const auto bad = [&](const std::string& why) { return Status{StatusCode::invalid_argument, spec.onnx_path + ": " + why}; };
+      if (tail->inputs.size() != 1) return bad("an image model must have one input");
+      const Shape& sh = tail->inputs[0].second;
+      if (sh.size() < 3 || sh.size() > 4) return bad("the input " + shape_text(sh) + " is not [N,]C,H,W");
+      tail->channels = sh[sh.size() - 3];
+      tail->height = sh[sh.size() - 2];
+      tail->width = sh[sh.size() - 1];
+      if ((tail->channels != 1 && tail->channels != 3) || tail->height < 1 || tail->width < 1)
+        return bad("the input " + shape_text(sh) + " is not an image of 1 or 3 channels and a static size");
+      for (double sd : spec.image->std)
+        if (sd == 0) return bad("the normalization's std must be non-zero");
+      tail->image = spec.image;
+    }
     // Batching needs a tail whose batch dim is dynamic and which computes rows independently:
     // checked on random input, else the tail runs one request at a time.
     std::vector<std::uint8_t> run_bytes = bytes;
@@ -227,10 +251,21 @@ Answer Service::infer(std::span<const std::uint8_t> body, std::string_view tail_
       if (!tail) return error(404, "unknown_tail", "no tail named '" + std::string(tail_name) + "'");
     }
     const auto t0 = Clock::now();
-    auto decoded = decoder_.decode(body);
+    const bool png = is_png(body), jpeg = !png && is_jpeg(body);
+    if ((png || jpeg) && !tail)
+      for (auto& t : tails_)
+        if (t->image) {
+          tail = t.get();
+          break;
+        }
+    auto decoded = png || jpeg ? decode_image(body, png, tail) : decoder_.decode(body);
     const double decode_ms = ms_since(t0);
     metrics_.decode_seconds(decode_ms / 1000.0);
-    if (!decoded.ok()) return error_of(decoded.status());
+    if (!decoded.ok()) {
+      if ((png || jpeg) && decoded.status().code() == StatusCode::invalid_argument)
+        return error(422, "input_mismatch", decoded.status().message());
+      return error_of(decoded.status());
+    }
     if (!tail) {
       for (auto& t : tails_)
         if (mismatch(*decoded, t->inputs, t->batching).empty()) {
@@ -278,6 +313,37 @@ Answer Service::infer(std::span<const std::uint8_t> body, std::string_view tail_
   return a;
 }
 
+// An image body for `tail` (null: no image model is served): decoded to the model's channels,
+// its declared size checked against the model's H×W before the pixels are allocated (libpng /
+// libjpeg read the header first), interleaved → planar, normalized as the card says.
+Result<std::vector<NamedTensor>> Service::decode_image(std::span<const std::uint8_t> body, bool png, const Tail* tail) const {
+  const char* what = png ? "png" : "jpeg";
+  if (!tail) return Status{StatusCode::invalid_argument, std::string("a ") + what + " body needs a model served with --image-model"};
+  if (!tail->image)
+    return Status{StatusCode::invalid_argument, "tail '" + tail->name + "' takes ftc frames, not images"};
+  const auto C = tail->channels, H = tail->height, W = tail->width;
+  const auto max_pixels = static_cast<std::uint64_t>(H * W);
+  auto img = png ? runtime::tile::decode_png(body, static_cast<int>(C), max_pixels)
+                 : runtime::tile::decode_jpeg(body, static_cast<int>(C), max_pixels);
+  if (!img.ok()) return img.status();
+  if (img->height != H || img->width != W)
+    return Status{StatusCode::invalid_argument, std::string(what) + ": the image is " + std::to_string(img->width) + "x" +
+                                                    std::to_string(img->height) + ", model '" + tail->name + "' takes " +
+                                                    std::to_string(W) + "x" + std::to_string(H)};
+  FTC_ASSIGN_OR_RETURN(Tensor planar, Tensor::zeros(DType::u8, {C, H, W}));
+  std::uint8_t* p = planar.data();
+  for (std::int64_t y = 0; y < H; ++y)
+    for (std::int64_t x = 0; x < W; ++x)
+      for (std::int64_t c = 0; c < C; ++c)
+        p[(c * H + y) * W + x] = img->pixels[static_cast<std::size_t>((y * W + x) * C + c)];
+  Shape shape = tail->inputs[0].second;
+  for (auto& d : shape) d = d < 0 ? 1 : d;
+  FTC_ASSIGN_OR_RETURN(Tensor x, runtime::preprocess(planar, *tail->image, shape));
+  std::vector<NamedTensor> out;
+  out.push_back({tail->inputs[0].first, std::move(x)});
+  return out;
+}
+
 std::string Service::health_json() const {
   nlohmann::json j;
   j["status"] = "ok";
@@ -286,6 +352,7 @@ std::string Service::health_json() const {
     nlohmann::json tj;
     tj["name"] = t->name;
     tj["batching"] = t->batching;
+    tj["input"] = t->image ? "image" : "frame";
     if (!t->note.empty()) tj["note"] = t->note;
     j["tails"].push_back(tj);
   }
@@ -298,7 +365,7 @@ std::string Service::health_json() const {
 
 std::vector<Service::TailState> Service::tails() const {
   std::vector<TailState> out;
-  for (const auto& t : tails_) out.push_back({t->name, t->batching, t->note});
+  for (const auto& t : tails_) out.push_back({t->name, t->batching, t->image.has_value(), t->note});
   return out;
 }
 

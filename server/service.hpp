@@ -5,8 +5,13 @@
 //   3. the time budget has not run out                              (503 timeout)
 //   4. decode under DecoderLimits (elements, bytes, rank, tensors); model-bound frames pick their
 //      codec model by the frame's model id                          (400/409/413/422, the decoder's reason)
+//      A body that starts with the PNG or JPEG signature is an input image for a full model
+//      (cloud-only inference): its declared size is checked against the model's input before
+//      the pixels are allocated, then it is normalized as the model's card says
+//                                                                   (400/413/422, the image decoder's reason)
 //   5. the tail: named in the path, else the first whose inputs the frame's tensors match by
-//      name, else the default (first) tail                          (404 unknown_tail)
+//      name (for an image: the first image model), else the default (first) tail
+//                                                                   (404 unknown_tail)
 //   6. the decoded tensors match that tail's inputs (names, dims after the batch dim)
 //                                                                   (422 input_mismatch)
 //   7. the tail runs in a dynamic batch (server/batcher.hpp)        (503 overloaded / timeout)
@@ -17,12 +22,14 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "ftc/ftc.hpp"
+#include "runtime/eval.hpp"
 #include "server/batcher.hpp"
 #include "server/metrics.hpp"
 
@@ -31,6 +38,9 @@ namespace ftc::server {
 struct TailSpec {
   std::string name;        // what /v1/infer/<name> selects; [A-Za-z0-9._-]+
   std::string onnx_path;
+  // Set for a full model served for cloud-only inference: its one input takes the image (C, H, W
+  // from its declared shape) normalized so, and bodies may be PNG or JPEG images of that size.
+  std::optional<runtime::Normalization> image;
 };
 
 struct ServiceOptions {
@@ -78,6 +88,7 @@ class Service {
   struct TailState {
     std::string name;
     bool batching = false;
+    bool image = false;      // a full model taking input images
     std::string note;        // why batching is off
   };
   std::vector<TailState> tails() const;
@@ -85,6 +96,7 @@ class Service {
  private:
   struct Tail;
   Service() = default;
+  Result<std::vector<NamedTensor>> decode_image(std::span<const std::uint8_t> body, bool png, const Tail* tail) const;
   ServiceOptions options_;
   Metrics metrics_;
   Decoder decoder_;

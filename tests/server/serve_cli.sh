@@ -68,6 +68,28 @@ set -e
 [[ $rc -eq 1 && $(echo "$msg" | wc -l) -eq 1 && $msg == "ftc: --uplink: "* ]] || fail "bad --uplink: $rc $msg"
 kill -TERM "$server"; wait "$server"; server=""
 
+# Cloud-only: the same server also holds the full model; the input image as PNG and as JPEG
+# goes to it, a frame still goes to the tail. Image 0 is class 9 in the full model too.
+start --image-model "$SRC/models/fmnist_resnet.onnx"
+grep -q '^  image model fmnist_resnet: batching' "$work/serve.out" || fail "image model line: $(cat "$work/serve.out")"
+for fmt in png jpeg; do
+  json=$("$FTC" infer --cloud "$fmt" --server "http://127.0.0.1:$port" --uplink 1mbit --json "$work/img0.npy")
+  echo "$json"
+  /usr/bin/python3 -c '
+import json, sys
+j = json.loads(sys.argv[1])
+assert j["status"] == 200 and j["class"] == 9 and j["head_ms"] == 0, j
+assert 100 < j["frame_bytes"] < 2000, j
+' "$json" || fail "infer --cloud $fmt"
+done
+"$FTC" infer "${common[@]}" --server "http://127.0.0.1:$port" --bits 4 --coder rans "$work/img0.npy" | grep -q 'class 9 ' \
+  || fail "a frame beside the image model"
+set +e
+msg=$("$FTC" infer --cloud png --head "$work/head.onnx" --server "http://127.0.0.1:$port" "$work/img0.npy" 2>&1); rc=$?
+set -e
+[[ $rc -ne 0 && $(echo "$msg" | wc -l) -le 2 ]] || fail "--cloud with --head: $rc $msg"
+kill -TERM "$server"; wait "$server"; server=""
+
 # SIGTERM with a request waiting in a batch (1.5 s wait): answered, then exit 0.
 start --max-batch 64 --batch-wait-ms 1500
 "$FTC" infer "${common[@]}" --server "http://127.0.0.1:$port" "$work/img0.npy" >"$work/late.txt" &

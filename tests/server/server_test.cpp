@@ -23,7 +23,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/eval.hpp"
 #include "runtime/executor.hpp"
+#include "runtime/mosaic.hpp"
 #include "runtime/graph.hpp"
 #include "server/batcher.hpp"
 #include "server/client.hpp"
@@ -264,6 +266,91 @@ TEST_CASE("every kind of malformed frame is answered 4xx with the decoder's reas
   expect(frame, 404, "unknown_tail", unknown);
   // Still serving.
   CHECK(c.post(frame).status == 200);
+}
+
+TEST_CASE("cloud-only: a PNG or JPEG of the input image runs the full model as the model card normalizes it") {
+  auto card = runtime::read_model_card(runtime::model_card_path(kModel));
+  REQUIRE(card.ok());
+  auto s = server::Service::create({{"resnet", parts().tail, {}}, {"full", kModel, card->normalization}},
+                                   {.codec_models = {kCodecModel}});
+  REQUIRE_MESSAGE(s.ok(), s.status().to_string());
+  auto full = runtime::make_opencv_executor(kModel);
+  REQUIRE(full.ok());
+  // A seeded 28×28 gray image (smooth, so that JPEG keeps it close).
+  runtime::tile::Image img;
+  img.width = img.height = 28;
+  img.channels = 1;
+  std::mt19937 rng(11);
+  for (int y = 0; y < 28; ++y)
+    for (int x = 0; x < 28; ++x)
+      img.pixels.push_back(static_cast<std::uint8_t>(std::clamp(120 + 90 * std::sin(x * 0.3) * std::cos(y * 0.2) +
+                                                                    static_cast<double>(rng() % 20), 0.0, 255.0)));
+  // What a local run gives on the pixels the body carries (decoded again for JPEG).
+  const auto local = [&](const std::vector<std::uint8_t>& body, bool png) {
+    auto d = png ? runtime::tile::decode_png(body, 1) : runtime::tile::decode_jpeg(body, 1);
+    REQUIRE(d.ok());
+    Tensor planar = Tensor::zeros(DType::u8, {1, 28, 28}).value();
+    std::copy(d->pixels.begin(), d->pixels.end(), planar.data());
+    auto x = runtime::preprocess(planar, card->normalization, {1, 1, 28, 28});
+    REQUIRE(x.ok());
+    auto y = (*full)->run({{(*full)->input_names()[0], x->view()}});
+    REQUIRE(y.ok());
+    const float* p = (*y)[0].tensor.data_as<float>();
+    return std::vector<float>(p, p + (*y)[0].tensor.element_count());
+  };
+  const auto now = server::Clock::now();
+  auto png = runtime::tile::encode_png(img);
+  auto jpeg = runtime::tile::encode_jpeg(img, 80);
+  REQUIRE(png.ok());
+  REQUIRE(jpeg.ok());
+  for (const auto& [body, is_png] : {std::pair{*png, true}, std::pair{*jpeg, false}}) {
+    const auto want = local(body, is_png);
+    for (const char* name : {"", "full"}) {  // an image goes to the first image model by default
+      const auto a = (*s)->infer(body, name, now);
+      REQUIRE_MESSAGE(a.status == 200, (a.kind + ": " + a.reason));
+      CHECK(a.tail == "full");
+      CHECK(a.cls == argmax(want));
+      REQUIRE(a.scores.size() == want.size());
+      for (std::size_t i = 0; i < want.size(); ++i) CHECK(a.scores[i] == doctest::Approx(want[i]).epsilon(1e-4));
+    }
+  }
+  // Frames still go to the split tail.
+  const auto frame = frame_of(31, with_model());
+  const auto f = (*s)->infer(frame, "", now);
+  CHECK(f.status == 200);
+  CHECK(f.tail == "resnet");
+  CHECK(f.cls == argmax(local_scores(frame)));
+  // Malformed images: each a 4xx with a reason, before the model runs.
+  const auto expect = [&](const std::vector<std::uint8_t>& body, const std::string& tail, int status, const std::string& kind) {
+    const auto a = (*s)->infer(body, tail, now);
+    CHECK_MESSAGE(a.status == status, (kind + " → " + std::to_string(a.status) + " " + a.kind + ": " + a.reason));
+    CHECK(a.kind == kind);
+    CHECK(!a.reason.empty());
+  };
+  expect({png->begin(), png->begin() + 40}, "", 400, "corrupt");     // truncated inside IHDR/IDAT
+  expect({jpeg->begin(), jpeg->begin() + 3}, "", 400, "truncated");
+  {
+    auto bad = *png;
+    bad[bad.size() / 2] ^= 0x40;  // a flipped bit in the compressed data: the CRC or zlib catches it
+    expect(bad, "", 400, "corrupt");
+  }
+  runtime::tile::Image big = img;
+  big.width = big.height = 64;
+  big.pixels.assign(64 * 64, 7);
+  expect(runtime::tile::encode_png(big).value(), "", 413, "limit_exceeded");  // more pixels than the model takes
+  runtime::tile::Image narrow = img;
+  narrow.width = 14;
+  narrow.height = 28;
+  narrow.pixels.assign(14 * 28, 7);
+  expect(runtime::tile::encode_png(narrow).value(), "", 422, "input_mismatch");  // fewer pixels, wrong shape
+  expect(*png, "resnet", 422, "input_mismatch");                                  // a frame-only tail
+  auto frames_only = server::Service::create({{"resnet", parts().tail, {}}}, {.codec_models = {kCodecModel}});
+  REQUIRE(frames_only.ok());
+  const auto a = (*frames_only)->infer(*png, "", now);
+  CHECK(a.status == 422);
+  CHECK(a.kind == "input_mismatch");
+  // A model whose input is not an image is refused at start.
+  CHECK(!server::Service::create({{"tail_as_image", parts().tail, card->normalization}}, {}).ok());
 }
 
 TEST_CASE("healthz and metrics") {
