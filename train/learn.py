@@ -2,7 +2,7 @@
 
     /usr/bin/python3 train/learn.py --model M.onnx --at TENSOR --data fashion-mnist:train[:N] --out DIR
         [--rate-weight L] [--latent-channels C] [--prune FRACTION] [--minutes N] [--epochs E] [--seed S]
-        [--finetune-tail] [--stride 1|2] [--test]
+        [--finetune-tail [--tail-lr F]] [--stride 1|2] [--test]
 
 This is the interface `ftc learn` calls. It writes, all or nothing:
   DIR/device.onnx   input -> (pruned) head -> encoder -> latent, rounded (floor(y + 1/2)) and clamped to [lo, hi]
@@ -274,6 +274,8 @@ def main(argv):
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--finetune-tail", action="store_true")
+    ap.add_argument("--tail-lr", type=float, default=0.1,
+                    help="with --finetune-tail: the tail's learning rate as a fraction of --lr (default 0.1)")
     ap.add_argument("--noise-fraction", type=float, default=0.0,
                     help="share of the steps that feed the decoder noisy latents before straight-through rounding "
                          "(default 0: rounding from the start; the rate always uses the noise proxy)")
@@ -293,6 +295,8 @@ def main(argv):
         raise Fail("--rate-weight must be >= 0")
     if args.rate_target is not None and (args.rate_target <= 0 or args.rate_weight <= 0):
         raise Fail("--rate-target needs a positive target and a positive --rate-weight to start from")
+    if not (0.0 < args.tail_lr <= 10.0):
+        raise Fail("--tail-lr must be in (0, 10]")
     if not (0.0 <= args.rate_warmup < 1.0):
         raise Fail("--rate-warmup must be in [0, 1)")
     n_req = parse_data(args.data)
@@ -374,7 +378,7 @@ def main(argv):
     if args.prune > 0:
         # 60% of the time and epochs for the bottleneck, then prune and fine-tune head + bottleneck.
         e1 = max(1, int(round(args.epochs * 0.6)))
-        trainer.run(params + [{"params": tail_params, "lr": args.lr * 0.1}], e1, args.lr, False,
+        trainer.run(params + [{"params": tail_params, "lr": args.lr * args.tail_lr}], e1, args.lr, False,
                     deadline * 0.6 if deadline else None, "bottleneck", evaluate, args.noise_fraction,
                     args.rate_warmup)
         groups = pr.find_groups(head)[-args.prune_groups:]
@@ -399,12 +403,12 @@ def main(argv):
         log(f"after pruning: held-out top-1 {evaluate(live=True)[0] * 100:.2f}%")
         trainer.t0 = time.time()
         trainer.run(params + [{"params": head_params, "lr": args.lr * 0.25},
-                     {"params": tail_params, "lr": args.lr * 0.1}], max(1, args.epochs - e1), args.lr * 0.5, True,
+                     {"params": tail_params, "lr": args.lr * args.tail_lr}], max(1, args.epochs - e1), args.lr * 0.5, True,
                     deadline * 0.4 if deadline else None, "fine-tune", lambda: evaluate(live=True), ste_from=0.0)
         with torch.no_grad():
             feats_ho = batched(head, x_ho)
     else:
-        trainer.run(params + [{"params": tail_params, "lr": args.lr * 0.1}], args.epochs, args.lr, False,
+        trainer.run(params + [{"params": tail_params, "lr": args.lr * args.tail_lr}], args.epochs, args.lr, False,
                     deadline, "bottleneck", evaluate, args.noise_fraction, args.rate_warmup)
     head.eval()
     tail.eval()
@@ -464,7 +468,7 @@ def main(argv):
             "prune_fraction": args.prune, "pruned_groups": groups_pruned,
             "rate_weight": args.rate_weight, "rate_target": args.rate_target, "rate_warmup": args.rate_warmup,
             "rate_weight_final": trainer.lam, "latent_channels": args.latent_channels, "stride": args.stride,
-            "finetune_tail": args.finetune_tail, "epochs": args.epochs, "seed": args.seed,
+            "finetune_tail": args.finetune_tail, "tail_lr": args.tail_lr, "epochs": args.epochs, "seed": args.seed,
             "seconds": seconds,
         }
         if test:
