@@ -35,11 +35,11 @@ namespace fs = std::filesystem;
 struct LearnArgs {
   std::string pack;
   std::string model, at, data = "fashion-mnist:train", out, data_dir;
-  std::optional<double> rate_weight, prune, minutes;
+  std::optional<double> rate_weight, prune, minutes, tail_lr;
   std::optional<int> latent_channels, epochs, seed;
   bool finetune_tail = false, test = false, force = false;
   // As parsed; copied into the optionals above when given.
-  double rate_weight_v = 0, prune_v = 0, minutes_v = 0;
+  double rate_weight_v = 0, prune_v = 0, minutes_v = 0, tail_lr_v = 0;
   int latent_channels_v = 0, epochs_v = 0, seed_v = 0;
 };
 
@@ -129,6 +129,8 @@ Status check_args(const LearnArgs& a) {
   if (a.minutes && !(std::isfinite(*a.minutes) && *a.minutes > 0)) return bad("--minutes must be > 0");
   if (a.latent_channels && (*a.latent_channels < 1 || *a.latent_channels > 4096)) return bad("--latent-channels must be 1..4096");
   if (a.epochs && *a.epochs < 1) return bad("--epochs must be >= 1");
+  if (a.tail_lr && !a.finetune_tail) return bad("--tail-lr needs --finetune-tail");
+  if (a.tail_lr && !(*a.tail_lr > 0 && *a.tail_lr <= 10)) return bad("--tail-lr must be in (0, 10]");
   if (a.seed && *a.seed < 0) return bad("--seed must be >= 0");
   const fs::path out = fs::absolute(a.out).lexically_normal();
   if (fs::exists(out, ec) && !a.force) return bad(a.out + ": already exists (use -f to replace it)");
@@ -178,6 +180,7 @@ int run_learn(const LearnArgs& a) {
   if (a.epochs) args.insert(args.end(), {"--epochs", std::to_string(*a.epochs)});
   if (a.seed) args.insert(args.end(), {"--seed", std::to_string(*a.seed)});
   if (a.finetune_tail) args.push_back("--finetune-tail");
+  if (a.tail_lr) args.insert(args.end(), {"--tail-lr", num(*a.tail_lr)});
   if (a.test) args.push_back("--test");
   std::fprintf(stderr, "ftc learn: %s %s …\n", printable(python).c_str(), printable(args[1]).c_str());
   std::fflush(stderr);
@@ -227,15 +230,17 @@ Command add_learn(CLI::App& root) {
   auto* ep = sub->add_option("--epochs", a->epochs_v, "Training epochs");
   auto* se = sub->add_option("--seed", a->seed_v, "Random seed");
   sub->add_flag("--finetune-tail", a->finetune_tail, "Also fine-tune the tail (server side)");
+  auto* tl = sub->add_option("--tail-lr", a->tail_lr_v, "With --finetune-tail: the tail's learning rate as a fraction of the bottleneck's (0.1)");
   sub->add_flag("--test", a->test, "Also report test-set figures in report.json");
   sub->add_flag("-f,--force", a->force, "Replace an existing output directory");
-  return {sub, [a, rw, lc, pr, mi, ep, se]() {
+  return {sub, [a, rw, lc, pr, mi, ep, se, tl]() {
             if (rw->count()) a->rate_weight = a->rate_weight_v;
             if (lc->count()) a->latent_channels = a->latent_channels_v;
             if (pr->count()) a->prune = a->prune_v;
             if (mi->count()) a->minutes = a->minutes_v;
             if (ep->count()) a->epochs = a->epochs_v;
             if (se->count()) a->seed = a->seed_v;
+            if (tl->count()) a->tail_lr = a->tail_lr_v;
             if (!a->pack.empty()) {
               if (!a->model.empty() || !a->out.empty()) return fail("learn", "--pack takes no --model or --out");
               return run_pack(a->pack);

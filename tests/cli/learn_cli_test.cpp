@@ -149,6 +149,8 @@ TEST_CASE("ftc learn: no usable Python is one line naming scripts/install-deps.s
   for (const std::string& bad : {"learn --model " + model + " --out " + d / "out",                       // no --at
                                  "learn --model " + d / "none.onnx" + " --at x --out " + d / "out",       // no model
                                  args + " --prune 1.5", args + " --rate-weight -1", args + " --epochs 0",
+                                 args + " --tail-lr 0.5",                       // without --finetune-tail
+                                 args + " --finetune-tail --tail-lr 0",
                                  "learn --model " + model + " --at x --out " + d / "no/such/dir/out"}) {
     CAPTURE(bad);
     auto r = ftc_env("FTC_PYTHON=/bin/false", bad);
