@@ -17,7 +17,7 @@ shift $(( $# > 2 ? 2 : $# )) || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(fuzz_decode fuzz_frame fuzz_rans fuzz_tables fuzz_roundtrip fuzz_decode_into fuzz_adaptive fuzz_model fuzz_compact
-           fuzz_npy fuzz_onnx fuzz_idx)
+           fuzz_npy fuzz_onnx fuzz_idx fuzz_image)
 fi
 
 CC=${CC:-clang} CXX=${CXX:-clang++} cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
