@@ -87,12 +87,7 @@ Result<Tensor> load_head_input(const std::string& path, const DeviceFlags& f) {
     const int channels = f.input_shape.size() >= 3 ? static_cast<int>(f.input_shape[f.input_shape.size() - 3]) : 1;
     auto img = png ? runtime::tile::decode_png(bytes, channels == 3 ? 3 : 1) : runtime::tile::decode_jpeg(bytes, channels == 3 ? 3 : 1);
     if (!img.ok()) return Status{img.status().code(), path + ": " + img.status().message()};
-    const std::int64_t C = img->channels, H = img->height, W = img->width;
-    FTC_ASSIGN_OR_RETURN(image, Tensor::zeros(DType::u8, {C, H, W}));
-    for (std::int64_t y = 0; y < H; ++y)  // interleaved → planar
-      for (std::int64_t x = 0; x < W; ++x)
-        for (std::int64_t c = 0; c < C; ++c)
-          image.data()[(c * H + y) * W + x] = img->pixels[static_cast<std::size_t>((y * W + x) * C + c)];
+    FTC_ASSIGN_OR_RETURN(image, runtime::tile::to_planar(*img));
   } else {
     auto t = io::read_npy(bytes);
     if (!t.ok()) return Status{t.status().code(), path + ": not PNG, JPEG or .npy: " + t.status().message()};
@@ -123,13 +118,7 @@ Result<Tensor> load_image(const std::string& path) {
   if (png || jpeg) {
     auto img = png ? runtime::tile::decode_png(bytes) : runtime::tile::decode_jpeg(bytes);
     if (!img.ok()) return Status{img.status().code(), path + ": " + img.status().message()};
-    const std::int64_t C = img->channels, H = img->height, W = img->width;
-    FTC_ASSIGN_OR_RETURN(Tensor image, Tensor::zeros(DType::u8, {C, H, W}));
-    for (std::int64_t y = 0; y < H; ++y)  // interleaved → planar
-      for (std::int64_t x = 0; x < W; ++x)
-        for (std::int64_t c = 0; c < C; ++c)
-          image.data()[(c * H + y) * W + x] = img->pixels[static_cast<std::size_t>((y * W + x) * C + c)];
-    return image;
+    return runtime::tile::to_planar(*img);
   }
   auto t = io::read_npy(bytes);
   if (!t.ok()) return Status{t.status().code(), path + ": not PNG, JPEG or .npy: " + t.status().message()};

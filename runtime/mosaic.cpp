@@ -130,6 +130,18 @@ Result<Image> decode_png(std::span<const std::uint8_t> bytes, int channels, std:
   return image;
 }
 
+Result<Tensor> to_planar(const Image& image) {
+  FTC_RETURN_IF_ERROR(bad_image(image));
+  const std::int64_t C = image.channels, H = image.height, W = image.width;
+  FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::zeros(DType::u8, {C, H, W}));
+  std::uint8_t* out = t.data();
+  for (std::int64_t y = 0; y < H; ++y)  // interleaved → planar
+    for (std::int64_t x = 0; x < W; ++x)
+      for (std::int64_t c = 0; c < C; ++c)
+        out[(c * H + y) * W + x] = image.pixels[static_cast<std::size_t>((y * W + x) * C + c)];
+  return t;
+}
+
 // ---- JPEG --------------------------------------------------------------------------------------
 
 Result<std::vector<std::uint8_t>> encode_jpeg(const Image& image, int quality) {

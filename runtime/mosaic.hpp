@@ -38,6 +38,9 @@ Result<Image> decode_png(std::span<const std::uint8_t> bytes, int channels = 0,
 Result<Image> decode_jpeg(std::span<const std::uint8_t> bytes, int channels = 0,
                           std::uint64_t max_pixels = kDefaultMaxPixels);
 
+// The image as a u8 tensor (C, H, W), channels planar.
+Result<Tensor> to_planar(const Image& image);
+
 // The grid of a mosaic: `cols` = ceil(sqrt(C)), `rows` = ceil(C / cols); channel c sits at
 // row c / cols, column c % cols. Cells past the last channel are filled with 0.
 struct Grid {

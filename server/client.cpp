@@ -174,12 +174,17 @@ Result<Prediction> DeviceClient::infer_image(const Tensor& image, int jpeg_quali
   FTC_ASSIGN_OR_RETURN(auto body, jpeg_quality > 0 ? runtime::tile::encode_jpeg(img, jpeg_quality)
                                                    : runtime::tile::encode_png(img));
   p.timing.encode_ms = ms_since(t0);
+  send(body, t0, p);
+  return p;
+}
+
+void DeviceClient::send(const std::vector<std::uint8_t>& body, std::chrono::steady_clock::time_point t0, Prediction& p) {
   p.frame_bytes = body.size();
   p.answer = http_->post(body);
   p.timing.server_ms = p.answer.decode_ms + p.answer.queue_ms + p.answer.tail_ms;
+  // Transfer: the round trip less the server's own time (upload, answer, HTTP handling).
   p.timing.transfer_ms = std::max(0.0, p.answer.round_trip_ms - p.timing.server_ms);
   p.timing.total_ms = ms_since(t0);
-  return p;
 }
 
 Result<std::vector<std::uint8_t>> DeviceClient::frame_of(const TensorView& input, double* head_ms, double* encode_ms) {
@@ -202,12 +207,7 @@ Result<Prediction> DeviceClient::infer(const TensorView& input) {
   Prediction p;
   const auto t0 = Clock::now();
   FTC_ASSIGN_OR_RETURN(auto frame, frame_of(input, &p.timing.head_ms, &p.timing.encode_ms));
-  p.frame_bytes = frame.size();
-  p.answer = http_->post(frame);
-  p.timing.server_ms = p.answer.decode_ms + p.answer.queue_ms + p.answer.tail_ms;
-  // Transfer: the round trip less the server's own time (upload, answer, HTTP handling).
-  p.timing.transfer_ms = std::max(0.0, p.answer.round_trip_ms - p.timing.server_ms);
-  p.timing.total_ms = ms_since(t0);
+  send(frame, t0, p);
   return p;
 }
 

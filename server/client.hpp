@@ -8,6 +8,7 @@
 // 8n / rate seconds whatever the socket buffers absorb.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -85,6 +86,8 @@ class DeviceClient {
 
  private:
   DeviceClient() = default;
+  // POST `body`; fills the answer, frame_bytes, and the server, transfer and total (since t0) times.
+  void send(const std::vector<std::uint8_t>& body, std::chrono::steady_clock::time_point t0, Prediction& p);
   std::unique_ptr<runtime::Executor> head_;
   Encoder encoder_;
   std::unique_ptr<HttpClient> http_;

@@ -330,12 +330,7 @@ Result<std::vector<NamedTensor>> Service::decode_image(std::span<const std::uint
     return Status{StatusCode::invalid_argument, std::string(what) + ": the image is " + std::to_string(img->width) + "x" +
                                                     std::to_string(img->height) + ", model '" + tail->name + "' takes " +
                                                     std::to_string(W) + "x" + std::to_string(H)};
-  FTC_ASSIGN_OR_RETURN(Tensor planar, Tensor::zeros(DType::u8, {C, H, W}));
-  std::uint8_t* p = planar.data();
-  for (std::int64_t y = 0; y < H; ++y)
-    for (std::int64_t x = 0; x < W; ++x)
-      for (std::int64_t c = 0; c < C; ++c)
-        p[(c * H + y) * W + x] = img->pixels[static_cast<std::size_t>((y * W + x) * C + c)];
+  FTC_ASSIGN_OR_RETURN(Tensor planar, runtime::tile::to_planar(*img));
   Shape shape = tail->inputs[0].second;
   for (auto& d : shape) d = d < 0 ? 1 : d;
   FTC_ASSIGN_OR_RETURN(Tensor x, runtime::preprocess(planar, *tail->image, shape));
