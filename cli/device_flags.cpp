@@ -79,8 +79,7 @@ Status DeviceFlags::resolve() {
 Result<Tensor> load_head_input(const std::string& path, const DeviceFlags& f) {
   FTC_ASSIGN_OR_RETURN(auto bytes, read_input(path));
   Tensor image;
-  const bool png = bytes.size() >= 8 && std::memcmp(bytes.data(), "\x89PNG", 4) == 0;
-  const bool jpeg = bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
+  const bool png = runtime::tile::is_png(bytes), jpeg = !png && runtime::tile::is_jpeg(bytes);
   std::uint64_t want = 1;
   for (auto d : f.input_shape) want *= static_cast<std::uint64_t>(d);
   if (png || jpeg) {
@@ -113,8 +112,7 @@ Result<Tensor> load_head_input(const std::string& path, const DeviceFlags& f) {
 
 Result<Tensor> load_image(const std::string& path) {
   FTC_ASSIGN_OR_RETURN(auto bytes, read_input(path));
-  const bool png = bytes.size() >= 8 && std::memcmp(bytes.data(), "\x89PNG", 4) == 0;
-  const bool jpeg = bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
+  const bool png = runtime::tile::is_png(bytes), jpeg = !png && runtime::tile::is_jpeg(bytes);
   if (png || jpeg) {
     auto img = png ? runtime::tile::decode_png(bytes) : runtime::tile::decode_jpeg(bytes);
     if (!img.ok()) return Status{img.status().code(), path + ": " + img.status().message()};

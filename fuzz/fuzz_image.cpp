@@ -7,8 +7,6 @@
 // scan count is unbounded; never invalid_argument: the options are valid),
 // and the declared size is checked before the pixels are allocated (-malloc_limit_mb catches
 // the rest).
-#include <cstring>
-
 #include "fuzz/fuzz_common.hpp"
 #include "runtime/mosaic.hpp"
 
@@ -18,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const int channels = kChannels[data[0] & 3];
   const std::uint64_t max_pixels = std::uint64_t{4} << (2 * ((data[0] >> 2) & 7));
   const std::span<const std::uint8_t> bytes(data + 1, size - 1);
-  const bool png = bytes.size() >= 8 && std::memcmp(bytes.data(), "\x89PNG\r\n\x1a\n", 8) == 0;
+  const bool png = ftc::runtime::tile::is_png(bytes);
   auto img = png ? ftc::runtime::tile::decode_png(bytes, channels, max_pixels)
                  : ftc::runtime::tile::decode_jpeg(bytes, channels, max_pixels);
   if (!img.ok()) {

@@ -366,10 +366,7 @@ class ImageCodecImpl final : public TensorCodec {
     FTC_ASSIGN_OR_RETURN(tile::Image img, codec_ == tile::ImageCodec::png ? tile::decode_png(bytes, ch, max_pixels)
                                                                           : tile::decode_jpeg(bytes, ch, max_pixels));
     if (img.width != W || img.height != H) return Status{StatusCode::corrupt, "image: wrong size"};
-    FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::zeros(DType::u8, spec_.shape));
-    std::uint8_t* d = t.data();
-    for (std::int64_t c = 0; c < C; ++c)
-      for (std::int64_t i = 0; i < H * W; ++i) d[c * H * W + i] = img.pixels[i * C + c];
+    FTC_ASSIGN_OR_RETURN(Tensor t, tile::to_planar(img));
     std::vector<NamedTensor> out;
     out.push_back({spec_.name, std::move(t)});
     return out;

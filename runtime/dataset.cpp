@@ -131,23 +131,16 @@ class ImageFolderDataset final : public Dataset {
     // colour becomes RGB, alpha is dropped). Not OpenCV's imgcodecs: it drags in ~120 shared
     // libraries (GDAL, GDCM, OpenEXR, ...) whose loading cost every ftc process ~0.13 s.
     FTC_ASSIGN_OR_RETURN(std::vector<std::uint8_t> bytes, read_regular_file(path, kMaxImageFileBytes));
-    static constexpr std::uint8_t kPng[4] = {0x89, 'P', 'N', 'G'}, kJpeg[3] = {0xff, 0xd8, 0xff};
     Result<tile::Image> decoded = Status(StatusCode::bad_file, path + ": not a PNG or JPEG image");
     // Deflate expands at most 1032:1 and a 1-bit PNG row holds 8 pixels per byte, so a PNG of
     // `size` bytes holds at most 8 · 1032 · size pixels: a larger declared size is a lie, refused
     // before allocating. JPEG has no such bound (progressive end-of-band runs): the cap only.
-    if (bytes.size() >= 4 && std::equal(kPng, kPng + 4, bytes.begin()))
+    if (tile::is_png(bytes))
       decoded = tile::decode_png(bytes, 0, std::min<std::uint64_t>(kMaxImagePixels, 8 * 1032 * std::uint64_t{bytes.size()}));
-    else if (bytes.size() >= 3 && std::equal(kJpeg, kJpeg + 3, bytes.begin()))
+    else if (tile::is_jpeg(bytes))
       decoded = tile::decode_jpeg(bytes, 0, kMaxImagePixels);
     if (!decoded.ok()) return Status(StatusCode::bad_file, path + ": " + decoded.status().message());
-    const std::int64_t c = decoded->channels, h = decoded->height, w = decoded->width;
-    FTC_ASSIGN_OR_RETURN(Tensor t, Tensor::zeros(DType::u8, Shape{c, h, w}));
-    auto* out = t.data();
-    const std::uint8_t* in = decoded->pixels.data();
-    for (std::int64_t y = 0; y < h; ++y)
-      for (std::int64_t x = 0; x < w; ++x)
-        for (std::int64_t k = 0; k < c; ++k) out[(k * h + y) * w + x] = in[(y * w + x) * c + k];
+    FTC_ASSIGN_OR_RETURN(Tensor t, tile::to_planar(*decoded));
     return Sample{std::move(t), items_[i].second};
   }
 

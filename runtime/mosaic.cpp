@@ -130,6 +130,15 @@ Result<Image> decode_png(std::span<const std::uint8_t> bytes, int channels, std:
   return image;
 }
 
+bool is_png(std::span<const std::uint8_t> bytes) {
+  static constexpr std::uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+  return bytes.size() >= 8 && std::memcmp(bytes.data(), kSignature, 8) == 0;
+}
+
+bool is_jpeg(std::span<const std::uint8_t> bytes) {
+  return bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
+}
+
 Result<Tensor> to_planar(const Image& image) {
   FTC_RETURN_IF_ERROR(bad_image(image));
   const std::int64_t C = image.channels, H = image.height, W = image.width;

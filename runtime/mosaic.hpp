@@ -38,6 +38,10 @@ Result<Image> decode_png(std::span<const std::uint8_t> bytes, int channels = 0,
 Result<Image> decode_jpeg(std::span<const std::uint8_t> bytes, int channels = 0,
                           std::uint64_t max_pixels = kDefaultMaxPixels);
 
+// Whether `bytes` start with the PNG signature (89 50 4E 47 0D 0A 1A 0A) / JPEG's SOI + a marker (FF D8 FF).
+bool is_png(std::span<const std::uint8_t> bytes);
+bool is_jpeg(std::span<const std::uint8_t> bytes);
+
 // The image as a u8 tensor (C, H, W), channels planar.
 Result<Tensor> to_planar(const Image& image);
 

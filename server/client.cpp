@@ -7,7 +7,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "runtime/mosaic.hpp"
+#include "runtime/baselines.hpp"
 #include "server/batcher.hpp"
 
 namespace ftc::server {
@@ -160,19 +160,12 @@ Result<Prediction> DeviceClient::infer_image(const Tensor& image, int jpeg_quali
     return Status{StatusCode::invalid_argument, "cloud-only: the image must be u8 (C, H, W) with 1 or 3 channels"};
   Prediction p;
   const auto t0 = Clock::now();
-  const std::int64_t C = image.shape()[0], H = image.shape()[1], W = image.shape()[2];
-  runtime::tile::Image img;
-  img.channels = static_cast<std::int32_t>(C);
-  img.height = static_cast<std::int32_t>(H);
-  img.width = static_cast<std::int32_t>(W);
-  img.pixels.resize(static_cast<std::size_t>(C * H * W));
-  const std::uint8_t* src = image.data();
-  for (std::int64_t y = 0; y < H; ++y)  // planar → interleaved
-    for (std::int64_t x = 0; x < W; ++x)
-      for (std::int64_t c = 0; c < C; ++c)
-        img.pixels[static_cast<std::size_t>((y * W + x) * C + c)] = src[(c * H + y) * W + x];
-  FTC_ASSIGN_OR_RETURN(auto body, jpeg_quality > 0 ? runtime::tile::encode_jpeg(img, jpeg_quality)
-                                                   : runtime::tile::encode_png(img));
+  // The cloud-only baselines' codec (ftc eval, ftc plan): the same PNG/JPEG bytes they measure.
+  const auto codec = runtime::make_image_codec({"image", image.shape()},
+                                               jpeg_quality > 0 ? runtime::tile::ImageCodec::jpeg : runtime::tile::ImageCodec::png,
+                                               jpeg_quality);
+  const NamedTensorView view{"image", image.view()};
+  FTC_ASSIGN_OR_RETURN(auto body, codec->encode({&view, 1}));
   p.timing.encode_ms = ms_since(t0);
   send(body, t0, p);
   return p;

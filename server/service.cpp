@@ -18,8 +18,7 @@ namespace ftc::server {
 struct Service::Tail {
   std::string name;
   std::vector<std::pair<std::string, Shape>> inputs;  // declared; -1 = dynamic
-  std::optional<runtime::Normalization> image;         // a full model taking input images
-  std::int64_t channels = 0, height = 0, width = 0;    // its image's size (from the one input)
+  std::optional<runtime::Normalization> image;         // a full model taking input images: one input [N,]C,H,W
   bool batching = false;
   std::string note;
   std::unique_ptr<Batcher> batcher;
@@ -97,12 +96,6 @@ std::string mismatch(const std::vector<NamedTensor>& ts, const std::vector<std::
   return "";
 }
 
-bool is_png(std::span<const std::uint8_t> b) {
-  static constexpr std::uint8_t sig[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
-  return b.size() >= 8 && std::equal(sig, sig + 8, b.begin());
-}
-bool is_jpeg(std::span<const std::uint8_t> b) { return b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF; }
-
 }  // namespace
 
 std::string Answer::json() const {
@@ -176,10 +169,8 @@ Result<std::unique_ptr<Service>> Service::create(const std::vector<TailSpec>& ta
       if (tail->inputs.size() != 1) return bad("an image model must have one input");
       const Shape& sh = tail->inputs[0].second;
       if (sh.size() < 3 || sh.size() > 4) return bad("the input " + shape_text(sh) + " is not [N,]C,H,W");
-      tail->channels = sh[sh.size() - 3];
-      tail->height = sh[sh.size() - 2];
-      tail->width = sh[sh.size() - 1];
-      if ((tail->channels != 1 && tail->channels != 3) || tail->height < 1 || tail->width < 1)
+      const std::int64_t C = sh[sh.size() - 3], H = sh[sh.size() - 2], W = sh[sh.size() - 1];
+      if ((C != 1 && C != 3) || H < 1 || W < 1)
         return bad("the input " + shape_text(sh) + " is not an image of 1 or 3 channels and a static size");
       for (double sd : spec.image->std)
         if (sd == 0) return bad("the normalization's std must be non-zero");
@@ -251,7 +242,7 @@ Answer Service::infer(std::span<const std::uint8_t> body, std::string_view tail_
       if (!tail) return error(404, "unknown_tail", "no tail named '" + std::string(tail_name) + "'");
     }
     const auto t0 = Clock::now();
-    const bool png = is_png(body), jpeg = !png && is_jpeg(body);
+    const bool png = runtime::tile::is_png(body), jpeg = !png && runtime::tile::is_jpeg(body);
     if ((png || jpeg) && !tail)
       for (auto& t : tails_)
         if (t->image) {
@@ -321,7 +312,9 @@ Result<std::vector<NamedTensor>> Service::decode_image(std::span<const std::uint
   if (!tail) return Status{StatusCode::invalid_argument, std::string("a ") + what + " body needs a model served with --image-model"};
   if (!tail->image)
     return Status{StatusCode::invalid_argument, "tail '" + tail->name + "' takes ftc frames, not images"};
-  const auto C = tail->channels, H = tail->height, W = tail->width;
+  Shape shape = tail->inputs[0].second;  // [N,]C,H,W, checked at start
+  for (auto& d : shape) d = d < 0 ? 1 : d;
+  const std::int64_t C = shape[shape.size() - 3], H = shape[shape.size() - 2], W = shape[shape.size() - 1];
   const auto max_pixels = static_cast<std::uint64_t>(H * W);
   auto img = png ? runtime::tile::decode_png(body, static_cast<int>(C), max_pixels)
                  : runtime::tile::decode_jpeg(body, static_cast<int>(C), max_pixels);
@@ -331,8 +324,6 @@ Result<std::vector<NamedTensor>> Service::decode_image(std::span<const std::uint
                                                     std::to_string(img->height) + ", model '" + tail->name + "' takes " +
                                                     std::to_string(W) + "x" + std::to_string(H)};
   FTC_ASSIGN_OR_RETURN(Tensor planar, runtime::tile::to_planar(*img));
-  Shape shape = tail->inputs[0].second;
-  for (auto& d : shape) d = d < 0 ? 1 : d;
   FTC_ASSIGN_OR_RETURN(Tensor x, runtime::preprocess(planar, *tail->image, shape));
   std::vector<NamedTensor> out;
   out.push_back({tail->inputs[0].first, std::move(x)});
